@@ -1,0 +1,57 @@
+"""draftrender: render JianYing / CapCut drafts to MP4 without the editor."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import DraftRenderError
+from .timeline import Timeline, load_source, parse
+
+# Importing the render package sets the attribute `draftrender.render` to it; the function
+# defined below must come after this import so that `draftrender.render` is the function.
+from .render.pipeline import RenderResult, render_still, render_timeline, with_options  # noqa: E402
+
+__all__ = ["DraftRenderError", "RenderResult", "Timeline", "load_draft", "render", "render_frame"]
+__version__ = "0.1.0"
+
+
+def load_draft(source: str | os.PathLike | dict, *, timeline: str | None = None,
+               media_roots: list[str | os.PathLike] | None = None, allow_private_urls: bool = True,
+               timeout: float = 30.0) -> Timeline:
+    """Load a draft from a path, draft folder, URL, wrapper URL or dict into a Timeline.
+
+    `media_roots` confines local media to those folders (and the draft's own folder).
+    """
+    src = load_source(source, timeline=timeline, timeout=timeout, allow_private_urls=allow_private_urls)
+    roots = tuple(Path(r).resolve() for r in media_roots) if media_roots is not None else None
+    return parse(src.data, draft_dir=src.draft_dir, origin=src.origin, base_url=src.base_url, media_roots=roots)
+
+
+def default_output(source) -> Path:
+    """Where a render goes when no output is named: <draft name>.mp4 in the working folder."""
+    if isinstance(source, (str, os.PathLike)) and not str(source).startswith(("http://", "https://")):
+        p = Path(source)
+        stem = p.name if p.is_dir() else (p.parent.name if p.stem in ("draft_content", "draft_info") else p.stem)
+        return Path.cwd() / f"{stem or 'draft'}.mp4"
+    return Path.cwd() / "draft.mp4"
+
+
+def render(source, output: str | os.PathLike | None = None, *, timeline: str | None = None,
+           media_roots: list[str | os.PathLike] | None = None, **options) -> RenderResult:
+    """Render a draft (path, folder, URL, wrapper URL or dict) to an MP4 and return the result.
+
+    Options: fps, scale, start, end (seconds), codec, encoder, crf, preset, bitrate,
+    cache_dir, font_dirs, allow_private_urls, progress (a callable taking an event dict).
+    """
+    opts = with_options(**options)
+    tl = load_draft(source, timeline=timeline, media_roots=media_roots, allow_private_urls=opts.allow_private_urls)
+    return render_timeline(tl, Path(output) if output is not None else default_output(source), opts)
+
+
+def render_frame(source, t: float, output: str | os.PathLike | None = None, *, timeline: str | None = None,
+                 media_roots: list[str | os.PathLike] | None = None, **options):
+    """One frame at `t` seconds as an HxWx3 RGB array; also written as an image if `output` is given."""
+    opts = with_options(**options)
+    tl = load_draft(source, timeline=timeline, media_roots=media_roots, allow_private_urls=opts.allow_private_urls)
+    return render_still(tl, t, Path(output) if output is not None else None, opts)

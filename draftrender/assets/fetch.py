@@ -1,0 +1,150 @@
+"""Getting every medium of a timeline onto local disk once, and probing it.
+
+Owns: the on-disk media cache (keyed by URL, filled by atomic renames), concurrent downloads,
+and collecting every missing, unreachable or unreadable medium into one MaterialUnreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+from ..errors import MaterialUnreachable, UnsafeSource
+from ..timeline.model import Media, Timeline
+from .http import FetchFailed, fetch_to_file, run_sync
+from .probe import Probe, probe
+
+CACHE_ENV = "DRAFTRENDER_CACHE"
+EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,5}$")
+
+Progress = Callable[[int, int], None]
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "draftrender" / "media"
+
+
+def cache_path(cache_dir: Path, url: str) -> Path:
+    """Where `url` is cached: the sha256 of the URL, with the extension of its path kept
+    so that decoders that go by extension still can."""
+    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix
+    suffix = suffix.lower() if EXTENSION.match(suffix) else ""
+    return cache_dir / (hashlib.sha256(url.encode("utf-8")).hexdigest() + suffix)
+
+
+def prepare_media(timeline: Timeline, *, cache_dir: Path | None = None, timeout: float = 60.0,
+                  max_bytes: int = 2 << 30, concurrency: int = 8, retries: int = 3,
+                  allow_private_urls: bool = True, progress: Progress | None = None) -> dict[str, Probe]:
+    """Fetch and probe every medium of the timeline, keyed by Media.id.
+
+    Local files are read in place; URLs are downloaded into the cache (a later call reuses
+    them without a request). `timeout` is the seconds a download may stall before it is
+    retried or given up. Raises one MaterialUnreachable naming every medium that failed.
+    """
+    media = timeline.media()
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return run_sync(lambda: _prepare_all(
+        media, timeline.draft_dir, cache, timeout=timeout, max_bytes=max_bytes,
+        concurrency=max(1, concurrency), retries=retries,
+        allow_private_urls=allow_private_urls, progress=progress))
+
+
+async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: Path, *,
+                       timeout: float, max_bytes: int, concurrency: int, retries: int,
+                       allow_private_urls: bool, progress: Progress | None) -> dict[str, Probe]:
+    total, done = len(media), 0
+    gate = asyncio.Semaphore(concurrency)
+    downloads: dict[str, asyncio.Future[Path]] = {}  # one download per URL, shared by media
+    if progress:
+        progress(0, total)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
+        async def download(url: str) -> Path:
+            dest = cache_path(cache, url)
+            if dest.is_file() and dest.stat().st_size > 0:
+                return dest
+            async with gate:
+                return await fetch_to_file(url, dest, session=session, timeout=timeout,
+                                           max_bytes=max_bytes, retries=retries,
+                                           allow_private_urls=allow_private_urls)
+
+        async def one(m: Media) -> Probe:
+            nonlocal done
+            try:
+                path = _local_path(m, draft_dir)
+                if path is None:
+                    if m.url not in downloads:
+                        downloads[m.url] = asyncio.ensure_future(download(m.url))
+                    path = await downloads[m.url]
+                async with gate:
+                    return await _probe_medium(m, path, cached=path.parent == cache)
+            finally:
+                done += 1
+                if progress:
+                    progress(done, total)
+
+        results = await asyncio.gather(*(one(m) for m in media), return_exceptions=True)
+
+    probes, failures = {}, []
+    for m, result in zip(media, results):
+        if isinstance(result, Probe):
+            probes[m.id] = result
+        elif isinstance(result, BaseException):
+            failures.append(_describe_failure(m, result))
+    if failures:
+        raise MaterialUnreachable(
+            f"{len(failures)} of {total} media unreachable: " + "; ".join(failures), failures)
+    return probes
+
+
+def _local_path(m: Media, draft_dir: Path | None) -> Path | None:
+    """The file to read in place, or None when the medium must be downloaded."""
+    if m.path is not None:
+        path = Path(m.path)
+        return path if path.is_absolute() or draft_dir is None else draft_dir / path
+    if m.url is None:
+        raise _Missing()
+    if urlsplit(m.url).scheme.lower() not in ("http", "https"):
+        raise FetchFailed(m.url, "not an http(s) URL")
+    return None
+
+
+async def _probe_medium(m: Media, path: Path, *, cached: bool) -> Probe:
+    try:
+        return await asyncio.to_thread(probe, path)
+    except MaterialUnreachable as exc:
+        if not cached:
+            raise
+        # A corrupt body must not poison the cache: the next call downloads again.
+        path.unlink(missing_ok=True)
+        why = getattr(exc, "reason", str(exc))
+        raise MaterialUnreachable(f"unreadable download from {m.url}: {why}", [m.url]) from None
+
+
+class _Missing(Exception):
+    """A medium the parser found neither on disk nor on the web."""
+
+
+def _describe_failure(m: Media, exc: BaseException) -> str:
+    name = m.name or m.written_path or m.id
+    if isinstance(exc, _Missing):
+        where = ", ".join(m.looked_in) or m.written_path or "nowhere"
+        return f"{name}: missing (looked in {where})"
+    if isinstance(exc, FetchFailed):
+        return f"{name}: {exc.reason} from {exc.url}"
+    if isinstance(exc, UnsafeSource):
+        return f"{name}: {exc}"
+    if isinstance(exc, MaterialUnreachable):
+        return f"{name}: {exc}"
+    if isinstance(exc, OSError):
+        return f"{name}: {exc.strerror or exc} ({m.location})"
+    return f"{name}: {type(exc).__name__}: {exc} ({m.location})"

@@ -1,0 +1,93 @@
+"""The one exception hierarchy.
+
+Every error the library raises is a DraftRenderError. Each subclass knows the HTTP status
+and the `detail` phrase that the gen_video contract gives it; `str(error)` is a one-line
+English message that says what went wrong and where.
+"""
+
+from __future__ import annotations
+
+
+class DraftRenderError(Exception):
+    """Base of every error a user may see. Never shown as a traceback."""
+
+    status: int = 500
+    detail: str = "视频生成失败"
+
+    def __init__(self, message: str):
+        # One line, always: multi-line messages break CLI output and HTTP details.
+        super().__init__(" ".join(str(message).split()))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def to_json(self) -> dict:
+        return {"detail": self.detail, "message": self.message, "error": type(self).__name__}
+
+
+class DraftUrlMissing(DraftRenderError):
+    status, detail = 400, "draft_url是必填项"
+
+
+class InvalidDraftUrl(DraftRenderError):
+    status, detail = 400, "draft_url格式无效"
+
+
+class DraftNotFound(DraftRenderError):
+    status, detail = 404, "草稿不存在"
+
+
+class DraftEmpty(DraftRenderError):
+    status, detail = 400, "草稿内容为空"
+
+
+class MalformedDraft(DraftRenderError):
+    """The JSON cannot be read, or a field has a type or value no editor writes."""
+
+    status, detail = 400, "草稿格式错误"
+
+
+class EncryptedDraft(DraftRenderError):
+    status, detail = 400, "草稿已加密"
+
+
+class AmbiguousDraft(DraftRenderError):
+    """A draft folder holds several timelines and nothing says which is active."""
+
+    status, detail = 400, "草稿包含多个时间线"
+
+
+class UnsafeSource(DraftRenderError):
+    """A path or URL that leaves the places we may read: climbing out of the draft folder,
+    or a private address when private URLs are not allowed."""
+
+    status, detail = 400, "素材无法访问"
+
+
+class MaterialUnreachable(DraftRenderError):
+    status, detail = 400, "素材无法访问"
+
+    def __init__(self, message: str, materials: list[str] | None = None):
+        super().__init__(message)
+        self.materials = list(materials or [])
+
+
+class RenderFailed(DraftRenderError):
+    status, detail = 500, "视频渲染失败"
+
+
+class AudioFailed(DraftRenderError):
+    status, detail = 500, "音频处理失败"
+
+
+class EncodeFailed(DraftRenderError):
+    status, detail = 500, "视频编码失败"
+
+
+class ServiceBusy(DraftRenderError):
+    status, detail = 503, "服务繁忙"
+
+
+class RenderTimeout(DraftRenderError):
+    status, detail = 504, "处理超时"

@@ -1,0 +1,1 @@
+"""Frames and samples: the plan, frame sources, compositor, encoder, and the orchestrator."""

@@ -1,0 +1,199 @@
+"""The render orchestrator: timeline + media → frames → encoder, with progress and timings.
+
+It only wires the stages together: the plan says what shows when, FrameRenderer draws a
+frame, VideoEncoder writes the file. Nothing here touches draft JSON or pixels directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from ..assets import prepare_media
+from ..errors import DraftRenderError, RenderFailed
+from ..timeline.model import FidelityNote, Timeline
+from ..timeline.summary import fps_value
+from .encode import EncodeSettings, VideoEncoder, even_size
+from .frames import FrameRenderer
+from .plan import LayerSchedule, frame_count, frame_plan, layer_state
+
+Progress = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    fps: float | None = None  # overrides the draft's fps
+    scale: float = 1.0  # resolution scale: 0.5 renders a half-size preview
+    start: float | None = None  # seconds: render only this part of the timeline
+    end: float | None = None
+    encode: EncodeSettings = EncodeSettings()
+    cache_dir: Path | None = None
+    font_dirs: tuple[Path, ...] = ()
+    allow_private_urls: bool = True
+    progress: Progress | None = None
+
+    def __post_init__(self):
+        if not 0.05 <= self.scale <= 4:
+            raise RenderFailed(f"scale {self.scale} must be between 0.05 and 4")
+        if self.fps is not None and not 1 <= self.fps <= 240:
+            raise RenderFailed(f"fps {self.fps} must be between 1 and 240")
+
+
+@dataclass
+class RenderResult:
+    output: Path
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration: float  # seconds
+    encoder: str = ""
+    fidelity: list[FidelityNote] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def size_bytes(self) -> int:
+        return self.output.stat().st_size if self.output.exists() else 0
+
+    def to_json(self) -> dict:
+        return {
+            "output": str(self.output), "width": self.width, "height": self.height, "fps": self.fps,
+            "frames": self.frames, "duration": self.duration, "size_bytes": self.size_bytes,
+            "encoder": self.encoder, "fidelity": [n.to_json() for n in self.fidelity],
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+class Stopwatch:
+    """Seconds spent per stage, for the result's timings and the benchmark's profile."""
+
+    def __init__(self):
+        self.totals: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def stage(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[name] += time.perf_counter() - t0
+
+
+def output_geometry(tl: Timeline, opts: RenderOptions) -> tuple[int, int, Fraction]:
+    w, h = even_size(round(tl.canvas.width * opts.scale), round(tl.canvas.height * opts.scale))
+    fps = Fraction(opts.fps).limit_denominator(1001) if opts.fps else tl.fps
+    return w, h, fps
+
+
+def time_range(tl: Timeline, opts: RenderOptions) -> tuple[int, int]:
+    start = round((opts.start or 0) * 1e6)
+    end = tl.duration if opts.end is None else min(round(opts.end * 1e6), tl.duration)
+    if start < 0 or end <= start:
+        raise RenderFailed(f"time range {opts.start}–{opts.end} s is empty for a {tl.duration / 1e6:.3f} s timeline")
+    return start, end
+
+
+def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOptions()) -> RenderResult:
+    """Render the timeline to an MP4 at `output`; the file appears only when complete."""
+    watch = Stopwatch()
+    report = report_progress(opts.progress)
+    report("download", 0, 1)
+    with watch.stage("download"):
+        probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls,
+                               progress=lambda done, total: report("download", done, total))
+    width, height, fps = output_geometry(tl, opts)
+    start, end = time_range(tl, opts)
+    total = frame_count(end, fps) - frame_count(start, fps)
+    frames = FrameRenderer(tl, probes, width, height, opts.font_dirs)
+    encoder = None
+    try:
+        encoder = VideoEncoder(output, width, height, fps, opts.encode)
+        plan = frame_plan(tl, fps, start, end)
+        for n, (_, _, layers) in enumerate(plan):
+            with watch.stage("composite"):
+                canvas = frames.render(layers)
+            with watch.stage("encode"):
+                encoder.write_frame(canvas)
+            if n % 10 == 0 or n == total - 1:
+                report("render", n + 1, total)
+        report("encode", total, total)
+        with watch.stage("encode"):
+            encoder.close()
+    except BaseException as e:
+        if encoder is not None:
+            encoder.abort()
+        if isinstance(e, (DraftRenderError, KeyboardInterrupt)):
+            raise
+        # A bug must not leave the user a traceback or a half-written file.
+        raise RenderFailed(f"rendering {tl.origin} failed: {type(e).__name__}: {e}") from e
+    finally:
+        frames.close()
+    notes = list(tl.fidelity) + [FidelityNote(None, None, "render", "approximated", w)
+                                 for w in encoder.warnings + frames.text.warnings]
+    if has_sound(tl):
+        notes.append(FidelityNote(None, None, "audio", "ignored", "audio is not mixed yet: the MP4 has no sound"))
+    return RenderResult(
+        output=Path(output), width=width, height=height, fps=fps_value(fps), frames=total,
+        duration=total / float(fps), encoder=encoder.encoder_name, fidelity=notes, timings=dict(watch.totals),
+    )
+
+
+def has_sound(tl: Timeline) -> bool:
+    return any(not t.muted and s.volume > 0 for t in tl.tracks if t.type in ("audio", "video") for s in t.segments
+               if getattr(s.material, "kind", "") in ("audio", "video"))
+
+
+def render_still(tl: Timeline, t: float, output: Path | None = None, opts: RenderOptions = RenderOptions()) -> np.ndarray:
+    """One frame at `t` seconds, as HxWx3 RGB; written as an image when `output` is given."""
+    probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
+    width, height, _ = output_geometry(tl, opts)
+    t_us = round(t * 1e6)
+    if not 0 <= t_us < max(tl.duration, 1):
+        raise RenderFailed(f"time {t} s is outside the timeline (0 to {tl.duration / 1e6:.3f} s)")
+    frames = FrameRenderer(tl, probes, width, height, opts.font_dirs)
+    try:
+        layers = [layer_state(s, t_us) for s in LayerSchedule(tl.visual_segments()).at(t_us)]
+        canvas = frames.render(layers)
+    finally:
+        frames.close()
+    if output is not None:
+        write_image(canvas, Path(output))
+    return canvas
+
+
+def write_image(canvas: np.ndarray, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.part")
+    try:
+        Image.fromarray(canvas).save(tmp, format=Image.registered_extensions().get(output.suffix.lower(), "PNG"))
+        tmp.replace(output)
+    except (OSError, ValueError) as e:
+        tmp.unlink(missing_ok=True)
+        raise RenderFailed(f"cannot write image {output}: {e}") from None
+
+
+def report_progress(callback: Progress | None) -> Callable[[str, int, int], None]:
+    def report(stage: str, done: int, total: int) -> None:
+        if callback is not None:
+            callback({"stage": stage, "done": done, "total": total})
+
+    return report
+
+
+def with_options(**kwargs) -> RenderOptions:
+    """RenderOptions from keyword options, with encoder settings given flat (crf=, preset=, ...)."""
+    enc_fields = {f for f in EncodeSettings.__dataclass_fields__}
+    enc = {k: kwargs.pop(k) for k in list(kwargs) if k in enc_fields}
+    unknown = set(kwargs) - set(RenderOptions.__dataclass_fields__)
+    if unknown:
+        raise RenderFailed(f"unknown render option(s): {', '.join(sorted(unknown))}")
+    opts = RenderOptions(**kwargs)
+    return replace(opts, encode=replace(opts.encode, **enc)) if enc else opts

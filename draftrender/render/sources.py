@@ -1,0 +1,409 @@
+"""Frame sources: where the pixels of a layer come from, independent of the draft model.
+
+`VideoReader` turns a video file into frames at any source time (frame-exact, upright,
+streaming forward and seeking only on jumps, serving reverse playback from a bounded
+chunk); `ImageSource` does the same for stills and animated images; `solid_color` makes
+a flat plate. Times are integer microseconds of source time; frames are numpy arrays that
+the caller must not write to (they are cached and shared, so they are marked read-only).
+"""
+
+from __future__ import annotations
+
+import bisect
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from draftrender.errors import MaterialUnreachable, RenderFailed
+
+US = 1_000_000
+# A forward jump longer than this seeks (to the keyframe before it) instead of decoding through.
+FORWARD_DECODE_LIMIT = 1_500_000
+# Frames kept behind the play head while reading forward: small backward steps cost nothing.
+FORWARD_KEEP = 4
+# Reverse playback decodes a chunk of about this much source time before the request...
+REVERSE_SPAN = 1_000_000
+# ...and keeps at most this many frames of it, fewer for big frames (bounded memory).
+REVERSE_MAX_FRAMES = 64
+REVERSE_MAX_BYTES = 256 * 1024 * 1024
+# Animated images are decoded once and kept when all their frames fit in this.
+IMAGE_CACHE_BYTES = 200 * 1024 * 1024
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    # Frames are cached and handed out more than once: a caller writing into one would
+    # corrupt the next read, so make that an error instead.
+    array.flags.writeable = False
+    return array
+
+
+def clockwise_turns(degrees: float) -> int:
+    """Quarter turns clockwise (0–3) nearest to an angle in degrees."""
+    return round(degrees / 90) % 4
+
+
+def upright(rgb: np.ndarray, turns: int) -> np.ndarray:
+    """Rotate a frame clockwise by quarter turns, contiguous in memory."""
+    if turns:
+        rgb = np.rot90(rgb, k=-turns)  # np.rot90 turns counter-clockwise for positive k
+    return np.ascontiguousarray(rgb)
+
+
+def _stream_rotation(first: av.VideoFrame, stream) -> int:
+    """Clockwise display rotation a file asks for: display matrix first, then `rotate` tag."""
+    ccw = first.rotation  # display matrix side data; counter-clockwise, 0 when absent
+    if ccw:
+        return -int(ccw)
+    try:
+        return int(float(stream.metadata.get("rotate", 0)))
+    except ValueError:
+        return 0
+
+
+class VideoReader:
+    """Frame-exact reader over one video file.
+
+    `frame_at(t)` returns the frame whose presentation interval covers t (the last frame
+    with start <= t), as HxWx3 uint8 RGB in display orientation. t is in µs of source
+    time, 0 being the stream's start_time. Before the first frame gives the first frame;
+    past the end holds the last one.
+
+    `rotation` overrides the file's own display rotation; like the rest of the project it
+    is in degrees clockwise (the legacy `rotate` tag's sense), rounded to quarter turns.
+    """
+
+    def __init__(self, path, *, rotation: int | None = None, threads: bool = True):
+        self.path = Path(path)
+        try:
+            self._container = av.open(str(self.path))
+        except FileNotFoundError:
+            raise MaterialUnreachable(f"video {self.path} does not exist", [str(self.path)]) from None
+        except (av.FFmpegError, OSError) as e:
+            raise MaterialUnreachable(f"video {self.path} cannot be opened: {_reason(e)}", [str(self.path)]) from None
+        try:
+            self._open_stream(threads)
+            first = self._first_frame()
+        except BaseException:
+            self._container.close()
+            raise
+        self._origin = self._stream.start_time if self._stream.start_time is not None else first.pts
+        self.duration = self._duration()
+        self._frame_us = self._nominal_frame_us()
+        self._window: list[tuple[int, av.VideoFrame]] = []  # contiguous decoded frames, by start
+        self._at_eof = False  # the window's last frame is the stream's last frame
+        self._last_start: int | None = None  # start of the stream's last frame, once seen
+        self._keep = FORWARD_KEEP
+        self._push(first)
+        self._first_start = self._window[0][0]
+        self._rgb_memo: tuple[av.VideoFrame, np.ndarray] | None = None
+        self._rgb = VideoReformatter()
+        self.seeks = 0  # how often the reader had to seek: a cost worth watching
+
+        turns = clockwise_turns(_stream_rotation(first, self._stream) if rotation is None else rotation)
+        self.rotation = turns * 90
+        self._turns = turns
+        coded_w, coded_h = first.width, first.height
+        self.width, self.height = (coded_h, coded_w) if turns % 2 else (coded_w, coded_h)
+        frame_bytes = max(1, coded_w * coded_h * 3 // 2)
+        self._reverse_frames = max(4, min(REVERSE_MAX_FRAMES, REVERSE_MAX_BYTES // frame_bytes))
+
+    # -- opening ---------------------------------------------------------------------
+
+    def _open_stream(self, threads: bool) -> None:
+        if not self._container.streams.video:
+            raise MaterialUnreachable(f"video {self.path} has no video stream", [str(self.path)])
+        self._stream = self._container.streams.video[0]
+        if threads:
+            self._stream.codec_context.thread_type = "AUTO"
+        tb = self._stream.time_base
+        if not tb:
+            raise MaterialUnreachable(f"video {self.path} has no time base", [str(self.path)])
+        self._tb = Fraction(tb.numerator, tb.denominator)
+        self._frames = self._container.decode(self._stream)
+
+    def _first_frame(self) -> av.VideoFrame:
+        try:
+            first = next(self._frames, None)
+        except av.FFmpegError as e:
+            raise MaterialUnreachable(f"video {self.path} cannot be decoded: {_reason(e)}", [str(self.path)]) from None
+        if first is None:
+            raise MaterialUnreachable(f"video {self.path} has no decodable frames", [str(self.path)])
+        if first.pts is None:
+            first.pts = 0
+        return first
+
+    def _duration(self) -> int:
+        s = self._stream
+        if s.duration:
+            return int(s.duration * self._tb * US)
+        if self._container.duration:
+            return int(self._container.duration)  # container duration is in AV_TIME_BASE (µs)
+        return 0
+
+    def _nominal_frame_us(self) -> int:
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        return int(US / rate) if rate else 40_000
+
+    # -- time ------------------------------------------------------------------------
+
+    def _start_us(self, pts: int) -> int:
+        # Floor, so a caller's t for frame i at i/fps (floored or rounded to µs) is never
+        # a hair before the frame it means.
+        return (pts - self._origin) * self._tb.numerator * US // self._tb.denominator
+
+    def _pts(self, t: int) -> int:
+        return self._origin + t * self._tb.denominator // (self._tb.numerator * US)
+
+    # -- window ----------------------------------------------------------------------
+
+    def _push(self, frame: av.VideoFrame) -> None:
+        w = self._window
+        if frame.pts is None:  # some streams lose timestamps: step on from the last frame
+            frame.pts = self._pts(w[-1][0] + self._frame_us) if w else self._origin
+        start = self._start_us(frame.pts)
+        if w and start <= w[-1][0]:
+            if start < w[-1][0]:
+                return  # out-of-order timestamp: the decoder's order is presentation order
+            w.pop()  # same start: the later frame wins, as "last frame with pts <= t"
+        w.append((start, frame))
+        if len(w) > self._keep:
+            del w[: len(w) - self._keep]
+
+    def _covering(self, t: int) -> av.VideoFrame | None:
+        """The window's frame covering t, when the window can tell."""
+        w = self._window
+        if not w or t < w[0][0]:
+            return None
+        i = bisect.bisect_right(w, t, key=lambda e: e[0]) - 1
+        if i == len(w) - 1 and not self._at_eof:
+            return None  # its interval end is not known until the next frame is decoded
+        return w[i][1]
+
+    def _decode_next(self, t: int) -> bool:
+        """Decode one frame into the window; False at the end of the stream."""
+        try:
+            frame = next(self._frames, None)
+        except av.FFmpegError as e:
+            raise RenderFailed(f"decoding {self.path} near {t / US:.3f}s failed: {_reason(e)}") from None
+        if frame is None:
+            self._at_eof = True
+            if self._window:
+                self._last_start = self._window[-1][0]
+            return False
+        self._push(frame)
+        return True
+
+    def _decode_through(self, t: int) -> None:
+        while not self._at_eof and self._window[-1][0] <= t:
+            self._decode_next(t)
+
+    def _seek_fill(self, t: int, span: int) -> None:
+        """Seek to the keyframe before t - span and decode forward until t is covered."""
+        # Seeking past the end finds nothing in some demuxers; the target only needs to be early.
+        target = min(t - span, self.duration - self._frame_us) if self.duration else t - span
+        step = max(span, US)
+        while True:
+            target = max(target, self._first_start)
+            # MPEG-TS seeks land late even at the very start: aim a second before it there.
+            seek_pts = self._pts(target) if target > self._first_start else self._pts(self._first_start - US)
+            self.seeks += 1
+            self._window.clear()
+            self._at_eof = False
+            self._rgb_memo = None
+            try:
+                self._container.seek(seek_pts, stream=self._stream, backward=True, any_frame=False)
+                self._frames = self._container.decode(self._stream)
+            except av.FFmpegError as e:
+                # Some demuxers refuse targets past their index: an earlier one may work.
+                if target <= self._first_start:
+                    raise RenderFailed(f"seeking {self.path} to {t / US:.3f}s failed: {_reason(e)}") from None
+            else:
+                if not self._decode_next(t) and target <= self._first_start:
+                    raise RenderFailed(f"decoding {self.path} near {t / US:.3f}s gave no frames")
+            # Demuxers may land after the target (B-frame reordering, sparse index): go earlier.
+            if self._window and (self._window[0][0] <= t or target <= self._first_start):
+                self._decode_through(t)
+                return
+            target -= step
+            step *= 2
+
+    def frame_at(self, t: int) -> np.ndarray:
+        """The frame covering source time t (µs), HxWx3 uint8 RGB, upright, read-only."""
+        t = max(int(t), self._first_start)
+        if self._last_start is not None:
+            t = min(t, self._last_start)  # holding the last frame needs no seek past the end
+        frame = self._covering(t)
+        if frame is None:
+            w = self._window
+            if w and w[0][0] <= t <= w[-1][0] + FORWARD_DECODE_LIMIT:
+                self._keep = FORWARD_KEEP
+                self._decode_through(t)
+            elif w and t < w[0][0] and w[0][0] - t <= 2 * REVERSE_SPAN:
+                # Just before what we hold: reverse playback. Decode a chunk and keep it.
+                self._keep = self._reverse_frames
+                self._seek_fill(t, REVERSE_SPAN)
+            else:
+                self._keep = FORWARD_KEEP
+                self._seek_fill(t, 0)
+            frame = self._covering(t)
+            if frame is None:  # t past the end after all: hold the last frame
+                frame = self._window[-1][1]
+        return self._to_rgb(frame)
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        # Convert each frame at most once, and only the frames someone asks for.
+        memo = self._rgb_memo
+        if memo is not None and memo[0] is frame:
+            return memo[1]
+        try:
+            rgb = self._rgb.reformat(frame, format="rgb24").to_ndarray()
+        except av.FFmpegError as e:
+            raise RenderFailed(f"converting a frame of {self.path} to RGB failed: {_reason(e)}") from None
+        rgb = _frozen(upright(rgb, self._turns))
+        self._rgb_memo = (frame, rgb)
+        return rgb
+
+    @property
+    def held_frames(self) -> int:
+        """Decoded frames held in memory now (bounded by REVERSE_MAX_FRAMES)."""
+        return len(self._window)
+
+    def close(self) -> None:
+        self._window.clear()
+        self._rgb_memo = None
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# -- images ---------------------------------------------------------------------------
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Browsers play GIF delays of 0–10 ms as 100 ms (old encoders wrote 0 meaning "default").
+FASTEST_DELAY_MS = 10
+DEFAULT_DELAY_MS = 100
+
+
+def _rgba(image: Image.Image, transpose) -> np.ndarray:
+    frame = image.convert("RGBA")
+    if transpose is not None:
+        frame = frame.transpose(transpose)
+    return _frozen(np.asarray(frame))
+
+
+def _delay_us(image: Image.Image) -> int:
+    ms = image.info.get("duration") or 0
+    return int((ms if ms > FASTEST_DELAY_MS else DEFAULT_DELAY_MS) * 1000)
+
+
+class ImageSource:
+    """Still or animated image (PNG, JPEG, WebP, animated GIF/WebP/APNG) as RGBA frames.
+
+    EXIF orientation is applied. Animated images loop; their frames are decoded once and
+    kept when they fit in IMAGE_CACHE_BYTES, else decoded on demand (one frame kept).
+    Stills return the same read-only array each time.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            image = Image.open(self.path)
+            image.load()
+        except FileNotFoundError:
+            raise MaterialUnreachable(f"image {self.path} does not exist", [str(self.path)]) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+            raise MaterialUnreachable(f"image {self.path} cannot be read: {_reason(e)}", [str(self.path)]) from None
+        self._image = image
+        n = getattr(image, "n_frames", 1)
+        self.animated = bool(getattr(image, "is_animated", False)) and n > 1
+        try:
+            if not self.animated:
+                self._frames = [_frozen(np.asarray(ImageOps.exif_transpose(image).convert("RGBA")))]
+                self._starts = [0]
+                self.duration = 0
+                image.close()
+                self._image = None
+            else:
+                self._open_animation(n)
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
+            image.close()
+            raise MaterialUnreachable(f"image {self.path} cannot be decoded: {_reason(e)}", [str(self.path)]) from None
+        self.height, self.width = self._frames[0].shape[:2]
+
+    def _open_animation(self, n: int) -> None:
+        image = self._image
+        self._transpose = _TRANSPOSE.get(image.getexif().get(_EXIF_ORIENTATION, 1))
+        keep_all = n * image.width * image.height * 4 <= IMAGE_CACHE_BYTES
+        self._frames: list[np.ndarray | None] = []
+        self._starts: list[int] = []
+        t = 0
+        for i, frame in enumerate(ImageSequence.Iterator(image)):
+            frame.load()  # WebP sets a frame's duration when it loads, GIF when it seeks
+            self._starts.append(t)
+            t += _delay_us(frame)
+            self._frames.append(_rgba(frame, self._transpose) if keep_all or i == 0 else None)
+        self.duration = t
+        if keep_all:
+            image.close()
+            self._image = None
+        self._memo: tuple[int, np.ndarray] | None = None
+
+    def frame_at(self, t: int) -> np.ndarray:
+        """HxWx4 uint8 RGBA at t µs (animations loop), read-only."""
+        if not self.animated:
+            return self._frames[0]
+        i = bisect.bisect_right(self._starts, int(t) % self.duration) - 1
+        frame = self._frames[i]
+        if frame is not None:
+            return frame
+        if self._memo is not None and self._memo[0] == i:
+            return self._memo[1]
+        try:
+            self._image.seek(i)
+            frame = _rgba(self._image, self._transpose)
+        except (OSError, EOFError, ValueError) as e:
+            raise RenderFailed(f"decoding frame {i} of {self.path} failed: {_reason(e)}") from None
+        self._memo = (i, frame)
+        return frame
+
+    def close(self) -> None:
+        if self._image is not None:
+            self._image.close()
+            self._image = None
+
+    def __enter__(self) -> ImageSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def solid_color(width: int, height: int, rgba: tuple[float, float, float, float]) -> np.ndarray:
+    """A flat HxWx4 uint8 plate; rgba channels are floats in 0–1 (the timeline's colours)."""
+    pixel = np.clip(np.rint(np.asarray(rgba, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
+    plate = np.empty((height, width, 4), dtype=np.uint8)
+    plate[:] = pixel
+    return plate
+
+
+def _reason(e: BaseException) -> str:
+    """FFmpeg/Pillow error text without the path (the message names the file itself)."""
+    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return " ".join(str(text).split())

@@ -1,0 +1,211 @@
+"""draftrender.assets.prepare_media: local media, downloads into the cache, retries, limits,
+and one error naming every medium that failed. HTTP goes to a real aiohttp server on
+127.0.0.1 (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from fractions import Fraction
+
+import pytest
+from aiohttp import web
+
+from draftrender.assets import cache_path, default_cache_dir, prepare_media
+from draftrender.errors import MaterialUnreachable
+from draftrender.timeline.model import Canvas, Media, Segment, TimeRange, Timeline, Track
+from media_factory import make_clip, make_image, make_tone
+
+SECOND = 1_000_000
+
+
+def timeline_of(*media: Media, draft_dir=None) -> Timeline:
+    """A minimal timeline: each medium as one segment, visual ones on a video track."""
+    tracks = []
+    for kind in ("video", "audio"):
+        chosen = [m for m in media if (m.kind == "audio") == (kind == "audio")]
+        segments = tuple(Segment(id=f"s{i}", track_index=len(tracks), index=i, kind=kind, material=m,
+                                 target=TimeRange(i * SECOND, SECOND), source=TimeRange(0, SECOND))
+                         for i, m in enumerate(chosen))
+        if segments:
+            tracks.append(Track(index=len(tracks), id=kind, type=kind, name=kind, muted=False, segments=segments))
+    return Timeline(canvas=Canvas(320, 180), fps=Fraction(30), duration=len(media) * SECOND,
+                    tracks=tuple(tracks), draft_dir=draft_dir)
+
+
+def local(media_id, path, kind="video") -> Media:
+    return Media(id=media_id, kind=kind, name=path.name, written_path=str(path), path=path)
+
+
+def remote(media_id, url, name, kind="video") -> Media:
+    return Media(id=media_id, kind=kind, name=name, written_path=url, url=url)
+
+
+def cached_files(cache) -> list:
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+@pytest.fixture
+def clip_bytes(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("src") / "clip.mp4", audio_hz=440).read_bytes()
+
+
+def test_local_media_are_probed_in_place(tmp_path):
+    clip = make_clip(tmp_path / "a.mp4")
+    photo = make_image(tmp_path / "b.png")
+    tone = make_tone(tmp_path / "c.wav")
+    seen = []
+    probes = prepare_media(
+        timeline_of(local("v", clip), local("p", photo, "photo"), local("a", tone, "audio")),
+        cache_dir=tmp_path / "cache", progress=lambda done, total: seen.append((done, total)))
+    assert set(probes) == {"v", "p", "a"}
+    assert probes["v"].path == clip and probes["v"].kind == "video"
+    assert probes["p"].kind == "photo" and probes["a"].kind == "audio"
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+    assert cached_files(tmp_path / "cache") == []
+
+
+def test_relative_path_resolves_against_draft_dir(tmp_path):
+    make_image(tmp_path / "media" / "p.jpg")
+    m = Media(id="p", kind="photo", name="p.jpg", written_path="media/p.jpg", path=tmp_path.joinpath("media/p.jpg").relative_to(tmp_path))
+    probes = prepare_media(timeline_of(m, draft_dir=tmp_path), cache_dir=tmp_path / "cache")
+    assert probes["p"].width == 320
+
+
+def test_download_then_cache_hit(http_server, tmp_path, clip_bytes):
+    url = http_server.serve("/media/clip.MP4", clip_bytes, content_type="video/mp4")
+    cache = tmp_path / "cache"
+    timeline = timeline_of(remote("v", url, "clip.mp4"))
+    first = prepare_media(timeline, cache_dir=cache)["v"]
+    assert first.path == cache / (hashlib.sha256(url.encode()).hexdigest() + ".mp4")
+    assert first.path.read_bytes() == clip_bytes
+    assert (first.kind, first.width, first.height, first.has_audio) == ("video", 320, 180, True)
+    assert cached_files(cache) == [first.path.name]  # no temporary file left beside it
+
+    second = prepare_media(timeline, cache_dir=cache)["v"]
+    assert second == first
+    assert http_server.hits["/media/clip.MP4"] == 1  # the second call made no request
+
+
+def test_same_url_downloaded_once(http_server, tmp_path, clip_bytes):
+    url = http_server.serve("/same.mp4", clip_bytes)
+    probes = prepare_media(timeline_of(remote("a", url, "one"), remote("b", url, "two")),
+                           cache_dir=tmp_path / "cache")
+    assert probes["a"].path == probes["b"].path
+    assert http_server.hits["/same.mp4"] == 1
+
+
+def test_concurrent_downloads(http_server, tmp_path, clip_bytes):
+    active, peak = [0], [0]
+
+    async def slowish(request):
+        active[0] += 1
+        peak[0] = max(peak[0], active[0])
+        await asyncio.sleep(0.1)
+        active[0] -= 1
+        return web.Response(body=clip_bytes)
+
+    media = [remote(f"m{i}", http_server.route(f"/c{i}.mp4", slowish), f"c{i}.mp4") for i in range(4)]
+    started = time.monotonic()
+    probes = prepare_media(timeline_of(*media), cache_dir=tmp_path / "cache", concurrency=2)
+    assert len(probes) == 4 and peak[0] == 2
+    assert time.monotonic() - started < 0.6  # two at a time, not one after another
+
+
+def test_retries_5xx_then_succeeds(http_server, tmp_path, clip_bytes):
+    async def flaky(request):
+        if http_server.hits["/flaky.mp4"] < 3:
+            return web.Response(status=502)
+        return web.Response(body=clip_bytes)
+
+    url = http_server.route("/flaky.mp4", flaky)
+    probes = prepare_media(timeline_of(remote("v", url, "flaky.mp4")), cache_dir=tmp_path / "cache", retries=3)
+    assert probes["v"].kind == "video"
+    assert http_server.hits["/flaky.mp4"] == 3
+
+
+def test_missing_and_unreachable_listed_together(http_server, tmp_path, clip_bytes):
+    good = http_server.serve("/ok.mp4", clip_bytes)
+    corrupt = http_server.serve("/broken.mp4", b"\x00\x01 not a video " * 100)
+    lost = Media(id="lost", kind="video", name="holiday.mp4", written_path="D:/clips/holiday.mp4",
+                 looked_in=("D:/clips/holiday.mp4", str(tmp_path / "holiday.mp4")))
+    media = [remote("ok", good, "ok.mp4"), lost,
+             remote("404", http_server.url("/nope.mp4"), "nope.mp4"),
+             remote("bad", corrupt, "broken.mp4"),
+             local("gone", tmp_path / "deleted.png", "photo")]
+    cache = tmp_path / "cache"
+    with pytest.raises(MaterialUnreachable) as exc:
+        prepare_media(timeline_of(*media), cache_dir=cache)
+    message = str(exc.value)
+    assert "\n" not in message and message.startswith("4 of 5 media unreachable")
+    assert "holiday.mp4: missing (looked in D:/clips/holiday.mp4, " in message
+    assert f"nope.mp4: HTTP 404 from {http_server.url('/nope.mp4')}" in message
+    assert f"broken.mp4: unreadable download from {corrupt}: " in message
+    assert f"deleted.png: media file not found: {tmp_path / 'deleted.png'}" in message
+    assert "ok.mp4" not in message
+    assert len(exc.value.materials) == 4
+    assert http_server.hits["/nope.mp4"] == 1  # 4xx is not retried
+    # Only the good download stays cached: the corrupt body is dropped, nothing is half-written.
+    assert cached_files(cache) == [cache_path(cache, good).name]
+
+
+def test_size_cap(http_server, tmp_path, clip_bytes):
+    url = http_server.serve("/big.mp4", clip_bytes)
+    with pytest.raises(MaterialUnreachable, match="larger than the 1 KiB cap"):
+        prepare_media(timeline_of(remote("v", url, "big.mp4")), cache_dir=tmp_path / "cache", max_bytes=1024)
+    assert cached_files(tmp_path / "cache") == []
+
+
+def test_connection_dropped_midway_leaves_nothing(http_server, tmp_path, clip_bytes):
+    async def cut(request):
+        resp = web.StreamResponse(headers={"Content-Length": str(len(clip_bytes))})
+        await resp.prepare(request)
+        await resp.write(clip_bytes[:2000])
+        request.transport.close()  # the server goes away mid-body
+        return resp
+
+    url = http_server.route("/cut.mp4", cut)
+    with pytest.raises(MaterialUnreachable, match="cut.mp4"):
+        prepare_media(timeline_of(remote("v", url, "cut.mp4")), cache_dir=tmp_path / "cache", retries=1)
+    assert http_server.hits["/cut.mp4"] == 2  # a dropped connection is retried
+    assert cached_files(tmp_path / "cache") == []
+
+
+def test_stalled_download_times_out(http_server, tmp_path):
+    async def never(request):
+        await asyncio.sleep(30)
+        return web.Response()
+
+    url = http_server.route("/stall.mp4", never)
+    started = time.monotonic()
+    with pytest.raises(MaterialUnreachable, match=r"timed out after 0\.3 s"):
+        prepare_media(timeline_of(remote("v", url, "stall.mp4")), cache_dir=tmp_path / "cache",
+                      timeout=0.3, retries=0)
+    assert time.monotonic() - started < 1.5
+
+
+def test_private_url_refused(http_server, tmp_path, clip_bytes):
+    url = http_server.serve("/p.mp4", clip_bytes)
+    with pytest.raises(MaterialUnreachable, match="private address"):
+        prepare_media(timeline_of(remote("v", url, "p.mp4")), cache_dir=tmp_path / "cache",
+                      allow_private_urls=False)
+    assert http_server.hits["/p.mp4"] == 0
+
+
+def test_non_http_url_is_unreachable(tmp_path):
+    with pytest.raises(MaterialUnreachable, match="not an http"):
+        prepare_media(timeline_of(remote("v", "ftp://host/a.mp4", "a.mp4")), cache_dir=tmp_path / "cache")
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("DRAFTRENDER_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("DRAFTRENDER_CACHE")
+    assert default_cache_dir().parts[-3:] == (".cache", "draftrender", "media")
+
+
+def test_cache_path_keeps_only_a_sane_extension(tmp_path):
+    assert cache_path(tmp_path, "https://h/v/a.MOV?sig=1").suffix == ".mov"
+    assert cache_path(tmp_path, "https://h/v/download").suffix == ""
+    assert cache_path(tmp_path, "https://h/v/a.b/../x.weird-ext").suffix == ""
