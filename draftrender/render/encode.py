@@ -23,7 +23,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
+from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
 from draftrender.errors import EncodeFailed
 
@@ -222,7 +222,8 @@ class VideoEncoder:
         ctx = video.codec_context
         ctx.time_base = 1 / self.fps
         ctx.thread_count = 0  # 0: the encoder picks (x264 uses every core); FFmpeg's own default is 1
-        ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, 1, 1  # BT.709, what we convert with
+        # Tag BT.709 limited range: the matrix _yuv_frame converts with (1 is AVCOL_*_BT709).
+        ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, ColorPrimaries.BT709, ColorTrc.BT709
         ctx.color_range = ColorRange.MPEG
         if self.settings.bitrate is not None:
             ctx.bit_rate = int(self.settings.bitrate)

@@ -133,10 +133,13 @@ class VideoReader:
         if first is None:
             raise MaterialUnreachable(f"video {self.path} has no decodable frames", [str(self.path)])
         if first.pts is None:
-            first.pts = 0
+            first.pts = self._stream.start_time or 0
         return first
 
     def _duration(self) -> int:
+        # From the container's header: good for planning, not exact (muxers disagree on
+        # whether the last frame's length counts; VFR edit lists can be off). Reads never
+        # depend on it beyond choosing where to seek.
         s = self._stream
         if s.duration:
             return int(s.duration * self._tb * US)

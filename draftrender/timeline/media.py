@@ -33,6 +33,8 @@ class MediaLocator:
         written = written.strip()
         if not written:
             return None, None, ("the material has no path",)
+        if "\x00" in written:  # the OS refuses such a path with ValueError, not "not found"
+            return None, None, (f"{written!r:.80} (refused: it contains a NUL byte)",)
         if re.match(r"^https?://", written, re.I):
             return None, written, ()
         if written.lower().startswith("file://"):
@@ -61,7 +63,7 @@ class MediaLocator:
                 looked.append(f"{cand} (refused: {refusal})")
                 continue
             looked.append(str(cand))
-            if cand.is_file():
+            if is_file(cand):
                 return cand.resolve(), None, ()
 
         found = self.by_name(written)
@@ -91,6 +93,13 @@ class MediaLocator:
         if len(hits) != 1 or not is_within(Path(os.path.realpath(hits[0])), self.draft_dir):
             return None
         return hits[0].resolve()
+
+
+def is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system is simply not there
+        return False
 
 
 def is_absolute(written: str) -> bool:

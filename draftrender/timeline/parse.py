@@ -96,7 +96,7 @@ class _Parser:
             raise DraftEmpty(f"{self.origin}: the draft has no tracks and no materials")
         canvas = self.canvas()
         fps = self.fps()
-        total = sum(len(t.get("segments") or []) for t in tracks_json if isinstance(t, dict))
+        total = sum(len(as_list(t.get("segments"))) for t in tracks_json if isinstance(t, dict))
         if total > MAX_SEGMENTS:
             raise MalformedDraft(f"{self.origin}: the draft has {total} segments; the limit is {MAX_SEGMENTS}")
         self.canvas_ = canvas
@@ -137,7 +137,11 @@ class _Parser:
             if raw is not None:
                 self.note(None, None, "fps", "approximated", f"fps {raw!r} is not usable: using 30")
             return Fraction(30)
-        # 29.97 and friends are NTSC rates: keep them exact.
+        # 29.97 and friends are NTSC rates: keep them exact. (limit_denominator alone gives
+        # 2997/100 for 29.97, which drifts a frame from 30000/1001 every 5.5 minutes.)
+        ntsc = Fraction(round(raw * 1.001) * 1000, 1001)
+        if raw != int(raw) and abs(raw - ntsc) < 0.005:
+            return ntsc
         return Fraction(raw).limit_denominator(1001)
 
     def index_materials(self) -> dict[str, tuple[str, dict]]:
@@ -205,7 +209,9 @@ class _Parser:
         self.uniform_scale_on = clip.uniform_scale
         render_index = s.get("render_index")
         if not isinstance(render_index, int) or isinstance(render_index, bool):
-            render_index = s.get("track_render_index") or TYPE_BASE_RENDER_INDEX[ttype]
+            render_index = s.get("track_render_index")
+            if not isinstance(render_index, int) or isinstance(render_index, bool) or not render_index:
+                render_index = TYPE_BASE_RENDER_INDEX[ttype]
         visible = s.get("visible", True) is not False
         if not visible:
             self.note(ti, si, "hidden segment", "ignored", "the segment is set invisible")
@@ -285,7 +291,7 @@ class _Parser:
                 continue
             ptype = str(group.get("property_type", ""))
             points = []
-            for j, kf in enumerate(group.get("keyframe_list") or []):
+            for j, kf in enumerate(as_list(group.get("keyframe_list"))):
                 if not isinstance(kf, dict):
                     continue
                 kw = f"{where}[{k}].keyframe_list[{j}]"
@@ -374,7 +380,7 @@ class _Parser:
         if kind == "speeds":
             curve = m.get("curve_speed")
             if m.get("mode") == 1 and isinstance(curve, dict):
-                pts = [(float(p.get("x", 0)), float(p.get("y", 1))) for p in curve.get("speed_points") or []
+                pts = [(num(p.get("x")), num(p.get("y"), 1.0)) for p in as_list(curve.get("speed_points"))
                        if isinstance(p, dict)]
                 if len(pts) >= 2:
                     out["speed_curve"] = SpeedCurve(tuple(sorted(pts)), str(curve.get("name", "") or ""))
@@ -397,7 +403,7 @@ class _Parser:
             out["transition"] = Transition(effect, max(0, int(num(m.get("duration")))), bool(m.get("is_overlap", True)))
             self.note_effect(ti, si, effect)
         elif kind == "material_animations":
-            for a in m.get("animations") or []:
+            for a in as_list(m.get("animations")):
                 if not isinstance(a, dict):
                     continue
                 atype = str(a.get("type", "in"))
@@ -430,7 +436,7 @@ class _Parser:
         etype = str(m.get("type", ""))
         kind = etype if etype in ("mix_mode", "filter", "lut", "video_effect", "adjust", "text_shape",
                                   "text_effect") else default_kind
-        params = tuple((str(p.get("name", "")), num(p.get("value"))) for p in m.get("adjust_params") or []
+        params = tuple((str(p.get("name", "")), num(p.get("value"))) for p in as_list(m.get("adjust_params"))
                        if isinstance(p, dict))
         return NamedEffect(kind, str(m.get("name", "") or ""), str(m.get("effect_id", "") or ""),
                            str(m.get("resource_id", "") or ""), num(m.get("value", 1.0), 1.0), params,
@@ -473,11 +479,11 @@ class _Parser:
         body, styles_json = "", []
         try:
             parsed = json.loads(content) if isinstance(content, str) and content.strip().startswith("{") else None
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # deeply nested junk must not crash the parser
             parsed = None
         if isinstance(parsed, dict):
             body = str(parsed.get("text", ""))
-            styles_json = [s for s in parsed.get("styles") or [] if isinstance(s, dict)]
+            styles_json = [s for s in as_list(parsed.get("styles")) if isinstance(s, dict)]
         else:
             # Old drafts keep markup like <font ...>[text]</font> in content.
             body = re.sub(r"<[^>]*>", "", str(content or ""))
@@ -541,11 +547,11 @@ class _Parser:
         strokes = tuple(
             Stroke(rgb_list(dig(st, "content", "solid").get("color"), (0.0, 0.0, 0.0))
                    + (num(dig(st, "content", "solid").get("alpha"), 1.0),), num(st.get("width"), 0.08))
-            for st in s.get("strokes") or [] if isinstance(st, dict))
+            for st in as_list(s.get("strokes")) if isinstance(st, dict))
         shadows = tuple(
             Shadow(rgb_list(dig(sh, "content", "solid").get("color"), (0.0, 0.0, 0.0)) + (num(sh.get("alpha"), 1.0),),
                    num(sh.get("diffuse")), num(sh.get("distance")), num(sh.get("angle"), -45.0))
-            for sh in s.get("shadows") or [] if isinstance(sh, dict))
+            for sh in as_list(s.get("shadows")) if isinstance(sh, dict))
         return TextStyle(
             start=max(0, start), end=min(max(end, start), length) if length else end,
             size=num(s.get("size"), default_size) or default_size,
@@ -619,7 +625,7 @@ def as_int(v: Any, where: str, p: _Parser, default: Any = _MISSING) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         if v is None:
             raise MalformedDraft(f"{p.origin}: {where} is missing")
-        raise MalformedDraft(f"{p.origin}: {where} must be a number, not {type_name(v)} {v!r:.40}")
+        raise MalformedDraft(f"{p.origin}: {where} must be {wanted_number(v)}")
     return int(round(v))
 
 
@@ -627,8 +633,20 @@ def as_float(v: Any, where: str, p: _Parser, default: Any = _MISSING) -> float:
     if v is None and default is not _MISSING:
         return default
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise MalformedDraft(f"{p.origin}: {where} must be a number, not {type_name(v)} {v!r:.40}")
+        raise MalformedDraft(f"{p.origin}: {where} must be {wanted_number(v)}")
     return float(v)
+
+
+def wanted_number(v: Any) -> str:
+    # NaN and inf are floats to Python: say "finite" so the message does not contradict itself.
+    if isinstance(v, float):
+        return f"a finite number, not {v!r}"
+    return f"a number, not {type_name(v)} {v!r:.40}"
+
+
+def as_list(v: Any) -> list:
+    """An optional list field; anything else written there counts as empty."""
+    return v if isinstance(v, list) else []
 
 
 def num(v: Any, default: float = 0.0) -> float:

@@ -107,10 +107,9 @@ def test_concurrent_downloads(http_server, tmp_path, clip_bytes):
         return web.Response(body=clip_bytes)
 
     media = [remote(f"m{i}", http_server.route(f"/c{i}.mp4", slowish), f"c{i}.mp4") for i in range(4)]
-    started = time.monotonic()
     probes = prepare_media(timeline_of(*media), cache_dir=tmp_path / "cache", concurrency=2)
-    assert len(probes) == 4 and peak[0] == 2
-    assert time.monotonic() - started < 0.6  # two at a time, not one after another
+    assert len(probes) == 4
+    assert peak[0] == 2  # in parallel, and never more than `concurrency` at once
 
 
 def test_retries_5xx_then_succeeds(http_server, tmp_path, clip_bytes):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from draftrender.errors import MaterialUnreachable
+from draftrender.errors import MaterialUnreachable, RenderFailed
 from draftrender.render import sources
 from draftrender.render.sources import ImageSource, VideoReader, solid_color
 
@@ -212,6 +212,17 @@ def test_truncated_file_is_unreachable(tmp_path):
     path.write_bytes(whole[: len(whole) // 3])
     with pytest.raises(MaterialUnreachable, match="cut.mp4"):
         VideoReader(path)
+
+
+def test_damage_mid_stream_fails_naming_file_and_time(tmp_path):
+    path = constant_clip(tmp_path, n=100)
+    data = bytearray(path.read_bytes())
+    third = len(data) // 3  # inside the media data: this muxer writes moov at the end
+    data[third : third + 3000] = np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    with VideoReader(path) as reader, pytest.raises(RenderFailed, match=r"clip\.mp4 near \d+\.\d{3}s"):
+        for i in range(100):
+            reader.frame_at(i * 40_000)
 
 
 def test_missing_file_is_unreachable(tmp_path):
