@@ -37,6 +37,14 @@ def frame_index(rgb: np.ndarray) -> int:
     return min(max(lo, 0), 15) + 16 * min(max(hi, 0), 15)
 
 
+def video_rate(fps: float) -> Fraction:
+    """fps as an exact rate: 29.97, 23.976 and 59.94 become the NTSC n·1000/1001."""
+    ntsc = Fraction(round(fps * 1.001) * 1000, 1001)
+    if fps != int(fps) and abs(fps - ntsc) < 0.005:
+        return ntsc
+    return Fraction(fps).limit_denominator(1001)
+
+
 def clip_frame(i: int, width: int, height: int, color: tuple[int, int, int] | None,
                index_pattern: bool) -> np.ndarray:
     """Frame i of a test clip as RGB uint8: a solid colour, the index pattern, or mid grey."""
@@ -58,18 +66,20 @@ def tone(hz: float, seconds: float, rate: int = AUDIO_RATE, channels: int = 2,
     return np.repeat(wave[None, :], channels, axis=0)
 
 
-def make_clip(path, *, width: int = 320, height: int = 180, fps: int = 30, seconds: float = 1.0,
+def make_clip(path, *, width: int = 320, height: int = 180, fps: float = 30, seconds: float = 1.0,
               color: tuple[int, int, int] | None = None, index_pattern: bool = True,
               audio_hz: float | None = None) -> Path:
     """Write an H.264 (yuv420p) MP4; with `audio_hz`, also a stereo AAC tone of the same length.
 
     `color` fills every frame with that colour (the index pattern is then not drawn).
+    `fps` may be an NTSC rate such as 29.97 (written as 30000/1001).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames = int(round(seconds * fps))
+    rate = video_rate(fps)
+    frames = int(round(seconds * rate))
     with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=Fraction(fps))
+        video = out.add_stream("libx264", rate=rate)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         # Fast and deterministic: tests want files in milliseconds, not quality.
         video.options = {"preset": "ultrafast", "crf": "12", "threads": "1"}
@@ -79,11 +89,11 @@ def make_clip(path, *, width: int = 320, height: int = 180, fps: int = 30, secon
         for i in range(frames):
             vf = av.VideoFrame.from_ndarray(clip_frame(i, width, height, color, index_pattern), format="rgb24")
             vf.pts = i
-            vf.time_base = Fraction(1, fps)
+            vf.time_base = 1 / rate
             out.mux(video.encode(vf))
         out.mux(video.encode())
         if audio is not None:
-            samples = tone(audio_hz, frames / fps)
+            samples = tone(audio_hz, float(frames / rate))
             for start in range(0, samples.shape[1], AAC_FRAME):
                 chunk = np.ascontiguousarray(samples[:, start:start + AAC_FRAME])
                 af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")

@@ -76,7 +76,7 @@ def test_inspect_shows_missing_media_and_where_it_looked(tmp_path, folder):
     result = run("inspect", str(moved), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "  video  MISSING  C:\\Users\\x\\clip_a.mp4" in result.stdout
-    assert f"looked in: C:\\Users\\x\\clip_a.mp4; files named 'clip_a.mp4' inside {moved.resolve()}" in result.stdout
+    assert f"looked in: files named 'clip_a.mp4' inside {moved.resolve()}" in result.stdout
 
 
 def deep_json(depth: int) -> str:

@@ -198,7 +198,9 @@ class FontBook:
                          None)
             if found is not None:
                 return found
-        wanted = font_name or file_name
+        # The editor's own default font (…/Font/SystemFont/zh-hans.ttf) is what the default
+        # CJK font stands in for: no need to report it.
+        wanted = font_name or (font_path if file_name and "SystemFont" not in font_path else "")
         if wanted:
             self.warn(f"font {wanted!r} not found: drawn with {self.default.family}")
         return self.default

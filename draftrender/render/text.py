@@ -44,6 +44,11 @@ EMOJI_EM = 1.0  # a colour emoji bitmap's full height, scaled to this many em, f
 # ----------------------------------------------------------------
 
 CACHE_SIZE = 64  # distinct texts kept rasterised: a long draft's subtitles cycle through it
+# A hostile or broken draft must not cost unbounded memory: sizes above two canvas widths per
+# em, and text blocks larger than the sheet limit, are cut (the cut is never on screen unscaled).
+MAX_SIZE = 320.0
+MAX_SHEET_SIDE = 8192
+MEASURE_CHUNK = 32  # clusters measured as one shaped string
 NOTDEF_PROBE = "\U0010FFFD"  # a private-use codepoint no font maps: it draws the .notdef glyph
 
 # Line breaking (GB/T 15834 and the Japanese kinsoku rules): no line starts with a closing
@@ -90,12 +95,11 @@ class Layout:
     width: float
     height: float
     glyphs: tuple[Glyph, ...]
-    lines: tuple[tuple[float, float, float, float], ...]  # each line's (x0, y0, x1, y1), frame px
     em: float  # the largest em in the text
 
 
 def em_px(size: float, canvas_width: int) -> float:
-    return max(size, 0.0) * canvas_width * EM_PER_SIZE_PER_CANVAS_WIDTH
+    return min(max(size, 0.0), MAX_SIZE) * canvas_width * EM_PER_SIZE_PER_CANVAS_WIDTH
 
 
 def clusters(s: str) -> list[tuple[int, str]]:
@@ -221,12 +225,14 @@ def measure(cells: list[_Cell], spacing: float, vertical: bool) -> None:
                 c.advance = font.getlength(c.text) * scale
         else:
             font = c0.face.font(c0.em)
-            joined, prefix = "", 0.0
-            for c in run:
-                joined += c.text
-                total = font.getlength(joined)
-                c.advance = total - prefix
-                prefix = total
+            # Shaped in chunks: kerning is kept inside each, and the cost stays linear in length.
+            for start in range(0, len(run), MEASURE_CHUNK):
+                joined, prefix = "", 0.0
+                for c in run[start:start + MEASURE_CHUNK]:
+                    joined += c.text
+                    total = font.getlength(joined)
+                    c.advance = total - prefix
+                    prefix = total
         for c in run:
             c.xl = pen
             pen += c.advance + spacing * c.em
@@ -294,7 +300,6 @@ def horizontal_layout(text: Text, paragraphs: list[list[_Cell]], paragraph_em: l
     widths = [cells[-1].xl + cells[-1].advance - cells[0].xl if cells else 0.0 for cells, _ in rows]
     frame_w = max(widths, default=0.0)
     glyphs: list[Glyph] = []
-    lines = []
     y = 0.0
     for n, ((cells, empty_em), w) in enumerate(zip(rows, widths)):
         em = max((c.em for c in cells), default=empty_em)
@@ -304,9 +309,8 @@ def horizontal_layout(text: Text, paragraphs: list[list[_Cell]], paragraph_em: l
         for c in cells:
             glyphs.append(Glyph(c.text, c.style, c.face, c.em, x0 + c.xl - cells[0].xl, baseline, c.advance, n,
                                 len(glyphs), c.bold, c.italic))
-        lines.append((x0, y, x0 + w, y + pitch))
         y += pitch
-    return Layout(frame_w, y, tuple(glyphs), tuple(lines), max((g.em for g in glyphs), default=max(paragraph_em)))
+    return Layout(frame_w, y, tuple(glyphs), max((g.em for g in glyphs), default=max(paragraph_em)))
 
 
 def vertical_layout(text: Text, paragraphs: list[list[_Cell]], paragraph_em: list[float]) -> Layout:
@@ -321,21 +325,18 @@ def vertical_layout(text: Text, paragraphs: list[list[_Cell]], paragraph_em: lis
     frame_h = max((h for _, _, h in columns), default=0.0)
     frame_w = sum(line_pitch(em, text.line_spacing) for _, em, _ in columns)
     glyphs: list[Glyph] = []
-    lines = []
     right = frame_w
     for n, (cells, em, height) in enumerate(columns):
         pitch = line_pitch(em, text.line_spacing)
         centre = right - pitch / 2
         y = {0: 0.0, 2: frame_h - height}.get(text.alignment, (frame_h - height) / 2)
-        top = y
         for c in cells:
             width = c.face.font(c.em).getlength(c.text) * (emoji_scale(c.face, c.em) if c.face.strike else 1.0)
             glyphs.append(Glyph(c.text, c.style, c.face, c.em, centre - width / 2, y + EM_BOX_ASCENT * c.em, width,
                                 n, len(glyphs), c.bold, c.italic, vertical_forms=not c.face.strike))
             y += c.em * (1 + spacing)
-        lines.append((right - pitch, top, right, top + height))
         right -= pitch
-    return Layout(frame_w, frame_h, tuple(glyphs), tuple(lines), max((g.em for g in glyphs), default=max(paragraph_em)))
+    return Layout(frame_w, frame_h, tuple(glyphs), max((g.em for g in glyphs), default=max(paragraph_em)))
 
 
 # ---------------------------------------------------------------- rasterisation
@@ -422,7 +423,7 @@ def emoji_tile(glyph: Glyph) -> np.ndarray:
     scale = emoji_scale(glyph.face, glyph.em)
     out = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
     # Pillow premultiplies RGBA while resampling, so the edges keep their colour.
-    im = Image.fromarray((rgba * 255 + 0.5).astype(np.uint8), "RGBA").resize(out, Image.LANCZOS)
+    im = Image.fromarray((rgba * 255 + 0.5).astype(np.uint8)).resize(out, Image.LANCZOS)
     small = np.asarray(im, dtype=np.float32) / 255.0
     small[..., :3] *= small[..., 3:]
     return small
@@ -459,13 +460,13 @@ def gaussian(mask: np.ndarray, sigma: float) -> np.ndarray:
     """The coverage blurred with a Gaussian of this sigma (8-bit precision is plenty for a shadow)."""
     if sigma < 0.3:
         return mask
-    im = Image.fromarray((np.clip(mask, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    im = Image.fromarray((np.clip(mask, 0, 1) * 255 + 0.5).astype(np.uint8))
     return np.asarray(im.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255.0
 
 
 def shift(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:
     """The mask moved by (dx, dy) px, bilinear for the fraction."""
-    im = Image.fromarray(mask, "F")
+    im = Image.fromarray(mask.astype(np.float32, copy=False))
     return np.asarray(im.transform(im.size, Image.AFFINE, (1, 0, -dx, 0, 1, -dy), Image.BILINEAR), dtype=np.float32)
 
 
@@ -480,9 +481,9 @@ class Sheet:
     height: int
 
 
-def work_sheet(layout: Layout, margin: float) -> Sheet:
-    cx = math.ceil(layout.width / 2 + margin)
-    cy = math.ceil(layout.height / 2 + margin)
+def work_sheet(layout: Layout, margin: float, max_side: int) -> Sheet:
+    cx = min(math.ceil(layout.width / 2 + margin), max_side // 2)
+    cy = min(math.ceil(layout.height / 2 + margin), max_side // 2)
     return Sheet(cx - layout.width / 2, cy - layout.height / 2, 2 * cx, 2 * cy)
 
 
@@ -526,9 +527,10 @@ def background_box(bg: TextBackground, layout: Layout, sheet: Sheet) -> tuple[fl
     return x0, y0, x0 + w, y0 + h, max(bg.round_radius, 0.0) * min(w, h) / 2
 
 
-def rasterize(text: Text, layout: Layout) -> np.ndarray:
-    """The laid-out text as HxWx4 uint8 straight alpha, centred on the frame's centre."""
-    sheet = work_sheet(layout, margin_for(text, layout))
+def rasterize(text: Text, layout: Layout, max_side: int = MAX_SHEET_SIDE) -> np.ndarray:
+    """The laid-out text as HxWx4 uint8 straight alpha, centred on the frame's centre; at most
+    max_side pixels each way, cut around the centre."""
+    sheet = work_sheet(layout, margin_for(text, layout), max_side)
     H, W = sheet.height, sheet.width
     acc = np.zeros((H, W, 4), np.float32)  # premultiplied
 
@@ -538,8 +540,11 @@ def rasterize(text: Text, layout: Layout) -> np.ndarray:
 
     # Spaces stay in their paint's runs so that shaping and underlines run through them.
     paints: dict[TextStyle, list[Glyph]] = {}
+    paint_for: dict[TextStyle, TextStyle] = {}
     for g in layout.glyphs:
-        paints.setdefault(paint_of(g.style), []).append(g)
+        if g.style not in paint_for:
+            paint_for[g.style] = paint_of(g.style)
+        paints.setdefault(paint_for[g.style], []).append(g)
 
     fills: list[tuple[TextStyle, np.ndarray, np.ndarray | None]] = []
     strokes: list[tuple[float, tuple, np.ndarray]] = []  # (width px, colour, coverage)
@@ -645,7 +650,7 @@ def underlined_spans(glyphs: Sequence[Glyph]) -> list[list[Glyph]]:
 def dilate(alpha: np.ndarray, r: float) -> np.ndarray:
     """The coverage grown by r px on every side (alternating square and cross steps: an octagon)."""
     n = math.ceil(r)
-    im = Image.fromarray(np.pad(alpha, n), "F")
+    im = Image.fromarray(np.pad(alpha, n).astype(np.float32, copy=False))
     for step in range(n):
         im = im.filter(ImageFilter.MaxFilter(3)) if step % 2 == 0 else cross_max(im)
     return np.asarray(im, dtype=np.float32)
@@ -658,7 +663,7 @@ def cross_max(im: Image.Image) -> Image.Image:
     out[:-1] = np.maximum(out[:-1], a[1:])
     out[:, 1:] = np.maximum(out[:, 1:], a[:, :-1])
     out[:, :-1] = np.maximum(out[:, :-1], a[:, 1:])
-    return Image.fromarray(out, "F")
+    return Image.fromarray(out)
 
 
 def place_premultiplied(layer: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
@@ -723,7 +728,9 @@ class TextRenderer:
         if picture is not None:
             self._cache.move_to_end(key)
             return picture
-        picture = rasterize(text, self.layout(text))
+        # Twice the canvas lets a block scaled down by its keyframes still show whole.
+        max_side = min(2 * max(self.canvas_width, self.canvas_height), MAX_SHEET_SIDE)
+        picture = rasterize(text, self.layout(text), max_side)
         picture.flags.writeable = False
         self.rasterized += 1
         self._cache[key] = picture

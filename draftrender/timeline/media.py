@@ -48,7 +48,8 @@ class MediaLocator:
             if self.draft_dir is not None:
                 candidates.append((self.draft_dir / rest.replace("\\", "/"), True))
         elif is_absolute(written):
-            candidates.append((Path(written), False))
+            if not is_windows_drive(written) or os.name == "nt":  # C:\... means nothing on Linux
+                candidates.append((Path(written), False))
         elif self.draft_dir is not None:
             rel = written.replace("\\", "/")
             candidates += [(self.draft_dir / sub / rel, True) for sub in ("", "materials", "media")]
@@ -102,9 +103,13 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def is_windows_drive(written: str) -> bool:
+    return bool(re.match(r"^[A-Za-z]:[/\\]", written))
+
+
 def is_absolute(written: str) -> bool:
     # Windows drive paths (C:/ or C:\) count as absolute: they never resolve under the draft.
-    return written.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:[/\\]", written))
+    return written.startswith(("/", "\\")) or is_windows_drive(written)
 
 
 def is_within(path: Path, root: Path) -> bool:
@@ -124,6 +129,7 @@ def index_folder(folder: Path) -> dict[str, list[Path]]:
     seen = 0
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        seen += len(dirnames)  # folders count too: a draft saved at / must not walk the disk
         for name in filenames:
             names.setdefault(name.lower(), []).append(Path(dirpath) / name)
             seen += 1

@@ -549,7 +549,9 @@ class _Parser:
                    + (num(dig(st, "content", "solid").get("alpha"), 1.0),), num(st.get("width"), 0.08))
             for st in as_list(s.get("strokes")) if isinstance(st, dict))
         shadows = tuple(
-            Shadow(rgb_list(dig(sh, "content", "solid").get("color"), (0.0, 0.0, 0.0)) + (num(sh.get("alpha"), 1.0),),
+            # The colour sits in content.solid (pyJianYingDraft) or flat on the shadow (older writers).
+            Shadow(rgb_list(dig(sh, "content", "solid").get("color") or sh.get("color"), (0.0, 0.0, 0.0))
+                   + (num(sh.get("alpha"), 1.0),),
                    num(sh.get("diffuse")), num(sh.get("distance")), num(sh.get("angle"), -45.0))
             for sh in as_list(s.get("shadows")) if isinstance(sh, dict))
         return TextStyle(

@@ -87,7 +87,8 @@ def test_a_base_name_found_twice_is_not_guessed(written, folder):
     clip(folder / "b" / "clip.mp4")
     m = video_at(written, "C:\\Users\\x\\clip.mp4", folder)
     assert m.missing
-    assert m.looked_in == ("C:\\Users\\x\\clip.mp4", f"files named 'clip.mp4' inside {folder}")
+    # A Windows drive path means nothing on Linux: only the name search is tried.
+    assert m.looked_in == (f"files named 'clip.mp4' inside {folder}",)
 
 
 def test_missing_medium_says_where_it_looked(written, folder):
@@ -105,7 +106,7 @@ def test_missing_medium_in_the_description(written, folder):
     video = next(x for x in info["materials"] if x["kind"] == "video")
     assert video == {"id": data["materials"]["videos"][0]["id"], "kind": "video", "name": "clip_a.mp4",
                      "location": "C:\\Users\\x\\gone.mp4", "missing": True,
-                     "looked_in": ["C:\\Users\\x\\gone.mp4", f"files named 'gone.mp4' inside {folder}"]}
+                     "looked_in": [f"files named 'gone.mp4' inside {folder}"]}
 
 
 def test_urls_are_kept_as_urls(written, folder):

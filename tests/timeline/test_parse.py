@@ -6,7 +6,6 @@ writers cannot express a feature), and every hostile draft ends in one clear err
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import tracemalloc
@@ -114,6 +113,19 @@ def test_canvas_and_platform_from_pycapcut(capcut):
     assert capcut.fps == 30
     assert capcut.duration == 2 * SEC
     assert capcut.app_source == "cc"
+
+
+def test_pycapcut_segments_and_materials(capcut):
+    v0, v1 = track(capcut, "main").segments
+    assert (v0.material.name, v1.material.kind) == ("clip_a.mp4", "photo")
+    assert (v0.transition.effect.name, v1.animations[0].type, v1.animations[0].effect.name) == ("叠化", "in", "渐显")
+    over = track(capcut, "over").segments[0]
+    assert (over.clip.scale_x, over.clip.scale_y, over.target.duration) == (0.5, 0.5, 2 * SEC)
+    bgm = track(capcut, "bgm").segments[0]
+    assert (bgm.volume, bgm.fade.fade_in, bgm.fade.fade_out) == (0.8, 200_000, 400_000)
+    caption = track(capcut, "caption").segments[0].material
+    assert caption.text == "CapCut 字幕"
+    assert [(s.start, s.end, s.size, s.color) for s in caption.styles] == [(0, 9, 8.0, (0.0, 1.0, 0.0, 1.0))]
 
 
 def test_missing_fps_is_30(pyjy_folder, pyjy_data):
@@ -580,7 +592,8 @@ def test_named_features_appear_per_segment_with_status_and_reason(pyjy):
 
 
 def test_nothing_is_dropped_silently(pyjy):
-    assert notes_at(pyjy, 4, 0) == {f"sticker {STICKER_ID}": ("ignored", "stickers are editor resources known only by id")}
+    assert notes_at(pyjy, 4, 0) == {
+        f"sticker {STICKER_ID}": ("ignored", "stickers are editor resources known only by id")}
     # pyJianYingDraft writes the echo into audio_effects, a kind the renderer does not read.
     assert notes_at(pyjy, 2, 0)["material audio_effects"] == ("ignored", "this material kind is not rendered")
     for n in pyjy.fidelity:
@@ -675,7 +688,8 @@ def _seg(d, name="main", i=0):
 HOSTILE = {
     # wrong types at each level
     "tracks not a list": (lambda d: d.update(tracks={"a": 1}), MalformedDraft, "tracks must be a list, not an object"),
-    "materials not an object": (lambda d: d.update(materials=[]), MalformedDraft, "materials must be an object, not a list"),
+    "materials not an object": (lambda d: d.update(materials=[]), MalformedDraft,
+                                "materials must be an object, not a list"),
     "canvas not an object": (lambda d: d.update(canvas_config="1080p"), MalformedDraft,
                              "canvas_config must be an object, not a string"),
     "canvas width a string": (lambda d: d["canvas_config"].update(width="wide"), MalformedDraft,
