@@ -91,3 +91,24 @@ class ServiceBusy(DraftRenderError):
 
 class RenderTimeout(DraftRenderError):
     status, detail = 504, "处理超时"
+
+
+# ---------------------------------------------------------------- the gen_video service
+
+
+class InvalidRequest(DraftRenderError):
+    """A request body or query the service cannot use (not JSON, a bad option or wait)."""
+
+    status, detail = 400, "请求参数无效"
+
+
+class Unauthorized(DraftRenderError):
+    status, detail = 401, "未授权"
+
+
+class TaskNotFound(DraftRenderError):
+    status, detail = 404, "任务不存在"
+
+
+class RequestTooLarge(DraftRenderError):
+    status, detail = 413, "请求体过大"

@@ -24,7 +24,9 @@ FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
 # fontconfig weights and slants (fontconfig.h): bold is 200, italic 100, oblique 110.
 FC_BOLD, FC_ITALIC = 200, 100
 _FIELDS = "%{file}\t%{index}\t%{family}\t%{weight}\t%{slant}\t%{color}\t%{outline}\t%{pixelsize}\t%{charset}\n"
-_LAYOUT = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
+# With libraqm, runs are shaped by HarfBuzz (kerning, ligatures, emoji sequences, 'vert').
+SHAPING = bool(features.check("raqm"))
+_LAYOUT = ImageFont.Layout.RAQM if SHAPING else ImageFont.Layout.BASIC
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +196,8 @@ class FontBook:
             if found is not None:
                 return found
         if file_name:
-            found = next((f for f in fontconfig("fc-list", ":") if Path(f.path).name.casefold() == file_name.casefold()),
-                         None)
+            installed = fontconfig("fc-list", ":")
+            found = next((f for f in installed if Path(f.path).name.casefold() == file_name.casefold()), None)
             if found is not None:
                 return found
         # The editor's own default font (…/Font/SystemFont/zh-hans.ttf) is what the default

@@ -10,6 +10,7 @@ frame's centre; placing, keyframing and animating it is the frame pipeline's wor
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import unicodedata
 from collections import OrderedDict
@@ -21,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from ..timeline.model import Text, TextBackground, TextStyle
-from .fonts import Face, FontBook, is_extender
+from .fonts import SHAPING, Face, FontBook, is_extender
 
 # ---------------------------------------------------------------- calibration (calibrate)
 # One em = size × canvas_width / 160 px. Measured on a real 1080×1920 export: size 10 advanced
@@ -352,7 +353,7 @@ def draw_mask(mask: np.ndarray, text: str, font, x: float, baseline: float, grow
     """Union the coverage of `text` into `mask` (float 0–1), its baseline's left end at
     (x, baseline). `grow` widens the outline on every side (stroke or synthetic bold);
     `shear` slants it about the baseline (synthetic italic)."""
-    feats = ["vert"] if vertical_forms else None
+    feats = ["vert"] if vertical_forms and SHAPING else None
     box = font.getbbox(text, anchor="ls", stroke_width=grow, features=feats)
     left, top, right, bottom = math.floor(box[0]), math.floor(box[1]), math.ceil(box[2]), math.ceil(box[3])
     xi, yi = math.floor(x), math.floor(baseline)
@@ -405,28 +406,33 @@ def rounded_rect(h: int, w: int, x0: float, y0: float, x1: float, y1: float, rad
     return np.clip(0.5 - (outside + inside - r), 0, 1).astype(np.float32)
 
 
-def emoji_tile(glyph: Glyph) -> np.ndarray:
-    """The colour emoji as premultiplied float RGBA, scaled so its bitmap spans EMOJI_EM em."""
-    font = glyph.face.font(glyph.em)
+@functools.lru_cache(maxsize=128)
+def emoji_tile(face: Face, cluster: str, em: float) -> np.ndarray:
+    """The colour emoji as premultiplied float RGBA, scaled so its bitmap spans EMOJI_EM em.
+    Read-only: tiles are shared between texts."""
+    font = face.font(em)
     ascent, descent = font.getmetrics()
-    size = (max(1, math.ceil(font.getlength(glyph.cluster))), ascent + descent)
+    size = (max(1, math.ceil(font.getlength(cluster))), ascent + descent)
     # Drawn over black and over white, the two results give colour and alpha exactly, whatever
     # Pillow does with a colour bitmap on a transparent image.
-    over = []
-    for bg in ((0, 0, 0), (255, 255, 255)):
-        im = Image.new("RGB", size, bg)
-        ImageDraw.Draw(im).text((0, 0), glyph.cluster, font=font, anchor="la", embedded_color=True)
-        over.append(np.asarray(im, dtype=np.float32) / 255.0)
-    alpha = np.clip(1.0 - (over[1] - over[0]).mean(axis=2), 0, 1)
-    straight = np.where(alpha[..., None] > 0, over[0] / np.maximum(alpha[..., None], 1e-6), 0)
+    on_black, on_white = (emoji_over(cluster, font, size, bg) for bg in ((0, 0, 0), (255, 255, 255)))
+    alpha = np.clip(1.0 - (on_white - on_black).mean(axis=2), 0, 1)
+    straight = np.where(alpha[..., None] > 0, on_black / np.maximum(alpha[..., None], 1e-6), 0)
     rgba = np.dstack([np.clip(straight, 0, 1), alpha])
-    scale = emoji_scale(glyph.face, glyph.em)
+    scale = emoji_scale(face, em)
     out = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
     # Pillow premultiplies RGBA while resampling, so the edges keep their colour.
     im = Image.fromarray((rgba * 255 + 0.5).astype(np.uint8)).resize(out, Image.LANCZOS)
     small = np.asarray(im, dtype=np.float32) / 255.0
     small[..., :3] *= small[..., 3:]
+    small.flags.writeable = False
     return small
+
+
+def emoji_over(cluster: str, font, size: tuple[int, int], background: tuple[int, int, int]) -> np.ndarray:
+    im = Image.new("RGB", size, background)
+    ImageDraw.Draw(im).text((0, 0), cluster, font=font, anchor="la", embedded_color=True)
+    return np.asarray(im, dtype=np.float32) / 255.0
 
 
 def over(acc: np.ndarray, rgba: tuple[float, float, float, float], coverage: np.ndarray) -> None:
@@ -510,8 +516,9 @@ def margin_for(text: Text, layout: Layout) -> float:
     if text.background is not None:
         bg = text.background
         pad = BACKGROUND_PADDING_EM * em * max(bg.width, bg.height, 0.0)
-        offset = BACKGROUND_OFFSET * max(abs(bg.horizontal_offset) * layout.width, abs(bg.vertical_offset) * layout.height)
-        box = pad + offset
+        shift_x = abs(bg.horizontal_offset) * (layout.width + 2 * pad)
+        shift_y = abs(bg.vertical_offset) * (layout.height + 2 * pad)
+        box = pad + BACKGROUND_OFFSET * max(shift_x, shift_y)
     # Latin descenders, accents and italic slant reach up to about half an em past the em box.
     return max(0.6 * em + grow + SYNTHETIC_BOLD_EM * em + reach, box) + 2
 
@@ -594,24 +601,24 @@ def paint_masks(glyphs: Sequence[Glyph], sheet: Sheet, grow: float, with_emoji: 
     while i < len(glyphs):
         g = glyphs[i]
         if g.face.strike:
+            top = sheet.y + g.baseline - EM_BOX_ASCENT * g.em
             if with_emoji:
                 if emoji is None:
                     emoji = np.zeros((sheet.height, sheet.width, 4), np.float32)
-                tile = emoji_tile(g)
-                top = sheet.y + g.baseline - EM_BOX_ASCENT * g.em
-                place_premultiplied(emoji, tile, round(sheet.x + g.x), round(top))
+                place_premultiplied(emoji, emoji_tile(g.face, g.cluster, g.em), round(sheet.x + g.x), round(top))
             else:  # strokes follow the emoji's silhouette
-                tile = emoji_tile(g)[..., 3]
-                top = sheet.y + g.baseline - EM_BOX_ASCENT * g.em
-                union(mask, dilate(tile, grow), round(sheet.x + g.x) - math.ceil(grow),
-                      round(top) - math.ceil(grow))
+                alpha = emoji_tile(g.face, g.cluster, g.em)[..., 3]
+                union(mask, dilate(alpha, grow), round(sheet.x + g.x) - math.ceil(grow), round(top) - math.ceil(grow))
             i += 1
             continue
         # A run: consecutive glyphs of one line, face and size, spaced by their own shaping.
         j = i + 1
-        while j < len(glyphs) and joins(glyphs[j - 1], glyphs[j]):
+        while j < len(glyphs) and j - i < MEASURE_CHUNK and joins(glyphs[j - 1], glyphs[j]):
             j += 1
         run = glyphs[i:j]
+        if not on_sheet(run, sheet):
+            i = j
+            continue
         bold = SYNTHETIC_BOLD_EM * g.em if g.synthetic_bold else 0.0
         draw_mask(mask, "".join(r.cluster for r in run), g.face.font(g.em), sheet.x + g.x, sheet.y + g.baseline,
                   grow=bold + grow, shear=SYNTHETIC_ITALIC_SHEAR if g.synthetic_italic else 0.0,
@@ -624,6 +631,14 @@ def paint_masks(glyphs: Sequence[Glyph], sheet: Sheet, grow: float, with_emoji: 
         half = max(UNDERLINE_THICKNESS_EM * em, 1.0) / 2 + grow
         fill_rect(mask, sheet.x + first.x - grow, y - half, sheet.x + last.x + last.advance + grow, y + half)
     return mask, emoji
+
+
+def on_sheet(run: Sequence[Glyph], sheet: Sheet) -> bool:
+    """Whether any of the run can land on the sheet (a block cut at MAX_SHEET_SIDE may not)."""
+    x0, x1 = sheet.x + run[0].x, sheet.x + run[-1].x + run[-1].advance
+    y = sheet.y + run[0].baseline
+    reach = 2 * run[0].em
+    return x1 + reach > 0 and x0 - reach < sheet.width and y + reach > 0 and y - reach < sheet.height
 
 
 def joins(a: Glyph, b: Glyph) -> bool:

@@ -39,8 +39,8 @@ def text_draft(tmp_path: Path, items, *, writer=jy, width=1080, height=1920, sec
         script.add_track(cc.TrackType.text, "caption")
     dur = round(seconds * SEC)
     for i, (content, kwargs) in enumerate(items):
-        script.add_segment(writer.TextSegment(content, writer.trange(i * dur, dur), **(kwargs(writer) if kwargs else {})),
-                           "caption")
+        segment = writer.TextSegment(content, writer.trange(i * dur, dur), **(kwargs(writer) if kwargs else {}))
+        script.add_segment(segment, "caption")
     script.save()
     path = tmp_path / name / "draft_content.json"
     data = json.loads(path.read_text(encoding="utf-8"))

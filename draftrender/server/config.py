@@ -1,0 +1,63 @@
+"""What an operator can set on the gen_video service, with safe defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InvalidRequest
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "draftrender" / "server"
+
+
+def default_workers() -> int:
+    # A render already keeps a few cores busy (decoders, x264 threads).
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = field(default_factory=default_data_dir)
+    workers: int = field(default_factory=default_workers)
+    queue_size: int = 32  # tasks waiting for a worker; more get 503
+    api_keys: frozenset[str] = frozenset()  # empty: no key needed
+    allow_private_urls: bool = False
+    media_roots: tuple[Path, ...] = ()  # local media a URL draft may name; none by default
+    task_timeout: float = 1800.0  # seconds a render may run before it is killed (504)
+    retention_hours: float = 24.0  # finished tasks and their files live this long
+    public_url: str | None = None  # base of video_url; default: the host the request came to
+    default_wait: float = 300.0
+    max_wait: float = 3600.0
+    # A failed task is answered to identical requests for this long, so a polling caller
+    # sees the error; after it an identical request tries again.
+    failed_memory: float = 60.0
+    max_request_bytes: int = 64 << 10
+    max_draft_bytes: int = 32 << 20
+    max_media_bytes: int = 2 << 30
+    max_attempts: int = 2  # starts of one task across restarts before it is failed
+    retry_after: int = 10  # seconds, for 503 answers
+
+    def __post_init__(self):
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "media_roots", tuple(Path(r).resolve() for r in self.media_roots))
+        object.__setattr__(self, "api_keys", frozenset(k for k in self.api_keys if k))
+        if self.workers < 1 or self.queue_size < 0 or self.task_timeout <= 0 or self.retention_hours <= 0:
+            raise InvalidRequest("workers must be ≥ 1, queue size ≥ 0, task timeout and retention > 0")
+        if self.public_url:
+            object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+    @property
+    def retention_s(self) -> float:
+        return self.retention_hours * 3600
+
+
+def read_keys_file(path: Path) -> frozenset[str]:
+    """API keys, one a line; blank lines and lines starting with # are skipped."""
+    lines = (line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))

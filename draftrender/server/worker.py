@@ -1,0 +1,65 @@
+"""What runs inside a render worker process: one task, from saved draft to MP4.
+
+The worker talks to the service over one socket pair: it sends ("progress", stage, done,
+total) events and then ("done", result) or ("error", error). When the service goes away
+(killed, crashed) the socket closes and the worker exits at once, so no render outlives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+from ..assets import prepare_media
+from ..errors import DraftRenderError, RenderFailed
+from ..render.pipeline import render_timeline, with_options
+from ..timeline import parse
+
+
+def run(conn, job: dict) -> None:
+    """Entry point of a worker process; `job` is plain data (see RenderPool.job)."""
+    # Ctrl-C in the terminal reaches the whole process group: the service decides what
+    # happens to its workers, not the signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_service, args=(conn,), daemon=True).start()
+    try:
+        result = render_job(job, lambda e: conn.send(("progress", e["stage"], e["done"], e["total"])))
+        conn.send(("done", result))
+    except DraftRenderError as e:
+        conn.send(("error", error_json(e)))
+    except BaseException as e:  # noqa: BLE001 - the service reports it; the worker only ends
+        conn.send(("error", error_json(RenderFailed(f"the render worker failed: {type(e).__name__}: {e}"))))
+    finally:
+        conn.close()
+
+
+def render_job(job: dict, progress) -> dict:
+    progress({"stage": "parse", "done": 0, "total": 1})
+    data = json.loads(Path(job["draft"]).read_text(encoding="utf-8"))
+    tl = parse(data, draft_dir=None, origin=job["origin"], base_url=job["base_url"],
+               media_roots=tuple(Path(r) for r in job["media_roots"]))
+    progress({"stage": "parse", "done": 1, "total": 1})
+    cache = Path(job["cache_dir"])
+    # Fetched here first so the media cap applies; the render below finds them cached.
+    prepare_media(tl, cache_dir=cache, max_bytes=job["max_media_bytes"],
+                  allow_private_urls=job["allow_private_urls"],
+                  progress=lambda done, total: progress({"stage": "download", "done": done, "total": total}))
+    opts = with_options(**job["options"], cache_dir=cache, allow_private_urls=job["allow_private_urls"],
+                        progress=progress)
+    return render_timeline(tl, Path(job["output"]), opts).to_json()
+
+
+def error_json(e: DraftRenderError) -> dict:
+    return {"status": e.status, **e.to_json()}
+
+
+def _exit_with_service(conn) -> None:
+    # The service never writes to this socket; reading it returns only when it closes.
+    try:
+        conn.recv()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
