@@ -42,6 +42,7 @@ def render(source, output: str | os.PathLike | None = None, *, timeline: str | N
     """Render a draft (path, folder, URL, wrapper URL or dict) to an MP4 and return the result.
 
     Options: fps, scale, start, end (seconds), codec, encoder, crf, preset, bitrate,
+    audio (False: no audio stream), audio_rate, loudness (target LUFS), audio_bitrate,
     cache_dir, font_dirs, allow_private_urls, progress (a callable taking an event dict).
     """
     opts = with_options(**options)

@@ -1,4 +1,4 @@
-"""The `draftrender` command: render, inspect.
+"""The `draftrender` command: render, inspect, serve, bench, effects.
 
 Errors print one line on stderr and exit non-zero; a traceback only with DRAFTRENDER_DEBUG=1.
 """
@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 
 from . import load_draft, render, render_frame
+from .bench.command import add_arguments as bench_arguments
 from .errors import DraftRenderError
 from .timeline.summary import describe
 
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crf", type=int, default=20)
     p.add_argument("--preset", default="veryfast")
     p.add_argument("--bitrate", type=int, help="bits per second; overrides --crf")
+    p.add_argument("--no-audio", dest="audio", action="store_false", help="write no audio stream")
+    p.add_argument("--loudness", type=float, metavar="LUFS", help="normalise the sound to this loudness, e.g. -14")
+    p.add_argument("--audio-rate", type=int, default=48000, help="audio sample rate (default: 48000)")
     p.add_argument("--timeline", help="the timeline id, for draft folders with several")
     p.add_argument("--cache-dir", type=Path, help="where downloaded media are kept")
     p.add_argument("--font-dir", type=Path, action="append", default=[], help="a folder of fonts to prefer")
@@ -68,13 +72,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--timeline", help="the timeline id, for draft folders with several")
     p.set_defaults(run=cmd_inspect)
+
+    p = sub.add_parser("serve", help="run the gen_video HTTP service")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--data-dir", type=Path, help="tasks, drafts, videos and the media cache "
+                                                 "(default: ~/.local/share/draftrender/server)")
+    p.add_argument("--workers", type=int, help="renders at once, each in its own process")
+    p.add_argument("--queue-size", type=int, default=32, help="tasks that may wait for a worker; more get 503")
+    p.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                   help="require Authorization: Bearer KEY (repeatable; a key here shows in ps: prefer --api-keys-file)")
+    p.add_argument("--api-keys-file", type=Path, metavar="FILE", help="API keys, one a line")
+    p.add_argument("--allow-private-urls", action="store_true",
+                   help="let drafts and media come from private, loopback and link-local addresses")
+    p.add_argument("--media-root", type=Path, action="append", default=[], metavar="DIR",
+                   help="a folder drafts may name local media in (repeatable; default: none)")
+    p.add_argument("--task-timeout", type=float, default=1800.0, metavar="S", help="seconds per render (504 after)")
+    p.add_argument("--retention-hours", type=float, default=24.0, metavar="H",
+                   help="finished tasks and their videos are removed after this long")
+    p.add_argument("--public-url", metavar="BASE", help="base of video_url, e.g. https://render.example.com")
+    p.add_argument("--max-draft-mb", type=float, default=32.0, help="largest draft JSON fetched")
+    p.add_argument("--max-media-mb", type=float, default=2048.0, help="largest medium downloaded")
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("bench", help="time draftrender against an ffmpeg filter graph and MoviePy")
+    bench_arguments(p)
+    p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("effects", help="list the parametric transitions and animations, or draw them")
+    p.add_argument("--gallery", type=Path, metavar="OUT.png",
+                   help="write a labelled contact sheet of every transition and animation")
+    p.set_defaults(run=cmd_effects)
     return parser
 
 
 def cmd_render(args) -> int:
     opts = dict(fps=args.fps, scale=args.scale, start=args.start, end=args.end, codec=args.codec,
                 encoder=args.encoder, crf=args.crf, preset=args.preset, bitrate=args.bitrate,
-                cache_dir=args.cache_dir, font_dirs=tuple(args.font_dir))
+                cache_dir=args.cache_dir, font_dirs=tuple(args.font_dir), audio=args.audio,
+                loudness=args.loudness, audio_rate=args.audio_rate)
     if args.frame is not None:
         out = Path(args.output or "frame.png")
         render_frame(args.source, args.frame, out, timeline=args.timeline,
@@ -126,6 +162,67 @@ def cmd_inspect(args) -> int:
         return 0
     print(format_inspect(info))
     return 0
+
+
+def cmd_serve(args) -> int:
+    # Imported here: render and inspect need none of the service.
+    import logging
+
+    from aiohttp import web
+
+    from .server import ServerConfig, create_app
+    from .server.config import read_keys_file
+    from .server.store import DataDirInUse
+
+    keys = set(args.api_key)
+    try:
+        if args.api_keys_file:
+            keys |= read_keys_file(args.api_keys_file)
+        options = dict(host=args.host, port=args.port, queue_size=args.queue_size, api_keys=frozenset(keys),
+                       allow_private_urls=args.allow_private_urls, media_roots=tuple(args.media_root),
+                       task_timeout=args.task_timeout, retention_hours=args.retention_hours,
+                       public_url=args.public_url, max_draft_bytes=int(args.max_draft_mb * (1 << 20)),
+                       max_media_bytes=int(args.max_media_mb * (1 << 20)))
+        if args.data_dir:
+            options["data_dir"] = args.data_dir
+        if args.workers:
+            options["workers"] = args.workers
+        config = ServerConfig(**options)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        if not config.api_keys and args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"draftrender: warning: serving on {args.host} with no API key", file=sys.stderr)
+        print(f"draftrender: serving gen_video on http://{args.host}:{args.port} "
+              f"(data in {config.data_dir}, {config.workers} worker(s))", file=sys.stderr, flush=True)
+        web.run_app(create_app(config), host=args.host, port=args.port, print=None)
+    except (OSError, ValueError, DataDirInUse) as e:
+        print(f"draftrender: error: cannot serve: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+
+def cmd_effects(args) -> int:
+    from .effects.animations import STEPS
+    from .effects.transitions import TRANSITIONS
+
+    if args.gallery is None:
+        print(f"transitions ({len(TRANSITIONS)}): {', '.join(TRANSITIONS)}")
+        print(f"animations ({len(STEPS)}): {', '.join(STEPS)}")
+        return 0
+    import numpy as np
+
+    from .effects.gallery import contact_sheet
+    from .render.pipeline import write_image
+
+    write_image(np.asarray(contact_sheet()), args.gallery)
+    print(f"wrote {args.gallery} ({len(TRANSITIONS)} transitions, {len(STEPS)} animations)")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench.command import run  # the peers' packages load only when benchmarking
+
+    return run(args)
 
 
 def seconds(us: int) -> str:

@@ -1,9 +1,12 @@
 """Drawing one layer onto the canvas, inside the layer's own bounding box only.
 
-The canvas is an opaque HxWx3 uint8 RGB array. A layer picture is HxWx3 (opaque) or HxWx4
-(straight alpha). Axis-aligned layers are resized and pasted on whole pixels; rotated layers
-are warped in premultiplied alpha with a transparent margin, so their edges are antialiased
-and carry no dark fringe. An opaque layer at full opacity replaces what is below it.
+The canvas is an opaque HxWx3 uint8 RGB array, or a transparent stage: HxWx4 uint8
+premultiplied RGBA, which a transition draws each of its two layers on before mixing them.
+A layer picture is HxWx3 (opaque) or HxWx4 (straight alpha). Axis-aligned layers are resized
+and pasted on whole pixels; rotated layers are warped in premultiplied alpha with a
+transparent margin, so their edges are antialiased and carry no dark fringe. An opaque layer
+at full opacity replaces what is below it. A blend mode (effects/blend.py) mixes the layer's
+colour with the canvas below by its formula, still inside the bounding box only.
 """
 
 from __future__ import annotations
@@ -13,20 +16,26 @@ import math
 import numpy as np
 from PIL import Image
 
+from ..effects.blend import blend_into
 from ..effects.transform import Placement, inverse_affine, rotated_bounds
 
 
-def draw(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float = 1.0) -> None:
-    """Composite `picture`, placed by `p`, onto `canvas` in place."""
+def draw(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float = 1.0,
+         mode: str | None = None) -> None:
+    """Composite `picture`, placed by `p`, onto `canvas` in place, normally or by blend `mode`
+    (a key of effects.blend.BLEND_MODES; only onto an opaque canvas)."""
     if opacity <= 0 or p.width < 0.5 or p.height < 0.5:
         return
+    if canvas.shape[2] == 4:
+        mode = None  # a stage is mixed by its transition, then drawn normally
     if p.axis_aligned:
-        draw_axis_aligned(canvas, picture, p, opacity)
+        draw_axis_aligned(canvas, picture, p, opacity, mode)
     else:
-        draw_rotated(canvas, picture, p, opacity)
+        draw_rotated(canvas, picture, p, opacity, mode)
 
 
-def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float) -> None:
+def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,
+                      mode: str | None = None) -> None:
     w, h = max(1, round(p.width)), max(1, round(p.height))
     left, top = round(p.cx - w / 2), round(p.cy - h / 2)
     box = clip_box(left, top, left + w, top + h, canvas)
@@ -38,6 +47,10 @@ def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opa
     if p.flip_vertical:
         picture = picture[::-1]
     visible = crop_to_visible(picture, w, h, (x0 - left, y0 - top, x1 - left, y1 - top))
+    if mode is not None:
+        alpha = np.float32(opacity) if visible.shape[2] == 3 else visible[..., 3] * np.float32(opacity / 255)
+        blend_into(canvas[y0:y1, x0:x1], visible[..., :3], np.broadcast_to(alpha, visible.shape[:2]), mode)
+        return
     blend(canvas[y0:y1, x0:x1], visible, opacity)
 
 
@@ -55,7 +68,8 @@ def crop_to_visible(picture: np.ndarray, w: int, h: int, box: tuple[int, int, in
     return np.asarray(img.resize(size, Image.BILINEAR, box=src_box, reducing_gap=3.0))
 
 
-def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float) -> None:
+def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,
+                 mode: str | None = None) -> None:
     left, top, right, bottom = rotated_bounds(p)
     box = clip_box(math.floor(left) - 1, math.floor(top) - 1, math.ceil(right) + 1, math.ceil(bottom) + 1, canvas)
     if box is None:
@@ -75,6 +89,10 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
     padded.paste(img, (1, 1))
     a, b, c, d, e, f = inverse_affine(Placement(w, h, p.cx, p.cy, p.rotation), w, h, x0, y0)
     warped = padded.transform((x1 - x0, y1 - y0), Image.AFFINE, (a, b, c + 1, d, e, f + 1), Image.BILINEAR)
+    if mode is not None:
+        straight = np.asarray(warped.convert("RGBA"))
+        blend_into(canvas[y0:y1, x0:x1], straight[..., :3], straight[..., 3] * np.float32(opacity / 255), mode)
+        return
     blend_premultiplied(canvas[y0:y1, x0:x1], np.asarray(warped), opacity)
 
 
@@ -91,7 +109,14 @@ def div255(x: np.ndarray) -> np.ndarray:
 
 
 def blend(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:
-    """Straight-alpha `src` (RGB or RGBA) over opaque `dst`, in place."""
+    """Straight-alpha `src` (RGB or RGBA) over `dst` (opaque RGB, or a premultiplied stage), in place."""
+    if dst.shape[2] == 4:
+        if src.shape[2] == 3 and opacity >= 1:
+            dst[..., :3] = src
+            dst[..., 3] = 255
+        else:
+            blend_premultiplied(dst, premultiplied(src), opacity)
+        return
     if src.shape[2] == 3:
         if opacity >= 1:
             dst[:] = src
@@ -108,10 +133,20 @@ def blend(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:
 
 
 def blend_premultiplied(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:
-    """Premultiplied RGBA `src` over opaque `dst`, in place."""
-    rgb = src[..., :3].astype(np.uint16)
+    """Premultiplied RGBA `src` over `dst` (opaque RGB, or a premultiplied stage), in place."""
+    channels = dst.shape[2]  # a stage's own alpha composites like a colour channel
+    rgb = src[..., :channels].astype(np.uint16)
     alpha = src[..., 3:4].astype(np.uint16)
     if opacity < 1:
         op = round(opacity * 255)
         rgb, alpha = div255(rgb * op), div255(alpha * op)
     dst[:] = np.minimum(rgb + div255(dst.astype(np.uint16) * (255 - alpha)), 255)
+
+
+def premultiplied(picture: np.ndarray) -> np.ndarray:
+    """RGB or straight RGBA → premultiplied RGBA."""
+    if picture.shape[2] == 3:
+        return np.dstack([picture, np.full(picture.shape[:2], 255, np.uint8)])
+    alpha = picture[..., 3:4].astype(np.uint16)
+    return np.concatenate([div255(picture[..., :3].astype(np.uint16) * alpha).astype(np.uint8), picture[..., 3:4]],
+                          axis=2)

@@ -1,24 +1,52 @@
 """Drawing one output frame: the background, then each active layer in draw order.
 
+Per layer: its picture → chroma key, mask, colour adjustments and its own filters → its
+animations (reveals, blur, motion) → placement → drawn onto the canvas, by its blend mode.
+The two layers of a transition are drawn each on a transparent stage and mixed by the
+transition before going onto the canvas. Effect-track and filter-track segments grade
+everything drawn below them.
+
 Owns the frame sources (decoders, images, text rasters) for the layers, opened when a layer
-first shows and closed when it no longer does, so only the readers in use hold memory.
+first shows and closed when it no longer does, so only the readers in use hold memory, and
+the per-segment caches (mask coverage, text line positions) that spare per-frame work.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..assets import Probe
+from ..effects.animations import STILL, Motion, TextLines, motion, revealed, softened, wiped
 from ..effects.background import blurred_cover, solid
+from ..effects.chroma import chroma_key
 from ..effects.color import adjust
-from ..effects.transform import place
-from ..timeline.model import Crop, Media, SolidColor, Text, Timeline
-from .compositor import draw
-from .plan import LayerState
+from ..effects.filters import PRESETS, apply_lut, grade_picture, load_cube
+from ..effects.masks import apply_mask, mask_alpha, mask_uint8
+from ..effects.names import resolve
+from ..effects.transform import Placement, place
+from ..effects.transitions import transition_frame
+from ..timeline.model import Crop, Mask, Media, NamedEffect, SolidColor, Text, Timeline
+from .compositor import blend_premultiplied, draw
+from .plan import LayerState, TransitionPhase
 from .sources import ImageSource, VideoReader
-from .text import TextRenderer
+from .text import EM_BOX_ASCENT, TextRenderer
+
+CACHE_SIZE = 16  # mask coverages and text line positions kept (a few per layer on screen)
+
+
+@dataclass(slots=True)
+class Layer:
+    """One layer ready to draw: its picture with its effects applied, where it goes, how opaque."""
+
+    source: np.ndarray  # the picture as its medium gives it (the blurred background uses it)
+    picture: np.ndarray
+    placement: Placement
+    opacity: float
+    mode: str | None = None  # a blend mode, None for normal
 
 
 class FrameRenderer:
@@ -32,27 +60,154 @@ class FrameRenderer:
         videos = [t.index for t in tl.tracks if t.type == "video" and not t.muted and t.segments]
         self.bottom_track = min(videos, default=-1)
         self.black = solid(width, height, (0.0, 0.0, 0.0, 1.0))
+        self.warnings: list[str] = []  # e.g. a LUT file that cannot be read
+        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._text_lines: OrderedDict[tuple, TextLines] = OrderedDict()
 
     def render(self, layers: list[LayerState]) -> np.ndarray:
         canvas = None
-        used = set()
-        for state in layers:
-            picture = self.picture(state, used)
-            if picture is None:
+        used: set = set()
+        paired: set[int] = set()
+        for i, state in enumerate(layers):
+            if i in paired:
                 continue
-            seg = state.segment
+            if isinstance(state.segment.material, NamedEffect):
+                # An effect or filter track: it grades everything drawn so far.
+                if canvas is None:
+                    canvas = self.black.copy()
+                canvas[:] = self.graded(canvas, state.segment.material, state.offset)
+                continue
+            if state.transition is not None:
+                j = partner(layers, i)
+                if j is not None:
+                    paired.add(j)
+                pair = (state, layers[j] if j is not None else None)
+                outgoing, incoming = pair if state.transition.role == "out" else pair[::-1]
+                drawn = [(s, self.layer(s, used) if s is not None else None) for s in (outgoing, incoming)]
+                if all(lay is None for _, lay in drawn):
+                    continue
+                if canvas is None:
+                    # The bottom layers: each brings its own background into the transition.
+                    canvas = self.black.copy()
+                    stages = [self.background(s, lay.source) if lay is not None else None for s, lay in drawn]
+                else:
+                    stages = [None, None]
+                self.draw_transition(canvas, [lay for _, lay in drawn], stages, state.transition)
+                continue
+            layer = self.layer(state, used)
+            if layer is None:
+                continue
             if canvas is None:
-                canvas = self.background(state, picture)
-            if seg.kind == "text":
-                p = place(picture.shape[1], picture.shape[0], self.width, self.height, fit=False,
-                          **geometry(state))
-            else:
-                p = place(picture.shape[1], picture.shape[0], self.width, self.height, **geometry(state))
-                if state.brightness or state.contrast or state.saturation:
-                    picture = adjust_picture(picture, state)
-            draw(canvas, picture, p, state.alpha)
+                canvas = self.background(state, layer.source)
+            draw(canvas, layer.picture, layer.placement, layer.opacity, layer.mode)
         self.close_unused(used)
         return canvas if canvas is not None else self.black.copy()
+
+    def layer(self, state: LayerState, used: set) -> Layer | None:
+        """The layer with its own effects and animations applied, placed; None when it draws nothing."""
+        source = self.picture(state, used)
+        if source is None:
+            return None
+        seg = state.segment
+        text = isinstance(seg.material, Text)
+        move = self.motion(state, text)
+        picture = source
+        if text and (move.chars < 1 or move.lines < 1):
+            picture = revealed(picture, self.text_lines(seg.material, picture), move.chars, move.lines)
+        if seg.chroma is not None:
+            c = seg.chroma
+            picture = chroma_key(picture, c.color, intensity=c.intensity, shadow=c.shadow,
+                                 edge_smooth=c.edge_smooth, spill=c.spill)
+        if seg.mask is not None:
+            picture = apply_mask(picture, self.mask(seg.mask, picture.shape[1], picture.shape[0]))
+        if not text and (state.brightness or state.contrast or state.saturation):
+            picture = adjust_picture(picture, state)
+        for effect in seg.filters + seg.effects:
+            picture = self.graded(picture, effect, state.offset)
+        if move.wipe is not None:
+            picture = wiped(picture, move.wipe)
+        if move.blur > 0:
+            picture = softened(picture, move.blur)
+        g = geometry(state)
+        if not move.is_still:
+            g.update(x=g["x"] + 2 * move.dx, y=g["y"] - 2 * move.dy, scale_x=g["scale_x"] * move.scale_x,
+                     scale_y=g["scale_y"] * move.scale_y, rotation=g["rotation"] + move.rotation)
+        p = place(picture.shape[1], picture.shape[0], self.width, self.height, fit=not text, **g)
+        mode = resolve("mix_mode", seg.mix_mode.name).effect if seg.mix_mode is not None else ""
+        return Layer(source, picture, p, state.alpha * move.opacity, mode or None)
+
+    def motion(self, state: LayerState, text: bool) -> Motion:
+        move = STILL
+        for phase in state.animations:
+            effect = resolve("animation", phase.effect.name).effect
+            move = move.then(motion(effect, phase.type, phase.progress, text=text))
+        return move
+
+    def draw_transition(self, canvas: np.ndarray, layers: list[Layer | None], backgrounds: list[np.ndarray | None],
+                        phase: TransitionPhase) -> None:
+        """The outgoing and incoming layers, each on its own stage (over its own background,
+        when it has one), mixed by the transition and drawn over the canvas."""
+        stages = []
+        for layer, background in zip(layers, backgrounds):
+            stage = np.zeros((self.height, self.width, 4), np.uint8)
+            if background is not None:
+                stage[..., :3] = background
+                stage[..., 3] = 255
+            if layer is not None:
+                draw(stage, layer.picture, layer.placement, layer.opacity)
+            stages.append(stage)
+        effect = resolve("transition", phase.effect.name).effect
+        blend_premultiplied(canvas, transition_frame(effect, stages[0], stages[1], phase.progress), 1.0)
+
+    def graded(self, picture: np.ndarray, effect: NamedEffect, offset: int) -> np.ndarray:
+        """The picture with a filter, LUT or video effect applied (alpha kept); unchanged when
+        the name maps to nothing (the fidelity report says so)."""
+        rgb = picture[..., :3]
+        if effect.kind == "lut":
+            table = load_cube(self.lut_path(effect.path))
+            if table is None:
+                warning = f"LUT {effect.name or effect.path}: {effect.path} cannot be read; it is left out"
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+                return picture
+            out = apply_lut(rgb, table, min(max(effect.intensity, 0.0), 1.0))
+        else:
+            key = resolve("video_effect" if effect.kind == "video_effect" else "filter", effect.name).effect
+            if not key:
+                return picture
+            out = grade_picture(rgb, PRESETS[key].scaled(min(max(effect.intensity, 0.0), 1.0)), offset / 1e6)
+        return out if picture.shape[2] == 3 else np.dstack([out, picture[..., 3]])
+
+    def lut_path(self, written: str) -> str:
+        path = Path(written)
+        if not path.is_absolute() and self.tl.draft_dir is not None:
+            path = self.tl.draft_dir / path
+        return str(path)
+
+    def mask(self, mask: Mask, width: int, height: int) -> np.ndarray:
+        """The mask's coverage of a width×height picture, uint8; computed once per mask and size."""
+        key = (mask, width, height)
+        alpha = self._masks.get(key)
+        if alpha is None:
+            alpha = mask_uint8(mask_alpha(width, height, mask.shape, center_x=mask.center_x, center_y=mask.center_y,
+                                          mask_width=mask.width, mask_height=mask.height, rotation=mask.rotation,
+                                          feather=mask.feather, round_corner=mask.round_corner, invert=mask.invert))
+            alpha.flags.writeable = False
+            self._masks[key] = alpha
+            if len(self._masks) > CACHE_SIZE:
+                self._masks.popitem(last=False)
+        return alpha
+
+    def text_lines(self, text: Text, picture: np.ndarray) -> TextLines:
+        """Where the text's lines and characters fall in its picture, laid out once per text."""
+        key = (text, picture.shape)
+        lines = self._text_lines.get(key)
+        if lines is None:
+            lines = text_lines(self.text.layout(text), picture.shape[1], picture.shape[0], text.vertical)
+            self._text_lines[key] = lines
+            if len(self._text_lines) > CACHE_SIZE:
+                self._text_lines.popitem(last=False)
+        return lines
 
     def background(self, state: LayerState, picture: np.ndarray) -> np.ndarray:
         """The canvas fill behind the bottom video track: its segment's canvas material, else black."""
@@ -84,7 +239,7 @@ class FrameRenderer:
         if probe is None:
             return None
         source = self.source((m.id, seg.track_index), probe, used)
-        t = state.source_time if probe.kind == "video" else state.offset
+        t = state.source_time if probe.kind == "video" else max(state.offset, 0)
         return crop(source.frame_at(t), m.crop)
 
     def source(self, key: tuple[str, int], probe: Probe, used: set) -> VideoReader | ImageSource:
@@ -103,6 +258,39 @@ class FrameRenderer:
         for src in self._sources.values():
             src.close()
         self._sources.clear()
+
+
+def partner(layers: list[LayerState], i: int) -> int | None:
+    """The index of the other layer in layer i's transition, if it is showing."""
+    mine = layers[i].transition
+    for j in range(i + 1, len(layers)):
+        other = layers[j].transition
+        if other is not None and (other.cut, other.track) == (mine.cut, mine.track) and other.role != mine.role:
+            return j
+    return None
+
+
+def text_lines(layout, width: int, height: int, vertical: bool) -> TextLines:
+    """TextLines from a text layout (frame pixels), for a picture of width×height whose centre
+    is the text frame's centre."""
+    ox, oy = width / 2 - layout.width / 2, height / 2 - layout.height / 2
+    by_line: dict[int, list] = {}
+    for g in layout.glyphs:
+        by_line.setdefault(g.line, []).append(g)
+    lines = []
+    for n in sorted(by_line):
+        glyphs = sorted(by_line[n], key=lambda g: g.order)
+        if vertical:
+            # Columns read from the right: across is measured from the picture's right edge.
+            start = min(width - (ox + g.x + g.advance) for g in glyphs)
+            end = max(width - (ox + g.x) for g in glyphs)
+            edges = tuple(oy + g.baseline + (1 - EM_BOX_ASCENT) * g.em for g in glyphs)
+        else:
+            start = min(oy + g.baseline - EM_BOX_ASCENT * g.em for g in glyphs)
+            end = max(oy + g.baseline + (1 - EM_BOX_ASCENT) * g.em for g in glyphs)
+            edges = tuple(ox + g.x + g.advance for g in glyphs)
+        lines.append((start, end, edges))
+    return TextLines(tuple(lines), vertical)
 
 
 def geometry(state: LayerState) -> dict:

@@ -1,7 +1,8 @@
-"""The render orchestrator: timeline + media → frames → encoder, with progress and timings.
+"""The render orchestrator: timeline + media → frames and sound → encoder, with progress and timings.
 
 It only wires the stages together: the plan says what shows when, FrameRenderer draws a
-frame, VideoEncoder writes the file. Nothing here touches draft JSON or pixels directly.
+frame, Soundtrack mixes the sound up to each frame's end, VideoEncoder writes the file.
+Nothing here touches draft JSON, pixels or samples directly.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from ..assets import prepare_media
 from ..errors import DraftRenderError, RenderFailed
 from ..timeline.model import FidelityNote, Timeline
 from ..timeline.summary import fps_value
+from .audio import Soundtrack
 from .encode import EncodeSettings, VideoEncoder, even_size
 from .frames import FrameRenderer
-from .plan import LayerSchedule, frame_count, frame_plan, layer_state
+from .plan import LayerSchedule, frame_count, frame_plan, frame_time, layer_state
 
 Progress = Callable[[dict], None]
+# Sample rates the AAC encoder takes.
+AUDIO_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,19 @@ class RenderOptions:
     font_dirs: tuple[Path, ...] = ()
     allow_private_urls: bool = True
     progress: Progress | None = None
+    audio: bool = True  # False: the MP4 has no audio stream
+    audio_rate: int = 48000
+    loudness: float | None = None  # target integrated loudness in LUFS (EBU R128), e.g. -14
 
     def __post_init__(self):
         if not 0.05 <= self.scale <= 4:
             raise RenderFailed(f"scale {self.scale} must be between 0.05 and 4")
         if self.fps is not None and not 1 <= self.fps <= 240:
             raise RenderFailed(f"fps {self.fps} must be between 1 and 240")
+        if self.audio_rate not in AUDIO_RATES:
+            raise RenderFailed(f"audio rate {self.audio_rate} must be one of {', '.join(map(str, AUDIO_RATES))}")
+        if self.loudness is not None and not -70 <= self.loudness <= 0:
+            raise RenderFailed(f"loudness {self.loudness} LUFS must be between -70 and 0")
 
 
 @dataclass
@@ -58,6 +69,7 @@ class RenderResult:
     encoder: str = ""
     fidelity: list[FidelityNote] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    audio: dict | None = None  # rate, measured loudness, gain and limiting; None without an audio stream
 
     @property
     def size_bytes(self) -> int:
@@ -67,7 +79,7 @@ class RenderResult:
         return {
             "output": str(self.output), "width": self.width, "height": self.height, "fps": self.fps,
             "frames": self.frames, "duration": self.duration, "size_bytes": self.size_bytes,
-            "encoder": self.encoder, "fidelity": [n.to_json() for n in self.fidelity],
+            "encoder": self.encoder, "audio": self.audio, "fidelity": [n.to_json() for n in self.fidelity],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
@@ -111,17 +123,27 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
                                progress=lambda done, total: report("download", done, total))
     width, height, fps = output_geometry(tl, opts)
     start, end = time_range(tl, opts)
-    total = frame_count(end, fps) - frame_count(start, fps)
+    first, last = frame_count(start, fps), frame_count(end, fps)
+    total = last - first
     frames = FrameRenderer(tl, probes, width, height, opts.font_dirs)
-    encoder = None
+    encoder = sound = None
     try:
-        encoder = VideoEncoder(output, width, height, fps, opts.encode)
+        if opts.audio:
+            with watch.stage("audio"):  # with a loudness target, this measures the whole mix first
+                sound = Soundtrack(tl, probes, opts.audio_rate, frame_time(first, fps), frame_time(last, fps),
+                                   opts.loudness)
+        encoder = VideoEncoder(output, width, height, fps, opts.encode, audio_rate=sound.rate if sound else None)
         plan = frame_plan(tl, fps, start, end)
-        for n, (_, _, layers) in enumerate(plan):
+        for n, (i, _, layers) in enumerate(plan):
             with watch.stage("composite"):
                 canvas = frames.render(layers)
             with watch.stage("encode"):
                 encoder.write_frame(canvas)
+            if sound is not None:  # interleaved with the frames, up to this frame's end
+                with watch.stage("audio"):
+                    samples = sound.until(frame_time(i + 1, fps))
+                with watch.stage("encode"):
+                    encoder.write_audio(samples)
             if n % 10 == 0 or n == total - 1:
                 report("render", n + 1, total)
         report("encode", total, total)
@@ -136,19 +158,20 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
         raise RenderFailed(f"rendering {tl.origin} failed: {type(e).__name__}: {e}") from e
     finally:
         frames.close()
+        if sound is not None:
+            sound.close()
     notes = list(tl.fidelity) + [FidelityNote(None, None, "render", "approximated", w)
-                                 for w in encoder.warnings + frames.text.warnings]
-    if has_sound(tl):
-        notes.append(FidelityNote(None, None, "audio", "ignored", "audio is not mixed yet: the MP4 has no sound"))
+                                 for w in encoder.warnings + frames.text.warnings] + (sound.notes if sound else [])
     return RenderResult(
         output=Path(output), width=width, height=height, fps=fps_value(fps), frames=total,
         duration=total / float(fps), encoder=encoder.encoder_name, fidelity=notes, timings=dict(watch.totals),
+        audio=sound_report(sound) if sound else None,
     )
 
 
-def has_sound(tl: Timeline) -> bool:
-    return any(not t.muted and s.volume > 0 for t in tl.tracks if t.type in ("audio", "video") for s in t.segments
-               if getattr(s.material, "kind", "") in ("audio", "video"))
+def sound_report(sound: Soundtrack) -> dict:
+    return {"rate": sound.rate, "sounds": len(sound.sounds), "measured_lufs": sound.measured,
+            "gain_db": round(sound.gain_db, 2), "peak_reduction_db": round(sound.peak_reduction_db, 2)}
 
 
 def render_still(tl: Timeline, t: float, output: Path | None = None, opts: RenderOptions = RenderOptions()) -> np.ndarray:

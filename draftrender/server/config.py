@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InvalidRequest
-
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
@@ -48,7 +46,7 @@ class ServerConfig:
         object.__setattr__(self, "media_roots", tuple(Path(r).resolve() for r in self.media_roots))
         object.__setattr__(self, "api_keys", frozenset(k for k in self.api_keys if k))
         if self.workers < 1 or self.queue_size < 0 or self.task_timeout <= 0 or self.retention_hours <= 0:
-            raise InvalidRequest("workers must be ≥ 1, queue size ≥ 0, task timeout and retention > 0")
+            raise ValueError("workers must be ≥ 1, queue size ≥ 0, task timeout and retention > 0")
         if self.public_url:
             object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
 

@@ -7,9 +7,11 @@ Only http(s) URLs are taken: a request may never name a file on the server.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from ..errors import DraftUrlMissing, InvalidDraftUrl, InvalidRequest
@@ -101,11 +103,16 @@ class FetchedDraft:
     sha256: str  # of the draft as parsed, so reformatting alone is not a change
 
 
-async def fetch_draft(url: str, config: ServerConfig) -> FetchedDraft:
-    """The draft at `url`, through the same loader (and errors) as the library."""
-    src = await asyncio.to_thread(load_source, url, max_bytes=config.max_draft_bytes,
-                                  allow_private_urls=config.allow_private_urls)
-    canonical = await asyncio.to_thread(json.dumps, src.data, sort_keys=True, ensure_ascii=False)
+async def fetch_draft(url: str, config: ServerConfig, threads: Executor) -> FetchedDraft:
+    """The draft at `url`, through the same loader (and errors) as the library.
+
+    `threads` are the service's own: a slow draft host must not take the default executor,
+    which serves the video files."""
+    loop = asyncio.get_running_loop()
+    src = await loop.run_in_executor(threads, functools.partial(
+        load_source, url, max_bytes=config.max_draft_bytes, allow_private_urls=config.allow_private_urls))
+    canonical = await loop.run_in_executor(threads, functools.partial(
+        json.dumps, src.data, sort_keys=True, ensure_ascii=False))
     return FetchedDraft(src.data, src.base_url or url, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
 
 

@@ -204,9 +204,10 @@ class RenderPool:
         self._finish(task, COMPLETED, result=result)
 
     def _time_out(self, task_id: str) -> None:
-        run = self.running.pop(task_id, None)
-        if run is None:
-            return
+        run = self.running.get(task_id)
+        if run is None or run.outcome is not None:
+            return  # finished just in time: its socket's EOF is on the way
+        del self.running[task_id]
         self._stop(run)
         self._fail(run.task, RenderTimeout(
             f"the render ran longer than the {self.config.task_timeout:g} s limit and was stopped "

@@ -7,6 +7,7 @@ thread uses it; every call is a short statement, so it never holds the loop for 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import sqlite3
@@ -30,6 +31,22 @@ CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, created);
 JSON_COLUMNS = ("options", "stages", "error", "result")
 COLUMNS = ("id", "key", "draft_url", "options", "status", "stage", "progress", "stages", "error", "result",
            "created", "started", "finished", "attempts", "worker_pid", "base_url")
+
+
+class DataDirInUse(RuntimeError):
+    """Another service runs on this data dir: both would re-queue each other's renders."""
+
+
+def claim(data_dir: Path):
+    """Hold the data dir's lock for as long as the returned file stays open."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    lock = open(Path(data_dir) / "lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise DataDirInUse(f"data dir {data_dir} is in use by another draftrender serve") from None
+    return lock
 
 
 class TaskStore:

@@ -390,7 +390,7 @@ class _Parser:
             out["background"] = self.background(ti, si, m)
         elif kind in ("masks", "common_mask"):
             out["mask"] = self.mask(m)
-            self.note_family(ti, si, "mask", f"mask {out['mask'].shape}")
+            self.note_family(ti, si, "mask", f"mask {out['mask'].shape}", out["mask"].shape)
         elif kind == "chromas":
             out["chroma"] = Chroma(
                 hex_color(str(m.get("color", "#00ff00ff")), self, "chroma colour"),
@@ -457,7 +457,8 @@ class _Parser:
     def mask(self, m: dict) -> Mask:
         cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
         rtype = str(m.get("resource_type", "") or "")
-        shape = MASK_SHAPES.get(rtype) or MASK_SHAPES.get(str(m.get("name", ""))) or rtype or "rectangle"
+        # The name first: heart and star share the resource_type geometric_shape.
+        shape = MASK_SHAPES.get(str(m.get("name", ""))) or MASK_SHAPES.get(rtype) or rtype or "rectangle"
         return Mask(
             shape=shape,
             name=str(m.get("name", "") or ""),
@@ -589,8 +590,8 @@ class _Parser:
     def note(self, ti, si, feature: str, status: str, reason: str) -> None:
         self.notes.append(FidelityNote(ti, si, feature, status, reason))
 
-    def note_family(self, ti: int, si: int, family: str, feature: str) -> None:
-        status, reason = support(family)
+    def note_family(self, ti: int, si: int, family: str, feature: str, name: str = "") -> None:
+        status, reason = support(family, name)
         if status != "rendered":
             self.note(ti, si, feature, status, reason)
 

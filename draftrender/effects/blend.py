@@ -1,0 +1,79 @@
+"""Blend modes: how a layer's colour combines with the backdrop below it.
+
+The ten modes the editor names (DRAFT_FORMAT.md), with the standard separable formulas
+(W3C Compositing and Blending Level 1). Each takes the backdrop `b` and the source `s` as
+float32 arrays in 0–1 and returns the blended colour; the compositor then mixes it with the
+backdrop by the layer's alpha, inside the layer's bounding box only.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+Blend = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def multiply(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return b * s
+
+
+def screen(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return b + s - b * s
+
+
+def hard_light(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    # multiply where the source is dark, screen where it is light, each at double strength
+    return np.where(s <= 0.5, 2 * b * s, 1 - 2 * (1 - b) * (1 - s))
+
+
+def overlay(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return hard_light(s, b)  # hard light with the roles swapped: the backdrop decides
+
+
+def soft_light(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    d = np.where(b <= 0.25, ((16 * b - 12) * b + 4) * b, np.sqrt(b))
+    return np.where(s <= 0.5, b - (1 - 2 * s) * b * (1 - b), b + (2 * s - 1) * (d - b))
+
+
+def darken(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return np.minimum(b, s)
+
+
+def lighten(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return np.maximum(b, s)
+
+
+def color_dodge(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.minimum(1.0, b / (1 - s))
+    return np.where(b <= 0, 0.0, np.where(s >= 1, 1.0, out)).astype(np.float32)
+
+
+def color_burn(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 1 - np.minimum(1.0, (1 - b) / s)
+    return np.where(b >= 1, 1.0, np.where(s <= 0, 0.0, out)).astype(np.float32)
+
+
+def linear_burn(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return np.maximum(b + s - 1, 0.0)
+
+
+BLEND_MODES: dict[str, Blend] = {
+    "multiply": multiply, "screen": screen, "overlay": overlay, "soft_light": soft_light,
+    "hard_light": hard_light, "darken": darken, "lighten": lighten, "color_dodge": color_dodge,
+    "color_burn": color_burn, "linear_burn": linear_burn,
+}
+
+
+def blend_into(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, mode: str) -> None:
+    """Mix `mode(dst, src)` into the opaque uint8 RGB `dst` in place, by `alpha` (HxW float32
+    0–1, the layer's coverage times its opacity). `src` is straight uint8 RGB of the same size."""
+    b = dst.astype(np.float32) * np.float32(1 / 255)
+    s = src.astype(np.float32) * np.float32(1 / 255)
+    mixed = BLEND_MODES[mode](b, s)
+    a = alpha[..., None]
+    out = b + (mixed - b) * a
+    dst[:] = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)

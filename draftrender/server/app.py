@@ -1,0 +1,276 @@
+"""The aiohttp application: the gen_video routes, files, the page, and the guards around them.
+
+Contract: POST /v1/gen_video {"draft_url"} → 200 {"message": "视频生成成功", "video_url"} or
+{"detail"} with the status of draftrender.errors; 202 {"message": "视频生成中"} while it renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from ..errors import (
+    DraftRenderError,
+    DraftUrlMissing,
+    InvalidRequest,
+    RequestTooLarge,
+    ServiceBusy,
+    TaskNotFound,
+    Unauthorized,
+)
+from .config import ServerConfig
+from .intake import fetch_draft, read_request, task_key
+from .openapi import openapi_spec
+from .page import DOCS_HTML, INDEX_HTML
+from .pool import RenderPool
+from .store import TaskStore, claim
+from .task import COMPLETED, FAILED, STATUSES, Task
+
+log = logging.getLogger("draftrender.server")
+
+CONFIG = web.AppKey("config", ServerConfig)
+STORE = web.AppKey("store", TaskStore)
+POOL = web.AppKey("pool", RenderPool)
+SWEEPER = web.AppKey("sweeper", asyncio.Task)
+DRAFT_THREADS = web.AppKey("draft_threads", ThreadPoolExecutor)
+LOCK = web.AppKey("lock", object)
+
+TASK_ID = re.compile(r"^[0-9a-f]{32}$")
+# Open without a key: the page and the spec carry no data, and video URLs are unguessable
+# (a caller's player or downloader cannot send a Bearer header).
+PUBLIC_PATHS = ("/", "/docs", "/openapi.json", "/favicon.ico")
+PUBLIC_PREFIXES = ("/files/",)
+MAX_PAGE = 100
+DRAFT_FETCHES = 16  # drafts fetched at once; more requests wait for a thread
+# UTF-8 as is: the contract's phrases stay readable in logs and curl output.
+json_response = functools.partial(web.json_response, dumps=functools.partial(json.dumps, ensure_ascii=False))
+
+
+def create_app(config: ServerConfig | None = None) -> web.Application:
+    """The gen_video service as an aiohttp application (start it with web.run_app or a runner)."""
+    config = config or ServerConfig()
+    app = web.Application(middlewares=[errors_as_json, require_key], client_max_size=config.max_request_bytes)
+    app[CONFIG] = config
+    app.on_startup.append(_start)
+    app.on_cleanup.append(_stop)
+    app.router.add_post("/v1/gen_video", gen_video)
+    app.router.add_get("/v1/gen_video", list_tasks)
+    app.router.add_get("/v1/gen_video_status", status_by_url)
+    app.router.add_get("/v1/gen_video/{task_id}", get_task)
+    app.router.add_delete("/v1/gen_video/{task_id}", delete_task)
+    app.router.add_get("/files/{task_id}.mp4", video_file)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/docs", docs_page)
+    app.router.add_get("/", index_page)
+    return app
+
+
+# ---------------------------------------------------------------- life
+
+
+async def _start(app: web.Application) -> None:
+    config = app[CONFIG]
+    app[LOCK] = claim(config.data_dir)
+    store = app[STORE] = TaskStore(config.data_dir)
+    store.expire(time.time() - config.retention_s)
+    pool = app[POOL] = RenderPool(config, store)
+    pool.start(store.recover(config.max_attempts))
+    app[DRAFT_THREADS] = ThreadPoolExecutor(DRAFT_FETCHES, thread_name_prefix="draftrender-draft")
+    app[SWEEPER] = asyncio.create_task(_sweep(app))
+
+
+async def _stop(app: web.Application) -> None:
+    app[SWEEPER].cancel()
+    await app[POOL].close()
+    app[DRAFT_THREADS].shutdown(wait=False, cancel_futures=True)
+    app[STORE].close()
+    app[LOCK].close()
+
+
+async def _sweep(app: web.Application) -> None:
+    """Retention: finished tasks older than the period go, with their files."""
+    config = app[CONFIG]
+    every = min(max(config.retention_s / 10, 1.0), 600.0)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            gone = app[STORE].expire(time.time() - config.retention_s)
+            if gone:
+                log.info("retention removed %d task(s)", len(gone))
+        except Exception:  # noqa: BLE001 - a failed sweep must not end the sweeping
+            log.exception("retention sweep failed")
+
+
+# ---------------------------------------------------------------- guards
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler):
+    """Every error answers {"detail", "message", "error"}: callers match on detail."""
+    try:
+        return await handler(request)
+    except ServiceBusy as e:
+        return error_response(e, headers={"Retry-After": str(request.app[CONFIG].retry_after)})
+    except DraftRenderError as e:
+        return error_response(e)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(RequestTooLarge(
+            f"the request body is larger than {request.app[CONFIG].max_request_bytes} bytes"))
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        body = {"detail": e.reason, "message": f"{request.method} {request.path}: {e.reason}", "error": "HTTPError"}
+        return json_response(body, status=e.status, headers={k: v for k, v in e.headers.items()
+                                                                if k.lower() == "allow"})
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception as e:  # noqa: BLE001 - a bug answers 500 in the contract's shape, not a traceback
+        log.exception("%s %s failed", request.method, request.path)
+        return json_response({"detail": "服务器内部错误", "message": f"{type(e).__name__}: {e}",
+                                  "error": type(e).__name__}, status=500)
+
+
+def error_response(e: DraftRenderError, headers: dict | None = None) -> web.Response:
+    headers = dict(headers or {})
+    if isinstance(e, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="draftrender"'
+    return json_response(e.to_json(), status=e.status, headers=headers)
+
+
+@web.middleware
+async def require_key(request: web.Request, handler):
+    keys = request.app[CONFIG].api_keys
+    if keys and request.path not in PUBLIC_PATHS and not request.path.startswith(PUBLIC_PREFIXES):
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # compare_digest against every key: the time taken says nothing about which was close.
+        valid = [hmac.compare_digest(given.strip().encode(), k.encode()) for k in keys]
+        if scheme.lower() != "bearer" or not any(valid):
+            raise Unauthorized("this service needs an API key: send Authorization: Bearer <key>")
+    return await handler(request)
+
+
+# ---------------------------------------------------------------- gen_video
+
+
+async def gen_video(request: web.Request) -> web.Response:
+    config, store, pool = request.app[CONFIG], request.app[STORE], request.app[POOL]
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidRequest("the request body must be JSON: {\"draft_url\": \"…\"}") from None
+    req = read_request(body, config)
+    draft = await fetch_draft(req.draft_url, config, request.app[DRAFT_THREADS])
+    key = task_key(req, draft)
+    # No await between looking up and adding: two identical requests cannot both add.
+    task = store.joinable(key, failed_since=time.time() - config.failed_memory)
+    if task is None:
+        pool.check_capacity()
+        task = store.add(Task(id=secrets.token_hex(16), key=key, draft_url=req.draft_url, options=req.options,
+                              base_url=draft.base_url), draft.data)
+        pool.submit(task)
+    if not task.done and req.wait > 0:
+        await pool.wait(task.id, req.wait)
+        task = store.get(task.id) or task
+    return gen_video_answer(task, public_base(request))
+
+
+def gen_video_answer(task: Task, base: str) -> web.Response:
+    if task.status == COMPLETED:
+        return json_response({"message": "视频生成成功", **task.to_json(base)})
+    if task.status == FAILED:
+        error = task.error or {"status": 500, "detail": "视频生成失败"}
+        return json_response({**error, "task_id": task.id}, status=error.get("status", 500))
+    doc = task.to_json(base)
+    return json_response({"message": "视频生成中", **{k: doc[k] for k in
+                              ("task_id", "status", "progress", "stage", "stages")}}, status=202)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    return json_response(find_task(request).to_json(public_base(request)))
+
+
+async def status_by_url(request: web.Request) -> web.Response:
+    url = request.query.get("draft_url", "").strip()
+    if not url:
+        raise DraftUrlMissing("draft_url is required")
+    task = request.app[STORE].latest_for_url(url)
+    if task is None:
+        raise TaskNotFound(f"no task for draft_url {url}")
+    return json_response(task.to_json(public_base(request)))
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    statuses = tuple(s for s in request.query.get("status", "").split(",") if s)
+    bad = [s for s in statuses if s not in STATUSES]
+    if bad:
+        raise InvalidRequest(f"unknown status {', '.join(bad)}; known: {', '.join(STATUSES)}")
+    limit, offset = query_int(request, "limit", 20, 1, MAX_PAGE), query_int(request, "offset", 0, 0, 10**9)
+    tasks, total = request.app[STORE].page(statuses, limit, offset)
+    base = public_base(request)
+    return json_response({"tasks": [t.to_json(base) for t in tasks], "total": total,
+                              "limit": limit, "offset": offset})
+
+
+async def delete_task(request: web.Request) -> web.Response:
+    task = find_task(request)
+    cancelled = request.app[POOL].cancel(task.id)
+    request.app[STORE].remove(task.id)
+    return json_response({"task_id": task.id, "deleted": True, "cancelled": cancelled})
+
+
+async def video_file(request: web.Request) -> web.StreamResponse:
+    task_id = request.match_info["task_id"]
+    path = request.app[STORE].video_file(task_id)
+    if not TASK_ID.match(task_id) or not path.is_file():
+        raise TaskNotFound(f"no video {task_id}.mp4 (unknown, not finished, or removed after retention)")
+    # FileResponse answers Range requests (206 + Content-Range), so players can seek.
+    return web.FileResponse(path, headers={"Content-Type": "video/mp4", "Cache-Control": "private, max-age=3600"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_spec(public_base(request)))
+
+
+async def index_page(request: web.Request) -> web.Response:
+    return web.Response(text=INDEX_HTML, content_type="text/html")
+
+
+async def docs_page(request: web.Request) -> web.Response:
+    return web.Response(text=DOCS_HTML, content_type="text/html")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def find_task(request: web.Request) -> Task:
+    task_id = request.match_info["task_id"]
+    task = request.app[STORE].get(task_id) if TASK_ID.match(task_id) else None
+    if task is None:
+        raise TaskNotFound(f"no task {task_id}")
+    return task
+
+
+def public_base(request: web.Request) -> str:
+    return request.app[CONFIG].public_url or f"{request.scheme}://{request.host}"
+
+
+def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRequest(f"{name} must be a whole number, not {raw!r}") from None
+    if not lo <= value <= hi:
+        raise InvalidRequest(f"{name} must be between {lo} and {hi}")
+    return value

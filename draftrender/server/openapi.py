@@ -1,0 +1,132 @@
+"""The OpenAPI 3.1 description of every route, served at /openapi.json and shown at /docs."""
+
+from __future__ import annotations
+
+from .intake import OPTIONS
+from .task import STAGES, STATUSES
+
+ERROR = {"type": "object", "required": ["detail"], "properties": {
+    "detail": {"type": "string", "description": "the contract's phrase; callers match on it"},
+    "message": {"type": "string", "description": "one line in English: what went wrong and where"},
+    "error": {"type": "string", "description": "the draftrender.errors class"},
+    "task_id": {"type": "string"},
+}}
+TASK = {"type": "object", "properties": {
+    "task_id": {"type": "string"}, "status": {"enum": list(STATUSES)},
+    "progress": {"type": "number", "minimum": 0, "maximum": 100}, "stage": {"enum": list(STAGES) + [None]},
+    "stages": {"type": "object", "additionalProperties": {"type": "number"}, "description": "seconds per stage"},
+    "draft_url": {"type": "string"}, "options": {"$ref": "#/components/schemas/Options"},
+    "created_at": {"type": "string"}, "started_at": {"type": ["string", "null"]},
+    "finished_at": {"type": ["string", "null"]}, "attempts": {"type": "integer"},
+    "video_url": {"type": ["string", "null"]}, "duration": {"type": "number"}, "width": {"type": "integer"},
+    "height": {"type": "integer"}, "fps": {"type": "number"}, "size_bytes": {"type": "integer"},
+    "encoder": {"type": "string"}, "fidelity": {"type": "array", "items": {"type": "object"}},
+    "error": {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]},
+}}
+OPTION_TYPES = {"encoder": "string", "codec": "string", "preset": "string", "crf": "integer", "bitrate": "integer"}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def openapi_spec(server_url: str) -> dict:
+    task_ref = {"$ref": "#/components/schemas/Task"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "draftrender gen_video", "version": "1",
+                 "description": "Render JianYing / CapCut drafts to MP4: the gen_video contract."},
+        "servers": [{"url": server_url}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "needed when the service runs with API keys"}},
+            "schemas": {
+                "Error": ERROR, "Task": TASK,
+                "Options": {"type": "object", "additionalProperties": False,
+                            "properties": {k: {"type": OPTION_TYPES.get(k, "number")} for k in OPTIONS}},
+            },
+        },
+        "security": [{"bearer": []}, {}],
+        "paths": {
+            "/v1/gen_video": {
+                "post": {
+                    "summary": "Render a draft; an identical request joins the same task",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["draft_url"], "properties": {
+                            "draft_url": {"type": "string", "description": "http(s) URL of the draft JSON, "
+                                                                           "or a wrapper URL carrying it"},
+                            "wait": {"type": "number", "default": 300,
+                                     "description": "seconds to wait for the video before answering 202"},
+                            "options": {"$ref": "#/components/schemas/Options"},
+                        }}}}},
+                    "responses": {
+                        "200": _json("视频生成成功: the video is ready", {"allOf": [task_ref, {"properties": {
+                            "message": {"const": "视频生成成功"}}}]}),
+                        "202": _json("视频生成中: still rendering; call again to poll", {"type": "object", "properties": {
+                            "message": {"const": "视频生成中"}, "task_id": {"type": "string"},
+                            "status": {"type": "string"}, "progress": {"type": "number"},
+                            "stage": {"type": ["string", "null"]}}}),
+                        "400": _error("draft_url是必填项 | draft_url格式无效 | 草稿内容为空 | 素材无法访问 | 草稿格式错误 | 请求参数无效"),
+                        "401": _error("未授权"),
+                        "404": _error("草稿不存在"),
+                        "413": _error("请求体过大"),
+                        "500": _error("render, audio or encode failure"),
+                        "503": _error("服务繁忙 (with Retry-After)"),
+                        "504": _error("处理超时"),
+                    },
+                },
+                "get": {
+                    "summary": "List tasks, newest first",
+                    "parameters": [
+                        {"name": "status", "in": "query", "schema": {"type": "string"},
+                         "description": "comma-separated: " + ", ".join(STATUSES)},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 20, "maximum": 100}},
+                        {"name": "offset", "in": "query", "schema": {"type": "integer", "default": 0}},
+                    ],
+                    "responses": {"200": _json("a page of tasks", {"type": "object", "properties": {
+                        "tasks": {"type": "array", "items": task_ref}, "total": {"type": "integer"},
+                        "limit": {"type": "integer"}, "offset": {"type": "integer"}}}),
+                        "400": _error("请求参数无效"), "401": _error("未授权")},
+                },
+            },
+            "/v1/gen_video/{task_id}": {
+                "get": {"summary": "One task: status, progress, stage timings, error, fidelity report",
+                        "parameters": [TASK_ID],
+                        "responses": {"200": _json("the task", task_ref), "401": _error("未授权"),
+                                      "404": _error("任务不存在")}},
+                "delete": {"summary": "Cancel a queued or running task, or remove a finished one with its video",
+                           "parameters": [TASK_ID],
+                           "responses": {"200": _json("removed", {"type": "object", "properties": {
+                               "task_id": {"type": "string"}, "deleted": {"type": "boolean"},
+                               "cancelled": {"type": "boolean"}}}),
+                               "401": _error("未授权"), "404": _error("任务不存在")}},
+            },
+            "/v1/gen_video_status": {
+                "get": {"summary": "The newest task for a draft_url",
+                        "parameters": [{"name": "draft_url", "in": "query", "required": True,
+                                        "schema": {"type": "string"}}],
+                        "responses": {"200": _json("the task", task_ref), "400": _error("draft_url是必填项"),
+                                      "401": _error("未授权"), "404": _error("任务不存在")}},
+            },
+            "/files/{task_id}.mp4": {
+                "get": {"summary": "A finished video (Range requests supported); no key needed: the URL is "
+                                   "unguessable", "security": [], "parameters": [TASK_ID],
+                        "responses": {"200": {"description": "the MP4", "content": {"video/mp4": {}}},
+                                      "206": {"description": "the requested byte range"},
+                                      "404": _error("任务不存在")}},
+            },
+            "/openapi.json": {"get": {"summary": "This description", "security": [],
+                                      "responses": {"200": {"description": "OpenAPI 3.1 JSON"}}}},
+            "/docs": {"get": {"summary": "This description as a page", "security": [],
+                              "responses": {"200": {"description": "HTML"}}}},
+            "/": {"get": {"summary": "Recent tasks with live progress; finished videos play in the page",
+                          "security": [], "responses": {"200": {"description": "HTML"}}}},
+        },
+    }

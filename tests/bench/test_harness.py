@@ -1,0 +1,63 @@
+"""The benchmark harness end to end on the smoke scenario: every tool renders it in a child
+process, and the report has a measured row per tool. No timing is asserted: CI machines vary."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import pytest
+
+from draftrender.cli import main
+
+pytest.importorskip("imageio_ffmpeg", reason="the bench extra is not installed")
+pytest.importorskip("moviepy", reason="the bench extra is not installed")
+
+TOOLS = ("draftrender", "ffmpeg", "moviepy")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """`draftrender bench` on the smoke scenario once; (work folder, JSON rows, printed report)."""
+    work = tmp_path_factory.mktemp("bench")
+    out = work / "figures.json"
+    code = main(["bench", "--scenario", "smoke", "--repeat", "1", "--json", str(out), "--work-dir", str(work)])
+    assert code == 0
+    return work, json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_each_tool_writes_the_scenarios_mp4(smoke):
+    work, _ = smoke
+    for tool in TOOLS:
+        with av.open(str(work / "smoke" / f"{tool}.mp4")) as c:
+            video = c.streams.video[0]
+            assert (video.width, video.height) == (320, 180), tool
+            assert video.frames == 90, tool  # 3 s at 30 fps
+            assert c.streams.audio, f"{tool} wrote no sound"
+
+
+def test_json_has_a_row_per_tool_with_the_issue_keys(smoke):
+    _, rows = smoke
+    assert [r["tool"] for r in rows] == list(TOOLS)
+    for r in rows:
+        assert {"scenario", "tool", "wall_s", "peak_rss_mb", "ratio_vs_ffmpeg", "ratio_vs_moviepy"} <= r.keys()
+        assert r["scenario"] == "smoke" and not r["errors"], r["errors"]
+        assert r["wall_s"] > 0 and r["peak_rss_mb"] > 0
+        assert r["output"]["width"] == 320 and r["output"]["has_audio"]
+    by_tool = {r["tool"]: r for r in rows}
+    assert by_tool["ffmpeg"]["ratio_vs_ffmpeg"] == 1.0
+    assert by_tool["draftrender"]["ratio_vs_moviepy"] == pytest.approx(
+        by_tool["draftrender"]["wall_s"] / by_tool["moviepy"]["wall_s"], rel=0.01)
+
+
+def test_draftrender_row_carries_its_stage_profile(smoke):
+    _, rows = smoke
+    dr = next(r for r in rows if r["tool"] == "draftrender")
+    assert {"composite", "encode"} <= dr["stages"].keys()
+    assert sum(dr["stages"].values()) <= dr["wall_s"]
+
+
+def test_unknown_scenario_is_one_line_error(capsys):
+    assert main(["bench", "--scenario", "nope", "--work-dir", "unused"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown scenario 'nope'" in err and "showcase" in err
