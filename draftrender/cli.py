@@ -185,7 +185,7 @@ def cmd_serve(args) -> int:
                        max_media_bytes=int(args.max_media_mb * (1 << 20)))
         if args.data_dir:
             options["data_dir"] = args.data_dir
-        if args.workers:
+        if args.workers is not None:
             options["workers"] = args.workers
         config = ServerConfig(**options)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

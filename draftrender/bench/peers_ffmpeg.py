@@ -116,7 +116,7 @@ class FilterGraph:
         fw, fh = fitted(v.media, w, h, v.scale)
         cx, cy = centre(v.x, v.y, w, h)
         frames = round(span * self.fps / SEC)
-        tail = f"fps={self.fps},format=yuv420p,setsar=1,trim=end_frame={frames},setpts=PTS-STARTPTS"
+        tail = f"format=yuv420p,setsar=1,trim=end_frame={frames},setpts=PTS-STARTPTS"
         if v.media.kind == "photo":
             # zoompan zooms into its input: pad the fitted photo to the canvas, then zoom about the
             # centre from `scale` to `zoom_to` (fitted() already applied `scale`).
@@ -130,7 +130,9 @@ class FilterGraph:
             audio = self.g.one([], f"anullsrc=r={ENCODING.sample_rate}:cl=stereo,atrim=duration={s(span)}")
             return video, audio
         k = self.g.input("-ss", s(v.source_start - pre), "-t", s(span), "-i", str(self.media_dir / v.media.name))
-        video = self.g.one([f"{k}:v"], f"scale={fw}:{fh},pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},{tail}")
+        # A seek may land a frame short of the span: repeat the last frame rather than lose sync.
+        video = self.g.one([f"{k}:v"], f"scale={fw}:{fh},pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},"
+                                       f"tpad=stop_mode=clone:stop=1,fps={self.fps},{tail}")
         audio = self.g.one([f"{k}:a"], f"{self.audio_format},{volume(v.volume)}apad,atrim=duration={s(span)},"
                                        "asetpts=PTS-STARTPTS")
         return video, audio
@@ -148,7 +150,7 @@ class FilterGraph:
             chain = f"scale={fw}:{fh},format=rgba,loop=loop=-1:size=1,setpts=N/{self.fps}/TB,"
         else:
             k = self.g.input("-ss", s(v.source_start), "-t", s(v.duration), "-i", str(self.media_dir / v.media.name))
-            chain = f"scale={fw}:{fh},fps={self.fps},format=rgba,"
+            chain = f"scale={fw}:{fh},tpad=stop_mode=clone:stop=1,fps={self.fps},format=rgba,"
             if v.volume > 0:
                 sounds.append(self.g.one([f"{k}:a"], f"{self.audio_format},{volume(v.volume)}"
                                                      f"adelay={round(v.start / 1000)}:all=1"))

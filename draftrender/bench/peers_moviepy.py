@@ -2,10 +2,10 @@
 
     python -m draftrender.bench.peers_moviepy --scenario showcase --media DIR --output OUT.mp4
 
-Written as a careful MoviePy user would: one reader per source file, shared by its
-subclips; the photo scaled once to the largest size its zoom needs; dissolves with
-CrossFadeIn over the outgoing clip; alpha keyframes with CrossFadeIn/Out; the circle mask
-as a mask clip. MoviePy has no blend modes: the screen blend is a numpy transform of the
+Written as a careful MoviePy user would: one reader per source file on the main track,
+shared by its subclips, and one per upper layer; the photo scaled once to the largest
+size its zoom needs; dissolves with CrossFadeIn over the outgoing clip; alpha keyframes
+with CrossFadeIn/Out; the circle mask as a mask clip. MoviePy has no blend modes: the screen blend is a numpy transform of the
 frames below it, which is user code, not a MoviePy feature (see UNSUPPORTED).
 """
 
@@ -35,9 +35,14 @@ class MoviePyComposition:
         self.font = cjk_font()
 
     def reader(self, v: Visual):
+        """The main track's one reader per source: its clips follow each other, so reads stay forward."""
         if v.media.name not in self.readers:
-            self.readers[v.media.name] = self.mp.VideoFileClip(str(self.media_dir / v.media.name))
+            self.readers[v.media.name] = self.open(v)
         return self.readers[v.media.name]
+
+    def open(self, v: Visual):
+        """A reader of its own, for a layer that plays alongside others from the same source."""
+        return self.mp.VideoFileClip(str(self.media_dir / v.media.name))
 
     def build(self):
         mp = self.mp
@@ -118,7 +123,7 @@ class MoviePyComposition:
         if v.media.kind == "photo":
             c = mp.ImageClip(str(self.media_dir / v.media.name)).resized((fw, fh)).with_duration(d)
         else:
-            c = self.reader(v).subclipped(v.source_start / SEC, v.source_start / SEC + d).resized((fw, fh))
+            c = self.open(v).subclipped(v.source_start / SEC, v.source_start / SEC + d).resized((fw, fh))
             c = self.with_volume(c, v.volume)
         if v.mask_circle:
             yy, xx = np.mgrid[0:fh, 0:fw]
@@ -135,7 +140,7 @@ class MoviePyComposition:
         if v.rotation:
             if c.mask is None:
                 c = c.with_mask()  # so that the corners the rotation uncovers stay transparent
-            c = c.rotated(-v.rotation)  # MoviePy turns counter-clockwise; the draft clockwise
+            c = c.rotated(-v.rotation, expand=True)  # MoviePy turns counter-clockwise; the draft clockwise
             a = math.radians(v.rotation)
             w = abs(fw * math.cos(a)) + abs(fh * math.sin(a))
             h = abs(fw * math.sin(a)) + abs(fh * math.cos(a))
@@ -148,7 +153,7 @@ class MoviePyComposition:
         cx, cy = centre(v.x, v.y, self.width, self.height)
         x0, y0 = round(cx - fw / 2), round(cy - fh / 2)
         src = v.source_start / SEC
-        layer = self.reader(v).subclipped(src, src + v.duration / SEC).resized((fw, fh))
+        layer = self.open(v).subclipped(src, src + v.duration / SEC).resized((fw, fh))
         start, end = v.start / SEC, v.end / SEC
 
         def blend(get_frame, t):

@@ -136,8 +136,10 @@ def machine() -> dict:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError):
         ram = 0.0
+    # The load average tells a reader whether other work shared the machine during the run.
+    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
     return {"cpus": os.cpu_count(), "cpu": cpu or platform.processor(), "ram_gb": round(ram, 1),
-            "python": platform.python_version()}
+            "python": platform.python_version(), "load_avg": load}
 
 
 def fmt(value, spec: str, missing: str = "—") -> str:
@@ -148,8 +150,10 @@ def text(table: list[dict], goals: list[Target], repeat: int) -> str:
     """The human-readable report: one table per scenario, draftrender's stages, what each tool
     could not express, then the targets."""
     m = machine()
-    lines = [f"machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram_gb']} GB RAM; wall = median of {repeat} run(s), "
-             "peak RSS = largest over the runs, summed over each tool's process tree", ""]
+    load = "/".join(f"{x:.1f}" for x in m["load_avg"]) or "?"
+    lines = [f"machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram_gb']} GB RAM, load average {load} at the end",
+             f"wall = median of {repeat} run(s); peak RSS = largest over the runs, summed over each tool's "
+             "process tree", ""]
     for name in dict.fromkeys(r["scenario"] for r in table):
         rs = [r for r in table if r["scenario"] == name]
         e = rs[0]["expected"]

@@ -90,8 +90,8 @@ def lerp(a: float, b: float, t: float) -> float:
 
 
 # ---------------------------------------------------------------- entrances and exits
-# Each takes `away` (0 settled … 1 fully gone, already eased as the effect wants), whether
-# the layer is leaving, the raw progress p, and whether it is text.
+# Each takes `away` (0 settled … 1 fully gone, already eased: see LINEAR), whether the layer
+# is leaving, the raw progress p, and whether it is text.
 
 Step = Callable[[float, bool, float, bool], Motion]
 DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
@@ -105,7 +105,7 @@ def slide(direction: str) -> Step:
     ux, uy = DIRECTIONS[direction]
 
     def run(away: float, leaving: bool, p: float, text: bool) -> Motion:
-        d = smooth(away) * (TEXT_SLIDE if text else SLIDE) * (1 if leaving else -1)
+        d = away * (TEXT_SLIDE if text else SLIDE) * (1 if leaving else -1)
         return Motion(opacity=1 - away if text else 1.0, dx=ux * d, dy=uy * d)
 
     return run
@@ -114,7 +114,7 @@ def slide(direction: str) -> Step:
 def zoom(grows: bool) -> Step:
     def run(away: float, leaving: bool, p: float, text: bool) -> Motion:
         far = LARGE if grows == leaving else SMALL
-        s = lerp(1.0, far, smooth(away))
+        s = lerp(1.0, far, away)
         return Motion(opacity=1 - away, scale_x=s, scale_y=s)
 
     return run
@@ -124,9 +124,8 @@ def rotate(clockwise: bool) -> Step:
     sign = 1 if clockwise else -1
 
     def run(away: float, leaving: bool, p: float, text: bool) -> Motion:
-        e = smooth(away)
-        s = lerp(1.0, SMALL, e)
-        return Motion(opacity=1 - away, scale_x=s, scale_y=s, rotation=sign * SPIN * e * (1 if leaving else -1))
+        s = lerp(1.0, SMALL, away)
+        return Motion(opacity=1 - away, scale_x=s, scale_y=s, rotation=sign * SPIN * away * (1 if leaving else -1))
 
     return run
 
@@ -174,7 +173,7 @@ def blur(away: float, leaving: bool, p: float, text: bool) -> Motion:
 
 
 def flip(away: float, leaving: bool, p: float, text: bool) -> Motion:
-    return Motion(opacity=1.0 if away < 1 else 0.0, scale_x=max(math.cos(math.pi / 2 * smooth(away)), 0.0))
+    return Motion(opacity=1.0 if away < 1 else 0.0, scale_x=max(math.cos(math.pi / 2 * away), 0.0))
 
 
 def typewriter(away: float, leaving: bool, p: float, text: bool) -> Motion:
@@ -204,7 +203,7 @@ def blink(away: float, leaving: bool, p: float, text: bool) -> Motion:
 
 
 def float_in(away: float, leaving: bool, p: float, text: bool) -> Motion:
-    return Motion(opacity=1 - away, dy=FLOAT * 2 * smooth(away) * (-1 if leaving else 1))
+    return Motion(opacity=1 - away, dy=FLOAT * 2 * away * (-1 if leaving else 1))
 
 
 STEPS: dict[str, Step] = {

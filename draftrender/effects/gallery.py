@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .animations import STEPS, Motion, TextLines, motion, revealed, softened, wiped
-from .transitions import TRANSITIONS, transition_frame
+from .transitions import TRANSITIONS, Stage, transition_frame
 
 TILE_W, TILE_H = 192, 108
 LABEL_H = 18
@@ -43,12 +43,12 @@ def stage(picture: np.ndarray) -> np.ndarray:
 
 
 def transition_tile(effect: str) -> np.ndarray:
-    a = stage(card(TILE_W, TILE_H, (200, 80, 40), "A"))
-    b = stage(card(TILE_W, TILE_H, (40, 90, 200), "B"))
-    mixed = transition_frame(effect, a, b, 0.5).astype(np.uint16)
+    a = Stage.opaque(card(TILE_W, TILE_H, (200, 80, 40), "A"))
+    b = Stage.opaque(card(TILE_W, TILE_H, (40, 90, 200), "B"))
+    mixed = transition_frame(effect, a, b, 0.5)
     backdrop = np.empty((TILE_H, TILE_W, 3), np.uint16)
     backdrop[:] = BACKDROP
-    out = mixed[..., :3] + backdrop * (255 - mixed[..., 3:4]) // 255
+    out = mixed.rgb + backdrop * (255 - mixed.alpha[..., None].astype(np.uint16)) // 255
     return np.minimum(out, 255).astype(np.uint8)
 
 

@@ -1,8 +1,8 @@
 """Drawing one layer onto the canvas, inside the layer's own bounding box only.
 
-The canvas is an opaque HxWx3 uint8 RGB array, or a transparent stage: HxWx4 uint8
-premultiplied RGBA, which a transition draws each of its two layers on before mixing them.
-A layer picture is HxWx3 (opaque) or HxWx4 (straight alpha). Axis-aligned layers are resized
+The canvas is an opaque HxWx3 uint8 RGB array; or a transparent stage, which a transition
+draws each of its two layers on before mixing them: premultiplied colour in that array and
+the stage's coverage in a separate HxW plane (`coverage`). A layer picture is HxWx3 (opaque) or HxWx4 (straight alpha). Axis-aligned layers are resized
 and pasted on whole pixels; rotated layers are warped in premultiplied alpha with a
 transparent margin, so their edges are antialiased and carry no dark fringe. An opaque layer
 at full opacity replaces what is below it. A blend mode (effects/blend.py) mixes the layer's
@@ -21,21 +21,22 @@ from ..effects.transform import Placement, inverse_affine, rotated_bounds
 
 
 def draw(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float = 1.0,
-         mode: str | None = None) -> None:
+         mode: str | None = None, coverage: np.ndarray | None = None) -> None:
     """Composite `picture`, placed by `p`, onto `canvas` in place, normally or by blend `mode`
-    (a key of effects.blend.BLEND_MODES; only onto an opaque canvas)."""
+    (a key of effects.blend.BLEND_MODES). With `coverage` the canvas is a transparent stage
+    whose coverage this updates (a stage is mixed by its transition: no blend mode there)."""
     if opacity <= 0 or p.width < 0.5 or p.height < 0.5:
         return
-    if canvas.shape[2] == 4:
-        mode = None  # a stage is mixed by its transition, then drawn normally
+    if coverage is not None:
+        mode = None
     if p.axis_aligned:
-        draw_axis_aligned(canvas, picture, p, opacity, mode)
+        draw_axis_aligned(canvas, picture, p, opacity, mode, coverage)
     else:
-        draw_rotated(canvas, picture, p, opacity, mode)
+        draw_rotated(canvas, picture, p, opacity, mode, coverage)
 
 
 def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,
-                      mode: str | None = None) -> None:
+                      mode: str | None = None, coverage: np.ndarray | None = None) -> None:
     w, h = max(1, round(p.width)), max(1, round(p.height))
     left, top = round(p.cx - w / 2), round(p.cy - h / 2)
     box = clip_box(left, top, left + w, top + h, canvas)
@@ -51,7 +52,7 @@ def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opa
         alpha = np.float32(opacity) if visible.shape[2] == 3 else visible[..., 3] * np.float32(opacity / 255)
         blend_into(canvas[y0:y1, x0:x1], visible[..., :3], np.broadcast_to(alpha, visible.shape[:2]), mode)
         return
-    blend(canvas[y0:y1, x0:x1], visible, opacity)
+    blend(canvas[y0:y1, x0:x1], visible, opacity, None if coverage is None else coverage[y0:y1, x0:x1])
 
 
 def crop_to_visible(picture: np.ndarray, w: int, h: int, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -69,7 +70,7 @@ def crop_to_visible(picture: np.ndarray, w: int, h: int, box: tuple[int, int, in
 
 
 def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,
-                 mode: str | None = None) -> None:
+                 mode: str | None = None, coverage: np.ndarray | None = None) -> None:
     left, top, right, bottom = rotated_bounds(p)
     box = clip_box(math.floor(left) - 1, math.floor(top) - 1, math.ceil(right) + 1, math.ceil(bottom) + 1, canvas)
     if box is None:
@@ -93,7 +94,9 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
         straight = np.asarray(warped.convert("RGBA"))
         blend_into(canvas[y0:y1, x0:x1], straight[..., :3], straight[..., 3] * np.float32(opacity / 255), mode)
         return
-    blend_premultiplied(canvas[y0:y1, x0:x1], np.asarray(warped), opacity)
+    warped = np.asarray(warped)
+    blend_premultiplied(canvas[y0:y1, x0:x1], warped[..., :3], warped[..., 3], opacity,
+                        None if coverage is None else coverage[y0:y1, x0:x1])
 
 
 def clip_box(x0: int, y0: int, x1: int, y1: int, canvas: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -108,18 +111,14 @@ def div255(x: np.ndarray) -> np.ndarray:
     return (x + (x >> 8)) >> 8
 
 
-def blend(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:
-    """Straight-alpha `src` (RGB or RGBA) over `dst` (opaque RGB, or a premultiplied stage), in place."""
-    if dst.shape[2] == 4:
-        if src.shape[2] == 3 and opacity >= 1:
-            dst[..., :3] = src
-            dst[..., 3] = 255
-        else:
-            blend_premultiplied(dst, premultiplied(src), opacity)
-        return
+def blend(dst: np.ndarray, src: np.ndarray, opacity: float, coverage: np.ndarray | None = None) -> None:
+    """Straight-alpha `src` (RGB or RGBA) over `dst`, in place: an opaque canvas, or a stage's
+    premultiplied colour when its `coverage` is given (the same formula: colour·a + dst·(1 − a))."""
     if src.shape[2] == 3:
         if opacity >= 1:
             dst[:] = src
+            if coverage is not None:
+                coverage[:] = 255
             return
         alpha = np.full(src.shape[:2], round(opacity * 255), np.uint16)
         rgb = src
@@ -130,23 +129,19 @@ def blend(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:
             alpha = div255(alpha * round(opacity * 255))
     a = alpha[..., None]
     dst[:] = div255(rgb.astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a))
+    if coverage is not None:
+        coverage[:] = alpha + div255(coverage.astype(np.uint16) * (255 - alpha))
 
 
-def blend_premultiplied(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:
-    """Premultiplied RGBA `src` over `dst` (opaque RGB, or a premultiplied stage), in place."""
-    channels = dst.shape[2]  # a stage's own alpha composites like a colour channel
-    rgb = src[..., :channels].astype(np.uint16)
-    alpha = src[..., 3:4].astype(np.uint16)
+def blend_premultiplied(dst: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, opacity: float = 1.0,
+                        coverage: np.ndarray | None = None) -> None:
+    """Premultiplied colour `rgb` with coverage `alpha` (HxW) over `dst`, in place: an opaque
+    canvas, or a stage's premultiplied colour when its `coverage` is given."""
+    rgb = rgb.astype(np.uint16)
+    alpha = alpha.astype(np.uint16)
     if opacity < 1:
         op = round(opacity * 255)
         rgb, alpha = div255(rgb * op), div255(alpha * op)
-    dst[:] = np.minimum(rgb + div255(dst.astype(np.uint16) * (255 - alpha)), 255)
-
-
-def premultiplied(picture: np.ndarray) -> np.ndarray:
-    """RGB or straight RGBA → premultiplied RGBA."""
-    if picture.shape[2] == 3:
-        return np.dstack([picture, np.full(picture.shape[:2], 255, np.uint8)])
-    alpha = picture[..., 3:4].astype(np.uint16)
-    return np.concatenate([div255(picture[..., :3].astype(np.uint16) * alpha).astype(np.uint8), picture[..., 3:4]],
-                          axis=2)
+    dst[:] = np.minimum(rgb + div255(dst.astype(np.uint16) * (255 - alpha[..., None])), 255)
+    if coverage is not None:
+        coverage[:] = np.minimum(alpha + div255(coverage.astype(np.uint16) * (255 - alpha)), 255)

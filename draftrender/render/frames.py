@@ -28,7 +28,7 @@ from ..effects.filters import PRESETS, apply_lut, grade_picture, load_cube
 from ..effects.masks import apply_mask, mask_alpha, mask_uint8
 from ..effects.names import resolve
 from ..effects.transform import Placement, place
-from ..effects.transitions import transition_frame
+from ..effects.transitions import Stage, transition_frame
 from ..timeline.model import Crop, Mask, Media, NamedEffect, SolidColor, Text, Timeline
 from .compositor import blend_premultiplied, draw
 from .plan import LayerState, TransitionPhase
@@ -149,15 +149,16 @@ class FrameRenderer:
         when it has one), mixed by the transition and drawn over the canvas."""
         stages = []
         for layer, background in zip(layers, backgrounds):
-            stage = np.zeros((self.height, self.width, 4), np.uint8)
-            if background is not None:
-                stage[..., :3] = background
-                stage[..., 3] = 255
+            stage = Stage.opaque(background) if background is not None else Stage.empty(self.height, self.width)
             if layer is not None:
-                draw(stage, layer.picture, layer.placement, layer.opacity)
+                draw(stage.rgb, layer.picture, layer.placement, layer.opacity, coverage=stage.alpha)
             stages.append(stage)
         effect = resolve("transition", phase.effect.name).effect
-        blend_premultiplied(canvas, transition_frame(effect, stages[0], stages[1], phase.progress), 1.0)
+        mixed = transition_frame(effect, stages[0], stages[1], phase.progress)
+        if mixed.alpha.min() == 255:
+            canvas[:] = mixed.rgb  # opaque all over (full-frame layers, or their backgrounds): it replaces
+        else:
+            blend_premultiplied(canvas, mixed.rgb, mixed.alpha)
 
     def graded(self, picture: np.ndarray, effect: NamedEffect, offset: int) -> np.ndarray:
         """The picture with a filter, LUT or video effect applied (alpha kept); unchanged when

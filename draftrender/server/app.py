@@ -83,7 +83,10 @@ async def _start(app: web.Application) -> None:
     store = app[STORE] = TaskStore(config.data_dir)
     store.expire(time.time() - config.retention_s)
     pool = app[POOL] = RenderPool(config, store)
-    pool.start(store.recover(config.max_attempts))
+    queued = store.recover(config.max_attempts)
+    if queued:
+        log.info("%d task(s) from before the last stop are queued again", len(queued))
+    await pool.start(queued)
     app[DRAFT_THREADS] = ThreadPoolExecutor(DRAFT_FETCHES, thread_name_prefix="draftrender-draft")
     app[SWEEPER] = asyncio.create_task(_sweep(app))
 

@@ -78,7 +78,10 @@ def read_options(options) -> dict:
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise InvalidRequest(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
-    return {k: OPTIONS[k](k, v) for k, v in sorted(options.items()) if v is not None}
+    checked = {k: OPTIONS[k](k, v) for k, v in sorted(options.items()) if v is not None}
+    if checked.get("end") is not None and checked["end"] <= checked.get("start", 0):
+        raise InvalidRequest(f"option end ({checked['end']}) must come after start ({checked.get('start', 0)})")
+    return checked
 
 
 def read_wait(wait, config: ServerConfig) -> float:

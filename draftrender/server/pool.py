@@ -57,8 +57,13 @@ class RenderPool:
 
     # -- intake ---------------------------------------------------------------------
 
-    def start(self, queued: list[Task]) -> None:
+    async def start(self, queued: list[Task]) -> None:
         self.loop = asyncio.get_running_loop()
+        if self.ctx.get_start_method() == "forkserver":
+            # Started (and the renderer imported) now, off the loop; else the first
+            # render's start would hold the loop for as long as that takes.
+            from multiprocessing import forkserver
+            await self.loop.run_in_executor(None, forkserver.ensure_running)
         self.queue.extend(t.id for t in queued)
         self._dispatch()
 
@@ -188,8 +193,10 @@ class RenderPool:
         elif run.outcome and run.outcome[0] == "error":
             self._finish(task, FAILED, error=run.outcome[1])
         else:
+            run.process.join(1)  # it has closed its end, so it is exiting: the code is moments away
             code = run.process.exitcode
-            self._fail(task, RenderFailed(f"the render worker exited unexpectedly (exit code {code})"))
+            how = f"was killed by signal {-code}" if code and code < 0 else f"exited with code {code}"
+            self._fail(task, RenderFailed(f"the render worker {how} before it finished"))
         self._dispatch()
 
     def _store_video(self, run: Running, result: dict) -> None:

@@ -3,12 +3,15 @@ in the middle of a render loses no task."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
+import pytest
 from service_harness import ServeProcess, pid_alive, probe_mp4, publish, tiny_draft
 
 from draftrender.server.app import POOL, STORE
-from draftrender.server.store import TaskStore
+from draftrender.server.store import DataDirInUse, TaskStore
 from draftrender.server.task import PROCESSING, Task
 
 
@@ -106,3 +109,22 @@ def test_a_task_interrupted_too_often_fails_with_the_reason(tmp_path):
     assert failed.status == "failed" and failed.error["status"] == 500
     assert "stopped during this render 2 times" in failed.error["message"]
     store.close()
+
+
+def test_one_service_per_data_dir(start_service):
+    first = start_service()
+    with pytest.raises(DataDirInUse, match="in use"):
+        start_service(data_dir=first.config.data_dir)
+
+
+def test_a_worker_that_dies_fails_its_task_with_the_reason(tmp_path, http_server, gates, start_service):
+    gate = gates()
+    url = publish(http_server, tiny_draft(tmp_path / "drafts"), "/oom", gate=gate)
+    service = start_service()
+    task_id = service.gen_video(url, wait=0).json["task_id"]
+    gate.wait_reached()
+    # What the kernel's OOM killer would do.
+    os.kill(service.on_loop(lambda: service.app[STORE].get(task_id).worker_pid), signal.SIGKILL)
+    reply = service.gen_video(url, wait=30)
+    assert reply.status == 500 and reply.json["detail"] == "视频渲染失败"
+    assert "killed by signal 9" in reply.json["message"]
