@@ -144,6 +144,8 @@ def transformed(stage: Stage, scale: float = 1.0, rotation: float = 0.0) -> Stag
     """The stage scaled and turned clockwise about the canvas centre."""
     if scale == 1 and rotation % 360 == 0:
         return stage
+    if rotation % 360 == 0:
+        return zoomed(stage, scale)
     h, w = stage.shape
     t = math.radians(rotation)
     c, s = math.cos(t) / scale, math.sin(t) / scale
@@ -156,6 +158,25 @@ def transformed(stage: Stage, scale: float = 1.0, rotation: float = 0.0) -> Stag
         return np.asarray(Image.fromarray(plane).transform((w, h), Image.AFFINE, coeffs, Image.BILINEAR))
 
     return Stage(warp(stage.rgb), warp(stage.alpha))
+
+
+def zoomed(stage: Stage, scale: float) -> Stage:
+    """The stage scaled about the canvas centre by resizing (separable, so cheaper than a warp)."""
+    h, w = stage.shape
+    if scale >= 1:
+        # The middle 1/scale of the picture, resized to fill it.
+        bw, bh = w / scale, h / scale
+        box = ((w - bw) / 2, (h - bh) / 2, (w + bw) / 2, (h + bh) / 2)
+        grow = lambda plane: np.asarray(Image.fromarray(plane).resize((w, h), Image.BILINEAR, box=box))  # noqa: E731
+        return Stage(grow(stage.rgb), grow(stage.alpha))
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    x0, y0 = (w - sw) // 2, (h - sh) // 2
+    out = Stage.empty(h, w)
+    out.rgb[y0:y0 + sh, x0:x0 + sw] = np.asarray(Image.fromarray(stage.rgb).resize((sw, sh), Image.BILINEAR,
+                                                                                     reducing_gap=2.0))
+    out.alpha[y0:y0 + sh, x0:x0 + sw] = np.asarray(Image.fromarray(stage.alpha).resize((sw, sh), Image.BILINEAR,
+                                                                                         reducing_gap=2.0))
+    return out
 
 
 def blurred(stage: Stage, sigma: float) -> Stage:
@@ -222,11 +243,20 @@ def push(direction: str) -> Transition:
         h, w = a.shape
         span = w if ux else h
         moved = round(ease(p) * span)
-        a_moved = shifted(a, ux * moved, uy * moved)
-        b_moved = shifted(b, ux * (moved - span), uy * (moved - span))
-        return over(b_moved, a_moved)
+        # The two pictures never overlap: the frame is a strip of each, side by side.
+        return Stage(*(joined(pa, pb, moved, ux + uy, axis=1 if ux else 0) for pa, pb in ((a.rgb, b.rgb),
+                                                                                        (a.alpha, b.alpha))))
 
     return run
+
+
+def joined(a: np.ndarray, b: np.ndarray, moved: int, sign: int, axis: int) -> np.ndarray:
+    """`a` pushed `moved` pixels along the axis (the positive way for sign 1) with `b` following it in."""
+    span = a.shape[axis]
+    take = lambda plane, lo, hi: plane[:, lo:hi] if axis else plane[lo:hi]  # noqa: E731
+    if sign < 0:  # moving left or up: a's far part, then b's near part
+        return np.concatenate([take(a, moved, span), take(b, 0, moved)], axis=axis)
+    return np.concatenate([take(b, span - moved, span), take(a, 0, span - moved)], axis=axis)
 
 
 def slide(direction: str) -> Transition:

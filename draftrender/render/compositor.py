@@ -2,11 +2,12 @@
 
 The canvas is an opaque HxWx3 uint8 RGB array; or a transparent stage, which a transition
 draws each of its two layers on before mixing them: premultiplied colour in that array and
-the stage's coverage in a separate HxW plane (`coverage`). A layer picture is HxWx3 (opaque) or HxWx4 (straight alpha). Axis-aligned layers are resized
-and pasted on whole pixels; rotated layers are warped in premultiplied alpha with a
-transparent margin, so their edges are antialiased and carry no dark fringe. An opaque layer
-at full opacity replaces what is below it. A blend mode (effects/blend.py) mixes the layer's
-colour with the canvas below by its formula, still inside the bounding box only.
+the stage's coverage in a separate HxW plane (`coverage`). A layer picture is HxWx3 (opaque)
+or HxWx4 (straight alpha). Axis-aligned layers are resized and pasted on whole pixels;
+rotated layers are warped in premultiplied alpha with a transparent margin, so their edges
+are antialiased and carry no dark fringe. An opaque layer at full opacity replaces what is
+below it. A blend mode (effects/blend.py) mixes the layer's colour with the canvas below by
+its formula, still inside the bounding box only.
 """
 
 from __future__ import annotations

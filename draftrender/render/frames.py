@@ -164,6 +164,8 @@ class FrameRenderer:
         """The picture with a filter, LUT or video effect applied (alpha kept); unchanged when
         the name maps to nothing (the fidelity report says so)."""
         rgb = picture[..., :3]
+        if effect.kind not in ("filter", "video_effect", "lut"):
+            return picture  # adjustment layers: reported as not rendered
         if effect.kind == "lut":
             table = load_cube(self.lut_path(effect.path))
             if table is None:

@@ -161,7 +161,7 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
         if sound is not None:
             sound.close()
     notes = list(tl.fidelity) + [FidelityNote(None, None, "render", "approximated", w)
-                                 for w in encoder.warnings + frames.text.warnings] + (sound.notes if sound else [])
+                                 for w in encoder.warnings + frames.warnings + frames.text.warnings] + (sound.notes if sound else [])
     return RenderResult(
         output=Path(output), width=width, height=height, fps=fps_value(fps), frames=total,
         duration=total / float(fps), encoder=encoder.encoder_name, fidelity=notes, timings=dict(watch.totals),

@@ -173,6 +173,20 @@ def test_circle_mask_is_sized_against_the_material_and_moves_with_the_layer(tmp_
     assert close(img[cy + 40, cx + 40], WHITE)  # inside the square, outside the circle
 
 
+@pytest.mark.parametrize("shape, notch_covered", [(jy.MaskType.矩形, True), (jy.MaskType.爱心, False)])
+def test_heart_masks_are_hearts_not_rectangles(tmp_path, shape, notch_covered):
+    # pyJianYingDraft writes the heart and the star with resource_type geometric_shape.
+    def top(media):
+        seg = jy.VideoSegment(str(media["square"]), jy.trange(0, 2 * SEC))
+        seg.add_mask(shape, size=0.8)
+        return seg
+
+    img = frame(draft(tmp_path, white_under(top)), 0.5)
+    # The 90 px square drawn 180 px tall: the mask box is 0.8 × 180 = 144 px tall, from y = 18.
+    assert close(img[90, 160], RED)
+    assert close(img[24, 160], RED if notch_covered else WHITE, 14), "the heart's notch at the top middle"
+
+
 def test_chroma_key_removes_the_green_and_keeps_the_rest(tmp_path):
     def top(media):
         green = np.zeros((90, 160, 3), np.uint8)
