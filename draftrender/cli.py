@@ -125,7 +125,7 @@ def cmd_render(args) -> int:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return 0
     print(f"wrote {result.output} ({result.width}x{result.height}, {result.fps} fps, {result.duration:.2f} s, "
-          f"{result.size_bytes / 1e6:.1f} MB, {result.encoder}) in {sum(result.timings.values()):.1f} s")
+          f"{result.size_bytes / 1e6:.1f} MB, {result.encoder}) in {result.timings['total']:.1f} s")
     if result.fidelity:
         print(f"fidelity: {len(result.fidelity)} feature(s) approximated or ignored "
               f"(see `draftrender inspect`):")

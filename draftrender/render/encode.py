@@ -13,9 +13,11 @@ silently changing the canvas: the caller rounds the canvas with `even_size` firs
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -368,3 +370,77 @@ class VideoEncoder:
 def _reason(e: BaseException) -> str:
     text = getattr(e, "strerror", None) or str(e) or type(e).__name__
     return " ".join(str(text).split())
+
+
+class EncodeThread:
+    """Runs an encoder's writes on a thread of its own, in order, so the next frame is
+    composited while this one is converted and encoded: PyAV releases the GIL in SwScale
+    and in the codec, so the two overlap on separate cores.
+
+    Frames handed over must not be written to afterwards. A failure in the thread comes back
+    as the exception of the next write, or of close().
+    """
+
+    DEPTH = 3  # frames in flight: enough to smooth the pace, few enough to keep memory flat
+
+    def __init__(self, encoder: VideoEncoder):
+        self.encoder = encoder
+        self.busy = 0.0  # seconds the thread spent encoding
+        self._queue: queue.Queue = queue.Queue(maxsize=self.DEPTH)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="draftrender-encode", daemon=True)
+        self._thread.start()
+
+    def write_frame(self, rgb) -> None:
+        self._put(self.encoder.write_frame, rgb)
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        self._put(self.encoder.write_audio, samples)
+
+    def _put(self, write, data) -> None:
+        while True:
+            if self._failure is not None:
+                raise self._failure
+            try:
+                self._queue.put((write, data), timeout=0.1)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    raise EncodeFailed(f"the encoder thread for {self.encoder.output} stopped")
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # after a failure the rest is thrown away
+            write, data = item
+            t0 = time.perf_counter()
+            try:
+                write(data)
+            except BaseException as e:  # handed to the caller's thread
+                self._failure = e
+            self.busy += time.perf_counter() - t0
+
+    def _stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def close(self) -> None:
+        """Wait for every write, then finish the file (VideoEncoder.close)."""
+        self._stop()
+        if self._failure is not None:
+            raise self._failure
+        t0 = time.perf_counter()
+        self.encoder.close()
+        self.busy += time.perf_counter() - t0
+
+    def abort(self) -> None:
+        """Drop what is queued, stop the thread and delete the temp file."""
+        self._failure = self._failure or EncodeFailed("aborted")
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        if self._thread.is_alive():
+            self._stop()
+        self.encoder.abort()

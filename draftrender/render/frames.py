@@ -14,14 +14,14 @@ the per-segment caches (mask coverage, text line positions) that spare per-frame
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..assets import Probe
 from ..effects.animations import STILL, Motion, TextLines, motion, revealed, softened, wiped
-from ..effects.background import blurred_cover, solid
+from ..effects.background import blurred_cover, cover_size, solid
 from ..effects.chroma import chroma_key
 from ..effects.color import adjust
 from ..effects.filters import PRESETS, apply_lut, grade_picture, load_cube
@@ -105,12 +105,18 @@ class FrameRenderer:
 
     def layer(self, state: LayerState, used: set) -> Layer | None:
         """The layer with its own effects and animations applied, placed; None when it draws nothing."""
-        source = self.picture(state, used)
-        if source is None:
-            return None
         seg = state.segment
         text = isinstance(seg.material, Text)
         move = self.motion(state, text)
+        g = geometry(state)
+        if not move.is_still:
+            g.update(x=g["x"] + 2 * move.dx, y=g["y"] - 2 * move.dy, scale_x=g["scale_x"] * move.scale_x,
+                     scale_y=g["scale_y"] * move.scale_y, rotation=g["rotation"] + move.rotation)
+        native = self.video_size(seg)
+        drawn = place(*native, self.width, self.height, **g) if native is not None else None
+        source = self.picture(state, used, self.decode_size(seg, drawn))
+        if source is None:
+            return None
         picture = source
         if text and (move.chars < 1 or move.lines < 1):
             picture = revealed(picture, self.text_lines(seg.material, picture), move.chars, move.lines)
@@ -128,13 +134,30 @@ class FrameRenderer:
             picture = wiped(picture, move.wipe)
         if move.blur > 0:
             picture = softened(picture, move.blur)
-        g = geometry(state)
-        if not move.is_still:
-            g.update(x=g["x"] + 2 * move.dx, y=g["y"] - 2 * move.dy, scale_x=g["scale_x"] * move.scale_x,
-                     scale_y=g["scale_y"] * move.scale_y, rotation=g["rotation"] + move.rotation)
-        p = place(picture.shape[1], picture.shape[0], self.width, self.height, fit=not text, **g)
+        if drawn is None:
+            p = place(picture.shape[1], picture.shape[0], self.width, self.height, fit=not text, **g)
+        else:
+            p = drawn if picture.shape[:2] != source.shape[:2] else exact_size(drawn, picture)
         mode = resolve("mix_mode", seg.mix_mode.name).effect if seg.mix_mode is not None else ""
         return Layer(source, picture, p, state.alpha * move.opacity, mode or None)
+
+    def video_size(self, seg) -> tuple[float, float] | None:
+        """A video layer's picture size at the medium's own resolution, after its crop."""
+        m = seg.material
+        probe = self.probes.get(m.id) if isinstance(m, Media) else None
+        if probe is None or probe.kind != "video":
+            return None
+        c = m.crop
+        return probe.width * (c.right - c.left), probe.height * (c.bottom - c.top)
+
+    def decode_size(self, seg, drawn: Placement | None) -> tuple[int, int] | None:
+        """The whole frame's size that makes the cropped picture come out at its drawn size,
+        so the decoder scales once and the compositor does not; None to decode at full size
+        (when the layer is drawn far larger than the canvas, only its visible part is resampled)."""
+        if drawn is None or drawn.width > 2 * self.width or drawn.height > 2 * self.height:
+            return None
+        c = seg.material.crop
+        return (max(1, round(drawn.width / (c.right - c.left))), max(1, round(drawn.height / (c.bottom - c.top))))
 
     def motion(self, state: LayerState, text: bool) -> Motion:
         move = STILL
@@ -219,6 +242,10 @@ class FrameRenderer:
         if bg is None or bg.kind == "image" and bg.image is None:
             return self.black.copy()
         if bg.kind == "blur":
+            native = self.video_size(seg)
+            if native is not None:  # ask the decoder for a picture just big enough to blur
+                small = cover_size(*native, self.width, self.height)
+                picture = self.picture(state, set(), self.decode_size(seg, Placement(*small, 0, 0)))
             return blurred_cover(picture, self.width, self.height, bg.blur)
         if bg.kind == "image":
             probe = self.probes.get(bg.image.id)
@@ -228,8 +255,9 @@ class FrameRenderer:
             return blurred_cover(source.frame_at(0), self.width, self.height, 0.0)
         return solid(self.width, self.height, bg.color)
 
-    def picture(self, state: LayerState, used: set) -> np.ndarray | None:
-        """The layer's own pixels at this instant (RGB or RGBA), cropped, before placement."""
+    def picture(self, state: LayerState, used: set, size: tuple[int, int] | None = None) -> np.ndarray | None:
+        """The layer's own pixels at this instant (RGB or RGBA), cropped, before placement;
+        a video frame scaled to `size` first when one is given."""
         seg = state.segment
         m = seg.material
         if isinstance(m, Text):
@@ -242,8 +270,9 @@ class FrameRenderer:
         if probe is None:
             return None
         source = self.source((m.id, seg.track_index), probe, used)
-        t = state.source_time if probe.kind == "video" else max(state.offset, 0)
-        return crop(source.frame_at(t), m.crop)
+        if probe.kind == "video":
+            return crop(source.frame_at(state.source_time, size), m.crop)
+        return crop(source.frame_at(max(state.offset, 0)), m.crop)
 
     def source(self, key: tuple[str, int], probe: Probe, used: set) -> VideoReader | ImageSource:
         used.add(key)
@@ -294,6 +323,15 @@ def text_lines(layout, width: int, height: int, vertical: bool) -> TextLines:
             edges = tuple(ox + g.x + g.advance for g in glyphs)
         lines.append((start, end, edges))
     return TextLines(tuple(lines), vertical)
+
+
+def exact_size(p: Placement, picture: np.ndarray) -> Placement:
+    """The placement drawn at the picture's own pixel size: a prescaled frame may differ from
+    the computed size by a rounding pixel, which must not cost a resample."""
+    h, w = picture.shape[:2]
+    if abs(w - p.width) <= 1.5 and abs(h - p.height) <= 1.5:
+        return replace(p, width=w, height=h)
+    return p
 
 
 def geometry(state: LayerState) -> dict:

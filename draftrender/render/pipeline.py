@@ -23,7 +23,7 @@ from ..errors import DraftRenderError, RenderFailed
 from ..timeline.model import FidelityNote, Timeline
 from ..timeline.summary import fps_value
 from .audio import Soundtrack
-from .encode import EncodeSettings, VideoEncoder, even_size
+from .encode import EncodeSettings, EncodeThread, VideoEncoder, even_size
 from .frames import FrameRenderer
 from .plan import LayerSchedule, frame_count, frame_plan, frame_time, layer_state
 
@@ -115,7 +115,8 @@ def time_range(tl: Timeline, opts: RenderOptions) -> tuple[int, int]:
 
 def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOptions()) -> RenderResult:
     """Render the timeline to an MP4 at `output`; the file appears only when complete."""
-    watch = Stopwatch()
+    started = time.perf_counter()
+    watch = Stopwatch()  # stages overlap (encoding runs on its own thread); "total" is the wall time
     report = report_progress(opts.progress)
     report("download", 0, 1)
     with watch.stage("download"):
@@ -132,23 +133,25 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
             with watch.stage("audio"):  # with a loudness target, this measures the whole mix first
                 sound = Soundtrack(tl, probes, opts.audio_rate, frame_time(first, fps), frame_time(last, fps),
                                    opts.loudness)
-        encoder = VideoEncoder(output, width, height, fps, opts.encode, audio_rate=sound.rate if sound else None)
+        encoder = EncodeThread(VideoEncoder(output, width, height, fps, opts.encode,
+                                            audio_rate=sound.rate if sound else None))
         plan = frame_plan(tl, fps, start, end)
         for n, (i, _, layers) in enumerate(plan):
             with watch.stage("composite"):
                 canvas = frames.render(layers)
-            with watch.stage("encode"):
+            with watch.stage("encode_wait"):
                 encoder.write_frame(canvas)
             if sound is not None:  # interleaved with the frames, up to this frame's end
                 with watch.stage("audio"):
                     samples = sound.until(frame_time(i + 1, fps))
-                with watch.stage("encode"):
+                with watch.stage("encode_wait"):
                     encoder.write_audio(samples)
             if n % 10 == 0 or n == total - 1:
                 report("render", n + 1, total)
         report("encode", total, total)
-        with watch.stage("encode"):
+        with watch.stage("encode_wait"):
             encoder.close()
+        watch.totals["encode"] = encoder.busy
     except BaseException as e:
         if encoder is not None:
             encoder.abort()
@@ -161,10 +164,12 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
         if sound is not None:
             sound.close()
     notes = list(tl.fidelity) + [FidelityNote(None, None, "render", "approximated", w)
-                                 for w in encoder.warnings + frames.warnings + frames.text.warnings] + (sound.notes if sound else [])
+                                 for w in encoder.encoder.warnings + frames.warnings + frames.text.warnings]
+    notes += sound.notes if sound else []
+    watch.totals["total"] = time.perf_counter() - started
     return RenderResult(
         output=Path(output), width=width, height=height, fps=fps_value(fps), frames=total,
-        duration=total / float(fps), encoder=encoder.encoder_name, fidelity=notes, timings=dict(watch.totals),
+        duration=total / float(fps), encoder=encoder.encoder.encoder_name, fidelity=notes, timings=dict(watch.totals),
         audio=sound_report(sound) if sound else None,
     )
 

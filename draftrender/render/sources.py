@@ -99,8 +99,9 @@ class VideoReader:
         self._keep = FORWARD_KEEP
         self._push(first)
         self._first_start = self._window[0][0]
-        self._rgb_memo: tuple[av.VideoFrame, np.ndarray] | None = None
+        self._rgb_memo: tuple[av.VideoFrame, dict] | None = None  # the last frame, by size asked
         self._rgb = VideoReformatter()
+        self._scale = VideoReformatter()
         self.seeks = 0  # how often the reader had to seek: a cost worth watching
 
         turns = clockwise_turns(_stream_rotation(first, self._stream) if rotation is None else rotation)
@@ -234,8 +235,13 @@ class VideoReader:
             target -= step
             step *= 2
 
-    def frame_at(self, t: int) -> np.ndarray:
-        """The frame covering source time t (µs), HxWx3 uint8 RGB, upright, read-only."""
+    def frame_at(self, t: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The frame covering source time t (µs), HxWx3 uint8 RGB, upright, read-only.
+
+        With `size` (width, height, upright) the frame comes scaled to it: scaling the
+        decoder's YUV before the RGB conversion costs a fraction of converting at full size
+        and resizing the RGB afterwards.
+        """
         t = max(int(t), self._first_start)
         if self._last_start is not None:
             t = min(t, self._last_start)  # holding the last frame needs no seek past the end
@@ -255,19 +261,30 @@ class VideoReader:
             frame = self._covering(t)
             if frame is None:  # t past the end after all: hold the last frame
                 frame = self._window[-1][1]
-        return self._to_rgb(frame)
+        return self._to_rgb(frame, size)
 
-    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        # Convert each frame at most once, and only the frames someone asks for.
+    def _to_rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
+        # Convert each frame at most once per size, and only the frames someone asks for.
+        size = None if size is None or tuple(size) == (self.width, self.height) else (int(size[0]), int(size[1]))
         memo = self._rgb_memo
-        if memo is not None and memo[0] is frame:
-            return memo[1]
+        if memo is None or memo[0] is not frame:
+            memo = self._rgb_memo = (frame, {})
+        rgb = memo[1].get(size)
+        if rgb is not None:
+            return rgb
         try:
+            if size is not None:
+                w, h = (size[1], size[0]) if self._turns % 2 else size  # the coded frame is not yet upright
+                # YUV → YUV scaling, then SwScale's unscaled YUV → RGB path: the fastest route.
+                frame = self._scale.reformat(frame, width=max(2, w), height=max(2, h), format="yuv420p",
+                                             interpolation="BILINEAR")
             rgb = self._rgb.reformat(frame, format="rgb24").to_ndarray()
         except av.FFmpegError as e:
             raise RenderFailed(f"converting a frame of {self.path} to RGB failed: {_reason(e)}") from None
         rgb = _frozen(upright(rgb, self._turns))
-        self._rgb_memo = (frame, rgb)
+        if len(memo[1]) >= 4:  # a frame is asked for at one or two sizes: keep it bounded
+            memo[1].clear()
+        memo[1][size] = rgb
         return rgb
 
     @property
