@@ -47,11 +47,11 @@ def run(args) -> int:
                       say=lambda msg: print(msg, file=sys.stderr, flush=True))
     table = report.rows(results)
     goals = report.targets(table)
-    host = report.machine()
+    host, build = report.machine(), report.build()
     for row in table:
         if row["tool"] == "draftrender":
             row["targets"] = [g.to_json() for g in goals if g.scenario == row["scenario"]]
-        row["machine"] = host
+        row["machine"], row["draftrender"] = host, build
     if args.json:
         doc = json.dumps(table, ensure_ascii=False, indent=2)
         if args.json == "-":

@@ -137,11 +137,21 @@ class TreeSampler(threading.Thread):
         return total
 
 
+def child_env() -> dict[str, str]:
+    """The environment for a child: this draftrender importable even from a checkout that is not
+    installed, since children run in the scenario's folder (tools leave temporary files in theirs)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def run_child(argv: list[str], log: Path, timeout: float | None) -> tuple[Run, str]:
-    """Run argv with stdout captured and stderr to `log`; returns the Run and the stdout."""
+    """Run argv in the folder of `log`, stdout captured and stderr to `log`; returns the Run and
+    the stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    with open(log, "wb") as err, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err,
-                                                  stdin=subprocess.DEVNULL) as proc:
+    with open(log, "wb") as err, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, cwd=log.parent,
+                                                  env=child_env(), stdin=subprocess.DEVNULL) as proc:
         t0 = time.perf_counter()
         try:
             sampler = TreeSampler(proc.pid)

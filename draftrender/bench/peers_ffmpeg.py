@@ -17,6 +17,7 @@ from .scenarios import (ENCODING, SEC, Caption, Music, Scenario, Visual, caption
 
 # Features of the scenarios that this peer cannot express, with what it does instead.
 UNSUPPORTED: dict[str, str] = {}
+MAX_INPUTS = 16
 
 
 def ffmpeg_exe() -> str:
@@ -71,6 +72,10 @@ class FilterGraph:
         self.captions = 0
         self.font = cjk_font()
         self.audio_format = f"aresample={ENCODING.sample_rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
+        # ffmpeg decodes every input ahead of need into its queue, so a graph with many inputs holds
+        # nearly all their frames at once (the long scenario would need tens of GB). Past
+        # MAX_INPUTS the graph reads its media with movie= sources instead, decoded on demand.
+        self.pull = len(self.comp.visuals) + len(self.comp.music) > MAX_INPUTS
 
     def build(self) -> tuple[str, str]:
         """(video label, audio label) of the whole composition."""
@@ -86,6 +91,29 @@ class FilterGraph:
         if len(sounds) > 1:
             audio = self.g.one(sounds, f"amix=inputs={len(sounds)}:normalize=0:duration=longest")
         return video, self.g.one([audio], f"apad,atrim=duration={s(self.comp.duration)}")
+
+    # ------------------------------------------------------------ sources
+
+    def clip(self, v: Visual, start: int, span: int, sound: bool) -> tuple[str, str | None]:
+        """(video, sound) of the clip from `start` µs into it, `span` µs long, timed from 0."""
+        path = str(self.media_dir / v.media.name)
+        if not self.pull:
+            k = self.g.input("-ss", s(start), "-t", s(span), "-i", path)
+            return f"{k}:v", (f"{k}:a" if sound else None)
+        # movie= seeks to the keyframe before `start` and keeps the source's timestamps: trim there.
+        streams = "dv+da" if sound else "dv"
+        outs = self.g.add([], f"movie=filename={quoted(path)}:seek_point={s(start)}:streams={streams}",
+                          outputs=2 if sound else 1)
+        video = self.g.one([outs[0]], f"trim=start={s(start)}:duration={s(span)},setpts=PTS-STARTPTS")
+        if not sound:
+            return video, None
+        return video, self.g.one([outs[1]], f"atrim=start={s(start)}:duration={s(span)},asetpts=PTS-STARTPTS")
+
+    def photo(self, v: Visual) -> str:
+        path = str(self.media_dir / v.media.name)
+        if self.pull:
+            return self.g.one([], f"movie=filename={quoted(path)}")
+        return f"{self.g.input('-i', path)}:v"
 
     # ------------------------------------------------------------ the main track
 
@@ -116,24 +144,25 @@ class FilterGraph:
         fw, fh = fitted(v.media, w, h, v.scale)
         cx, cy = centre(v.x, v.y, w, h)
         frames = round(span * self.fps / SEC)
-        tail = f"format=yuv420p,setsar=1,trim=end_frame={frames},setpts=PTS-STARTPTS"
+        # One time base for every joined stream: concat outputs 1/1000000, and xfade wants its
+        # two inputs alike.
+        tail = f"format=yuv420p,setsar=1,trim=end_frame={frames},setpts=PTS-STARTPTS,settb=AVTB"
         if v.media.kind == "photo":
             # zoompan zooms into its input: pad the fitted photo to the canvas, then zoom about the
             # centre from `scale` to `zoom_to` (fitted() already applied `scale`).
-            k = self.g.input("-i", str(self.media_dir / v.media.name))
             end = (v.zoom_to or v.scale) / v.scale
             zoom = f"1+{end - 1:.6f}*on/{max(frames - 1, 1)}"
-            video = self.g.one([f"{k}:v"], (
+            video = self.g.one([self.photo(v)], (
                 f"scale={fw}:{fh},pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},setsar=1,"
                 f"zoompan=z='{zoom}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d={frames}:s={w}x{h}:fps={self.fps},"
                 + tail))
             audio = self.g.one([], f"anullsrc=r={ENCODING.sample_rate}:cl=stereo,atrim=duration={s(span)}")
             return video, audio
-        k = self.g.input("-ss", s(v.source_start - pre), "-t", s(span), "-i", str(self.media_dir / v.media.name))
+        video, audio = self.clip(v, v.source_start - pre, span, sound=True)
         # A seek may land a frame short of the span: repeat the last frame rather than lose sync.
-        video = self.g.one([f"{k}:v"], f"scale={fw}:{fh},pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},"
+        video = self.g.one([video], f"scale={fw}:{fh},pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},"
                                        f"tpad=stop_mode=clone:stop=1,fps={self.fps},{tail}")
-        audio = self.g.one([f"{k}:a"], f"{self.audio_format},{volume(v.volume)}apad,atrim=duration={s(span)},"
+        audio = self.g.one([audio], f"{self.audio_format},{volume(v.volume)}apad,atrim=duration={s(span)},"
                                        "asetpts=PTS-STARTPTS")
         return video, audio
 
@@ -146,24 +175,24 @@ class FilterGraph:
         frames = round(v.duration * self.fps / SEC)
         if v.media.kind == "photo":
             # Decode the photo once and repeat the scaled frame, rather than decoding it per frame.
-            k = self.g.input("-i", str(self.media_dir / v.media.name))
+            source = self.photo(v)
             chain = f"scale={fw}:{fh},format=rgba,loop=loop=-1:size=1,setpts=N/{self.fps}/TB,"
         else:
-            k = self.g.input("-ss", s(v.source_start), "-t", s(v.duration), "-i", str(self.media_dir / v.media.name))
+            source, sound = self.clip(v, v.source_start, v.duration, sound=v.volume > 0)
             chain = f"scale={fw}:{fh},tpad=stop_mode=clone:stop=1,fps={self.fps},format=rgba,"
-            if v.volume > 0:
-                sounds.append(self.g.one([f"{k}:a"], f"{self.audio_format},{volume(v.volume)}"
-                                                     f"adelay={round(v.start / 1000)}:all=1"))
+            if sound is not None:
+                sounds.append(self.g.one([sound], f"{self.audio_format},{volume(v.volume)}"
+                                                  f"adelay={round(v.start / 1000)}:all=1"))
         chain += f"trim=end_frame={frames},setpts=PTS-STARTPTS"
         if v.blend == "screen":
             # Screen over black changes nothing, so the layer is padded to the canvas with black and
             # blended whole; before and after the layer, blend passes the base through.
-            layer = self.g.one([f"{k}:v"], chain + f",pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)}:black,"
+            layer = self.g.one([source], chain + f",pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)}:black,"
                                                    f"format=gbrp,setpts=PTS+{s(v.start)}/TB")
             base = self.g.one([base], "format=gbrp")
             mixed = self.g.one([base, layer], "blend=all_mode=screen:repeatlast=0")
             return self.g.one([mixed], "format=yuv420p")
-        layer = self.g.one([f"{k}:v"], chain)
+        layer = self.g.one([source], chain)
         if v.mask_circle:
             radius = v.mask_circle * fh / 2
             mask = self.g.one([], (
@@ -202,13 +231,17 @@ class FilterGraph:
             f"enable='between(t,{s(c.start)},{s(c.start + c.duration)})'")
 
     def music(self, m: Music) -> str:
-        k = self.g.input("-t", s(m.duration), "-i", str(self.media_dir / m.media.name))
+        path = str(self.media_dir / m.media.name)
+        if self.pull:
+            source = self.g.one([], f"amovie=filename={quoted(path)},atrim=duration={s(m.duration)}")
+        else:
+            source = f"{self.g.input('-t', s(m.duration), '-i', path)}:a"
         fades = ""
         if m.fade_in:
             fades += f"afade=t=in:d={s(m.fade_in)},"
         if m.fade_out:
             fades += f"afade=t=out:st={s(m.duration - m.fade_out)}:d={s(m.fade_out)},"
-        return self.g.one([f"{k}:a"], f"{self.audio_format},{volume(m.volume)}{fades}adelay={round(m.start / 1000)}:all=1")
+        return self.g.one([source], f"{self.audio_format},{volume(m.volume)}{fades}adelay={round(m.start / 1000)}:all=1")
 
 
 def volume(gain: float) -> str:

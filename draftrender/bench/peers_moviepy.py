@@ -199,7 +199,8 @@ def render(scenario: Scenario, media_dir: Path, output: Path) -> None:
         str(output), fps=scenario.comp.fps, codec=ENCODING.video_codec, preset=ENCODING.preset,
         audio_codec=ENCODING.audio_codec, audio_bitrate=f"{ENCODING.audio_bitrate // 1000}k",
         audio_fps=ENCODING.sample_rate, ffmpeg_params=["-crf", str(ENCODING.crf)], pixel_format="yuv420p",
-        logger=None)
+        # MoviePy writes the sound to a temporary file in the working folder unless told where.
+        temp_audiofile_path=str(output.parent), logger=None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import median
 
 from .harness import Measured
@@ -125,6 +127,24 @@ def targets(table: list[dict]) -> list[Target]:
     return out
 
 
+def build() -> dict:
+    """Which draftrender was measured: its version, and its git commit when run from a checkout."""
+    from .. import __version__
+
+    root = Path(__file__).resolve().parents[2]
+    info = {"version": __version__}
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=5)
+        if commit.returncode == 0:
+            dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "draftrender"],
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            info["commit"] = commit.stdout.strip() + ("+changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
 def machine() -> dict:
     cpu = ""
     try:
@@ -151,7 +171,9 @@ def text(table: list[dict], goals: list[Target], repeat: int) -> str:
     could not express, then the targets."""
     m = machine()
     load = "/".join(f"{x:.1f}" for x in m["load_avg"]) or "?"
-    lines = [f"machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram_gb']} GB RAM, load average {load} at the end",
+    b = build()
+    lines = [f"draftrender {b['version']} {b.get('commit', '')}".rstrip(),
+             f"machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram_gb']} GB RAM, load average {load} at the end",
              f"wall = median of {repeat} run(s); peak RSS = largest over the runs, summed over each tool's "
              "process tree", ""]
     for name in dict.fromkeys(r["scenario"] for r in table):
@@ -182,13 +204,20 @@ def text(table: list[dict], goals: list[Target], repeat: int) -> str:
 
 
 def profile(r: dict) -> str:
-    st = r["stages"]
-    total = r["wall_s"] or sum(st.values())
-    parts = [f"{k} {v:.1f} s ({v / total:.0%})" for k, v in st.items()]
-    other = total - sum(st.values())
-    parts.append(f"outside stages {other:.1f} s ({other / total:.0%}: start-up, parse, probe)")
+    """draftrender's stages as seconds and shares of its render. `total` is the render's own wall
+    time when the build reports it; stages may overlap (encoding runs on its own thread)."""
+    st = dict(r["stages"])
+    total = st.pop("total", None)
+    base = total or r["wall_s"] or sum(st.values())
+    parts = [f"{k} {v:.1f} s ({v / base:.0%})" for k, v in st.items()]
+    if total is not None:
+        parts.append(f"render total {total:.1f} s")
+    outside = (r["wall_s"] or 0) - (total if total is not None else sum(st.values()))
+    parts.append(f"outside the render {outside:.1f} s (start-up, imports, parse)")
     missing = [s for s in STAGES if s not in st]
     tail = f"; not timed separately: {', '.join(missing)}" if missing else ""
+    if sum(st.values()) > base * 1.02:
+        tail += "; stages overlap"
     return ", ".join(parts) + tail
 
 

@@ -48,11 +48,20 @@ class Stage:
 
     @classmethod
     def opaque(cls, rgb: np.ndarray) -> Stage:
-        return cls(rgb, np.full(rgb.shape[:2], 255, np.uint8))
+        return cls(rgb, opaque_alpha(rgb.shape[:2]))
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.alpha.shape
+
+
+@lru_cache(maxsize=4)
+def opaque_alpha(shape: tuple[int, int]) -> np.ndarray:
+    """Full coverage, shared (read-only) by every opaque stage of this size: it is never written,
+    and two stages sharing it are known to be opaque without a scan."""
+    alpha = np.full(shape, 255, np.uint8)
+    alpha.flags.writeable = False
+    return alpha
 
 
 Transition = Callable[[Stage, Stage, float], Stage]
@@ -96,7 +105,9 @@ def mix(a: Stage, b: Stage, w) -> Stage:
     """The two stages mixed, `w` of the way to b (a weight, or weights per pixel shaped HxW,
     1xW or Hx1)."""
     wc = w if np.isscalar(w) else np.asarray(w)[..., None]
-    return Stage(lerp(a.rgb, b.rgb, wc), lerp(a.alpha, b.alpha, w))
+    # Two opaque stages (full-frame clips, the usual case) stay opaque: no coverage to mix.
+    alpha = a.alpha if a.alpha is b.alpha else lerp(a.alpha, b.alpha, w)
+    return Stage(lerp(a.rgb, b.rgb, wc), alpha)
 
 
 def scaled_by(plane: np.ndarray, keep: np.ndarray) -> np.ndarray:

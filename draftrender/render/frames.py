@@ -112,7 +112,7 @@ class FrameRenderer:
         if not move.is_still:
             g.update(x=g["x"] + 2 * move.dx, y=g["y"] - 2 * move.dy, scale_x=g["scale_x"] * move.scale_x,
                      scale_y=g["scale_y"] * move.scale_y, rotation=g["rotation"] + move.rotation)
-        native = self.video_size(seg)
+        native = self.native_size(seg)
         drawn = place(*native, self.width, self.height, **g) if native is not None else None
         source = self.picture(state, used, self.decode_size(seg, drawn))
         if source is None:
@@ -141,19 +141,20 @@ class FrameRenderer:
         mode = resolve("mix_mode", seg.mix_mode.name).effect if seg.mix_mode is not None else ""
         return Layer(source, picture, p, state.alpha * move.opacity, mode or None)
 
-    def video_size(self, seg) -> tuple[float, float] | None:
-        """A video layer's picture size at the medium's own resolution, after its crop."""
+    def native_size(self, seg) -> tuple[float, float] | None:
+        """A video or photo layer's picture size at the medium's own resolution, after its crop."""
         m = seg.material
         probe = self.probes.get(m.id) if isinstance(m, Media) else None
-        if probe is None or probe.kind != "video":
+        if probe is None or probe.kind == "audio":
             return None
         c = m.crop
         return probe.width * (c.right - c.left), probe.height * (c.bottom - c.top)
 
     def decode_size(self, seg, drawn: Placement | None) -> tuple[int, int] | None:
-        """The whole frame's size that makes the cropped picture come out at its drawn size,
-        so the decoder scales once and the compositor does not; None to decode at full size
-        (when the layer is drawn far larger than the canvas, only its visible part is resampled)."""
+        """The whole frame's size that makes the cropped picture come out at its drawn size, so
+        the decoder scales once and the compositor does not (a photo comes reduced to near
+        it). None for the full size: when the layer is drawn far larger than the canvas,
+        the compositor resamples only its visible part."""
         if drawn is None or drawn.width > 2 * self.width or drawn.height > 2 * self.height:
             return None
         c = seg.material.crop
@@ -173,8 +174,9 @@ class FrameRenderer:
         stages = []
         for layer, background in zip(layers, backgrounds):
             stage = Stage.opaque(background) if background is not None else Stage.empty(self.height, self.width)
-            if layer is not None:
-                draw(stage.rgb, layer.picture, layer.placement, layer.opacity, coverage=stage.alpha)
+            if layer is not None:  # an opaque stage stays opaque: only an empty one tracks coverage
+                draw(stage.rgb, layer.picture, layer.placement, layer.opacity,
+                     coverage=None if background is not None else stage.alpha)
             stages.append(stage)
         effect = resolve("transition", phase.effect.name).effect
         mixed = transition_frame(effect, stages[0], stages[1], phase.progress)
@@ -242,7 +244,7 @@ class FrameRenderer:
         if bg is None or bg.kind == "image" and bg.image is None:
             return self.black.copy()
         if bg.kind == "blur":
-            native = self.video_size(seg)
+            native = self.native_size(seg)
             if native is not None:  # ask the decoder for a picture just big enough to blur
                 small = cover_size(*native, self.width, self.height)
                 picture = self.picture(state, set(), self.decode_size(seg, Placement(*small, 0, 0)))
@@ -270,9 +272,8 @@ class FrameRenderer:
         if probe is None:
             return None
         source = self.source((m.id, seg.track_index), probe, used)
-        if probe.kind == "video":
-            return crop(source.frame_at(state.source_time, size), m.crop)
-        return crop(source.frame_at(max(state.offset, 0)), m.crop)
+        t = state.source_time if probe.kind == "video" else max(state.offset, 0)
+        return crop(source.frame_at(t, size), m.crop)
 
     def source(self, key: tuple[str, int], probe: Probe, used: set) -> VideoReader | ImageSource:
         used.add(key)

@@ -328,13 +328,18 @@ def _rgba(image: Image.Image, transpose) -> np.ndarray:
     return _frozen(np.asarray(frame))
 
 
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
 def _delay_us(image: Image.Image) -> int:
     ms = image.info.get("duration") or 0
     return int((ms if ms > FASTEST_DELAY_MS else DEFAULT_DELAY_MS) * 1000)
 
 
 class ImageSource:
-    """Still or animated image (PNG, JPEG, WebP, animated GIF/WebP/APNG) as RGBA frames.
+    """Still or animated image (PNG, JPEG, WebP, animated GIF/WebP/APNG) as RGBA frames
+    (RGB for stills without transparency).
 
     EXIF orientation is applied. Animated images loop; their frames are decoded once and
     kept when they fit in IMAGE_CACHE_BYTES, else decoded on demand (one frame kept).
@@ -355,7 +360,10 @@ class ImageSource:
         self.animated = bool(getattr(image, "is_animated", False)) and n > 1
         try:
             if not self.animated:
-                self._frames = [_frozen(np.asarray(ImageOps.exif_transpose(image).convert("RGBA")))]
+                # Opaque stills stay RGB: they draw by copying, and resample without premultiplying.
+                mode = "RGBA" if has_alpha(image) else "RGB"
+                self._frames = [_frozen(np.asarray(ImageOps.exif_transpose(image).convert(mode)))]
+                self._reduced: dict[int, np.ndarray] = {}
                 self._starts = [0]
                 self.duration = 0
                 image.close()
@@ -385,10 +393,25 @@ class ImageSource:
             self._image = None
         self._memo: tuple[int, np.ndarray] | None = None
 
-    def frame_at(self, t: int) -> np.ndarray:
-        """HxWx4 uint8 RGBA at t µs (animations loop), read-only."""
+    def frame_at(self, t: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        """HxWx4 uint8 RGBA at t µs (animations loop; opaque stills are HxWx3 RGB), read-only.
+
+        With `size` (width, height), a still much larger than that comes back reduced by a
+        power of two, still at least `size`: a 3000-pixel photo drawn at 1080 is then
+        resampled from a third of its pixels on every frame, and each reduction is made once.
+        """
         if not self.animated:
-            return self._frames[0]
+            still = self._frames[0]
+            if size is None:
+                return still
+            factor = 1
+            while self.width // (factor * 2) >= size[0] and self.height // (factor * 2) >= size[1] and factor < 16:
+                factor *= 2
+            if factor == 1:
+                return still
+            if factor not in self._reduced:
+                self._reduced[factor] = _frozen(np.asarray(Image.fromarray(still).reduce(factor)))
+            return self._reduced[factor]
         i = bisect.bisect_right(self._starts, int(t) % self.duration) - 1
         frame = self._frames[i]
         if frame is not None:

@@ -256,7 +256,17 @@ def test_jpeg_exif_orientation_is_applied(tmp_path):
     assert (image.width, image.height) == (20, 40)
     frame = image.frame_at(0)
     assert frame[5, 10, 0] > 200 and frame[5, 10, 2] < 60  # the left edge is now the top
-    assert frame[35, 10, 2] > 200 and frame[35, 10, 3] == 255
+    assert frame[35, 10, 2] > 200 and frame.shape[2] == 3  # a JPEG has no alpha: it stays RGB
+
+
+def test_a_large_still_comes_reduced_but_never_below_the_size_asked(tmp_path):
+    Image.new("RGB", (400, 300), (10, 200, 30)).save(tmp_path / "big.png")
+    image = ImageSource(tmp_path / "big.png")
+    assert image.frame_at(0).shape == (300, 400, 3)
+    reduced = image.frame_at(0, (90, 70))
+    assert reduced.shape == (75, 100, 3) and tuple(reduced[30, 40]) == (10, 200, 30)
+    assert image.frame_at(0, (90, 70)) is reduced  # each reduction is made once
+    assert image.frame_at(0, (300, 200)) is image.frame_at(0)  # not big enough to reduce
 
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
