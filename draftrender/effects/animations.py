@@ -307,7 +307,7 @@ def softened(picture: np.ndarray, blur_fraction: float) -> np.ndarray:
         return picture
     if picture.shape[2] == 3:
         return np.asarray(Image.fromarray(np.ascontiguousarray(picture)).filter(ImageFilter.GaussianBlur(sigma)))
-    im = Image.fromarray(np.ascontiguousarray(picture), "RGBA").convert("RGBa")
+    im = Image.fromarray(np.ascontiguousarray(picture)).convert("RGBa")
     return np.asarray(im.filter(ImageFilter.GaussianBlur(sigma)).convert("RGBA"))
 
 

@@ -89,7 +89,7 @@ def place_moved(tile: Image.Image, picture: np.ndarray, move: Motion) -> None:
         picture = wiped(picture, move.wipe)
     if move.blur > 0:
         picture = softened(picture, move.blur)
-    img = Image.fromarray(np.ascontiguousarray(picture), "RGBA")
+    img = Image.fromarray(np.ascontiguousarray(picture)).convert("RGBA")
     w, h = max(1, round(img.width * abs(move.scale_x))), max(1, round(img.height * abs(move.scale_y)))
     img = img.resize((w, h), Image.BILINEAR).rotate(-move.rotation, Image.BILINEAR, expand=True)
     if move.opacity < 1:

@@ -236,7 +236,7 @@ def test_missing_file_is_unreachable(tmp_path):
 def test_still_png_is_rgba_and_the_same_array_every_time(tmp_path):
     pixels = np.zeros((30, 40, 4), np.uint8)
     pixels[..., 0], pixels[..., 3] = 200, 128
-    Image.fromarray(pixels, "RGBA").save(tmp_path / "still.png")
+    Image.fromarray(pixels).save(tmp_path / "still.png")
     image = ImageSource(tmp_path / "still.png")
     assert (image.width, image.height, image.animated, image.duration) == (40, 30, False, 0)
     first = image.frame_at(0)
