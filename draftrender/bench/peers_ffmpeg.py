@@ -5,19 +5,30 @@ scaled and padded to the canvas; main-track clips joined by xfade (dissolves) or
 (cuts), their sound following through acrossfade/concat; the photo's slow zoom by zoompan;
 upper layers by overlay (rotate, alphamerge with a circle drawn once, fade on alpha) or
 blend=screen; captions by drawtext with a CJK font; music and clip sound by amix.
+A composition longer than SINGLE_GRAPH_MAX is rendered in chunks, each its own graph, and
+joined without re-encoding (`python -m draftrender.bench.peers_ffmpeg`).
 """
 
 from __future__ import annotations
 
+import argparse
 import math
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
-from .scenarios import (ENCODING, SEC, Caption, Music, Scenario, Visual, caption_px, centre, cjk_font,
-                        fitted, hex_color)
+from .scenarios import (ENCODING, SCENARIOS, SEC, Caption, Composition, Music, Scenario, Visual, caption_px, centre,
+                        cjk_font, fitted, hex_color)
 
 # Features of the scenarios that this peer cannot express, with what it does instead.
 UNSUPPORTED: dict[str, str] = {}
-MAX_INPUTS = 16
+# One graph's memory grows with its inputs: about 2 GB per 30 s of 1080p showcase structure in
+# ffmpeg 9 (measured 3.0 GB for 1 min, 7.2 GB for 2 min), so 10 minutes would not fit in 23 GB.
+# Longer compositions are rendered in chunks of about CHUNK seconds, cut where nothing spans
+# the cut, and joined without re-encoding, as one would by hand.
+SINGLE_GRAPH_MAX = 120 * SEC
+CHUNK = 30 * SEC
 
 
 def ffmpeg_exe() -> str:
@@ -62,7 +73,8 @@ class Graph:
 
 
 class FilterGraph:
-    def __init__(self, scenario: Scenario, media_dir: Path, work: Path):
+    def __init__(self, scenario: Scenario, media_dir: Path, work: Path, name: str = "ffmpeg"):
+        self.name = name  # the prefix of the files it writes into `work`
         self.comp = scenario.comp
         self.width, self.height = scenario.size
         self.fps = self.comp.fps
@@ -72,10 +84,6 @@ class FilterGraph:
         self.captions = 0
         self.font = cjk_font()
         self.audio_format = f"aresample={ENCODING.sample_rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
-        # ffmpeg decodes every input ahead of need into its queue, so a graph with many inputs holds
-        # nearly all their frames at once (the long scenario would need tens of GB). Past
-        # MAX_INPUTS the graph reads its media with movie= sources instead, decoded on demand.
-        self.pull = len(self.comp.visuals) + len(self.comp.music) > MAX_INPUTS
 
     def build(self) -> tuple[str, str]:
         """(video label, audio label) of the whole composition."""
@@ -96,24 +104,11 @@ class FilterGraph:
 
     def clip(self, v: Visual, start: int, span: int, sound: bool) -> tuple[str, str | None]:
         """(video, sound) of the clip from `start` µs into it, `span` µs long, timed from 0."""
-        path = str(self.media_dir / v.media.name)
-        if not self.pull:
-            k = self.g.input("-ss", s(start), "-t", s(span), "-i", path)
-            return f"{k}:v", (f"{k}:a" if sound else None)
-        # movie= seeks to the keyframe before `start` and keeps the source's timestamps: trim there.
-        streams = "dv+da" if sound else "dv"
-        outs = self.g.add([], f"movie=filename={quoted(path)}:seek_point={s(start)}:streams={streams}",
-                          outputs=2 if sound else 1)
-        video = self.g.one([outs[0]], f"trim=start={s(start)}:duration={s(span)},setpts=PTS-STARTPTS")
-        if not sound:
-            return video, None
-        return video, self.g.one([outs[1]], f"atrim=start={s(start)}:duration={s(span)},asetpts=PTS-STARTPTS")
+        k = self.g.input("-ss", s(start), "-t", s(span), "-i", str(self.media_dir / v.media.name))
+        return f"{k}:v", (f"{k}:a" if sound else None)
 
     def photo(self, v: Visual) -> str:
-        path = str(self.media_dir / v.media.name)
-        if self.pull:
-            return self.g.one([], f"movie=filename={quoted(path)}")
-        return f"{self.g.input('-i', path)}:v"
+        return f"{self.g.input('-i', str(self.media_dir / v.media.name))}:v"
 
     # ------------------------------------------------------------ the main track
 
@@ -153,7 +148,8 @@ class FilterGraph:
             end = (v.zoom_to or v.scale) / v.scale
             zoom = f"1+{end - 1:.6f}*on/{max(frames - 1, 1)}"
             video = self.g.one([self.photo(v)], (
-                f"scale={fw}:{fh},pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},setsar=1,"
+                # A JPEG is full range: convert to the video range here, or the output gets tagged full range.
+                f"scale={fw}:{fh}:out_range=tv,pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},setsar=1,"
                 f"zoompan=z='{zoom}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d={frames}:s={w}x{h}:fps={self.fps},"
                 + tail))
             audio = self.g.one([], f"anullsrc=r={ENCODING.sample_rate}:cl=stereo,atrim=duration={s(span)}")
@@ -220,7 +216,7 @@ class FilterGraph:
     def drawtext(self, c: Caption) -> str:
         px = caption_px(c, self.width)
         self.captions += 1
-        text_file = self.work / f"caption_{self.captions}.txt"
+        text_file = self.work / f"{self.name}_caption_{self.captions}.txt"
         text_file.write_text(c.text, encoding="utf-8")
         _, cy = centre(0, c.y, self.width, self.height)
         return (
@@ -231,11 +227,7 @@ class FilterGraph:
             f"enable='between(t,{s(c.start)},{s(c.start + c.duration)})'")
 
     def music(self, m: Music) -> str:
-        path = str(self.media_dir / m.media.name)
-        if self.pull:
-            source = self.g.one([], f"amovie=filename={quoted(path)},atrim=duration={s(m.duration)}")
-        else:
-            source = f"{self.g.input('-t', s(m.duration), '-i', path)}:a"
+        source = f"{self.g.input('-t', s(m.duration), '-i', str(self.media_dir / m.media.name))}:a"
         fades = ""
         if m.fade_in:
             fades += f"afade=t=in:d={s(m.fade_in)},"
@@ -248,13 +240,13 @@ def volume(gain: float) -> str:
     return "" if gain == 1 else f"volume={gain},"
 
 
-def command(scenario: Scenario, media_dir: Path, work: Path, output: Path) -> list[str]:
-    """The ffmpeg command line that renders the scenario to `output`; its filter graph goes to a file
-    in `work` (a long composition's graph is too long for one argument)."""
+def graph_command(scenario: Scenario, media_dir: Path, work: Path, output: Path, name: str = "ffmpeg") -> list[str]:
+    """The ffmpeg command that renders the scenario with one filter graph; the graph goes to
+    <work>/<name>_graph.txt (a long graph is too long for one argument)."""
     work.mkdir(parents=True, exist_ok=True)
-    fg = FilterGraph(scenario, media_dir, work)
+    fg = FilterGraph(scenario, media_dir, work, name)
     video, audio = fg.build()
-    script = work / "ffmpeg_graph.txt"
+    script = work / f"{name}_graph.txt"
     script.write_text(";\n".join(fg.g.chains) + "\n", encoding="utf-8")
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
     for args in fg.g.inputs:
@@ -265,3 +257,73 @@ def command(scenario: Scenario, media_dir: Path, work: Path, output: Path) -> li
              "-c:a", ENCODING.audio_codec, "-b:a", str(ENCODING.audio_bitrate), "-ar", str(ENCODING.sample_rate),
              str(output)]
     return argv
+
+
+def command(scenario: Scenario, media_dir: Path, work: Path, output: Path) -> list[str]:
+    """The command that renders the scenario: ffmpeg itself, or for a long composition this module
+    rendering it in chunks."""
+    if scenario.comp.duration <= SINGLE_GRAPH_MAX:
+        return graph_command(scenario, media_dir, work, output)
+    return [sys.executable, "-m", "draftrender.bench.peers_ffmpeg", "--scenario", scenario.name,
+            "--media", str(media_dir), "--work", str(work), "--output", str(output)]
+
+
+def chunks(comp: Composition, target: int = CHUNK) -> list[Composition]:
+    """The composition cut into pieces of at least `target` µs, each cut where no visual, caption
+    or music spans it and no dissolve crosses it."""
+    items = [(v.start, v.end) for v in comp.visuals] + [(c.start, c.start + c.duration) for c in comp.captions] + [
+        (m.start, m.start + m.duration) for m in comp.music]
+    dissolving = {v.end for v in comp.visuals if v.dissolve}
+    cuts = sorted({v.start for v in comp.visuals} - dissolving - {0})
+    cuts = [t for t in cuts if not any(a < t < b for a, b in items)]
+    bounds, last = [0], 0
+    for t in cuts:
+        if t - last >= target and comp.duration - t >= target // 2:
+            bounds.append(t)
+            last = t
+    bounds.append(comp.duration)
+    return [piece(comp, a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def piece(comp: Composition, a: int, b: int) -> Composition:
+    inside = lambda start, end: a <= start and end <= b  # noqa: E731
+    return replace(
+        comp, duration=b - a,
+        visuals=tuple(replace(v, start=v.start - a) for v in comp.visuals if inside(v.start, v.end)),
+        captions=tuple(replace(c, start=c.start - a) for c in comp.captions if inside(c.start, c.start + c.duration)),
+        music=tuple(replace(m, start=m.start - a) for m in comp.music if inside(m.start, m.start + m.duration)))
+
+
+def render_in_chunks(scenario: Scenario, media_dir: Path, work: Path, output: Path) -> None:
+    """Each chunk by its own graph, one after another, then joined by the concat demuxer."""
+    parts = []
+    for n, comp in enumerate(chunks(scenario.comp)):
+        part = work / f"ffmpeg_chunk_{n:03d}.mp4"
+        subprocess.run(graph_command(replace(scenario, comp=comp), media_dir, work, part, f"ffmpeg_chunk_{n:03d}"),
+                       check=True)
+        parts.append(part)
+    listing = work / "ffmpeg_chunks.txt"
+    listing.write_text("".join(f"file '{p.name}'\n" for p in parts), encoding="utf-8")
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
+                    "-i", str(listing), "-c", "copy", str(output)], check=True)
+    for p in parts:
+        p.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m draftrender.bench.peers_ffmpeg")
+    p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    p.add_argument("--media", type=Path, required=True)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True)
+    args = p.parse_args(argv)
+    try:
+        render_in_chunks(SCENARIOS[args.scenario], args.media, args.work, args.output)
+    except subprocess.CalledProcessError as e:
+        print(f"ffmpeg failed: exit status {e.returncode}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -162,8 +162,8 @@ def machine() -> dict:
             "python": platform.python_version(), "load_avg": load}
 
 
-def fmt(value, spec: str, missing: str = "—") -> str:
-    return missing if value is None else format(value, spec)
+def fmt(value, spec: str, unit: str = "") -> str:
+    return "—" if value is None else format(value, spec) + unit
 
 
 def text(table: list[dict], goals: list[Target], repeat: int) -> str:
@@ -183,9 +183,11 @@ def text(table: list[dict], goals: list[Target], repeat: int) -> str:
         lines.append(f"  {'tool':<12}{'wall s':>9}{'x-realtime':>12}{'peak RSS MB':>13}{'output MB':>11}"
                      f"{'vs ffmpeg':>11}{'vs MoviePy':>12}  check")
         for r in rs:
-            lines.append(f"  {r['tool']:<12}{fmt(r['wall_s'], '9.1f')}{fmt(r['x_realtime'], '11.2f')}×"
-                         f"{fmt(r['peak_rss_mb'], '13.0f')}{fmt(r['output'].get('size_bytes', 0) / 1e6, '11.1f')}"
-                         f"{fmt(r['ratio_vs_ffmpeg'], '10.2f')}×{fmt(r['ratio_vs_moviepy'], '11.2f')}×  {check(r)}")
+            size = r["output"].get("size_bytes")
+            lines.append(f"  {r['tool']:<12}{fmt(r['wall_s'], '.1f'):>9}{fmt(r['x_realtime'], '.2f', '×'):>12}"
+                         f"{fmt(r['peak_rss_mb'], '.0f'):>13}{fmt(size and size / 1e6, '.1f'):>11}"
+                         f"{fmt(r['ratio_vs_ffmpeg'], '.2f', '×'):>11}{fmt(r['ratio_vs_moviepy'], '.2f', '×'):>12}"
+                         f"  {check(r)}")
         for r in rs:
             if r["tool"] == "draftrender" and r.get("stages"):
                 lines.append("  draftrender stages: " + profile(r))

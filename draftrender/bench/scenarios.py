@@ -161,7 +161,7 @@ def showcase_block(offset: int, width: int, height: int, captions: bool) -> tupl
         Visual(LANDSCAPE_1080, offset + 16 * SEC, 7 * SEC, source_start=1 * SEC),
         Visual(PHOTO, offset + 23 * SEC, 7 * SEC, zoom_to=1.3),
     )
-    size = 8.0 if height > width else 5.0  # the same absolute size on a portrait or landscape canvas
+    size = 8.0 if height > width else 5.0  # about the same in pixels: a 54 px em portrait, 60 px landscape
     texts = (Caption("春日漫步 · 城市的光影", offset, 30 * SEC, size=size),) if captions else ()
     music = (Music(MUSIC, offset, 30 * SEC, volume=0.3, fade_in=1 * SEC, fade_out=2 * SEC),)
     return visuals, texts, music
@@ -185,7 +185,7 @@ def long(blocks: int = 20) -> Composition:
 
 
 def layers() -> Composition:
-    """20 s of six overlapping layers over a full-frame clip."""
+    """20 s of six overlapping layers: a full-frame clip and five above it."""
     d = 20 * SEC
     visuals = (
         Visual(LANDSCAPE_1080, 0, d),
@@ -203,7 +203,7 @@ def smoke() -> Composition:
     """A few seconds at 320×180 with the showcase's features, small enough for CI."""
     a, b = clip(480, 270, 440.0, seconds=3), clip(180, 320, 554.37, seconds=3)
     visuals = (
-        Visual(a, 0, 1 * SEC, source_start=SEC // 2, dissolve=SEC // 2),
+        Visual(a, 0, 1 * SEC, source_start=SEC // 2, dissolve=400_000),  # ±6 frames: on the frame grid
         Visual(b, 1 * SEC, 1 * SEC, source_start=SEC // 2),
         Visual(MediaSpec("photo", 400, 300), 2 * SEC, 1 * SEC, zoom_to=1.3),
     )

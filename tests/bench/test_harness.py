@@ -54,7 +54,7 @@ def test_draftrender_row_carries_its_stage_profile(smoke):
     _, rows = smoke
     dr = next(r for r in rows if r["tool"] == "draftrender")
     assert {"composite", "encode"} <= dr["stages"].keys()
-    assert sum(dr["stages"].values()) <= dr["wall_s"]
+    assert all(0 <= seconds <= dr["wall_s"] for seconds in dr["stages"].values())  # stages may overlap
 
 
 def test_unknown_scenario_is_one_line_error(capsys):
