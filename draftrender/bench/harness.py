@@ -48,6 +48,7 @@ class Run:
     rss_method: str
     returncode: int
     error: str = ""
+    cpu_s: float = 0.0  # user + system time of the child and its reaped descendants
     stages: dict[str, float] = field(default_factory=dict)  # draftrender's own timings
     fidelity: list[dict] = field(default_factory=list)  # what draftrender approximated or ignored
 
@@ -149,7 +150,7 @@ def child_env() -> dict[str, str]:
 def run_child(argv: list[str], log: Path, timeout: float | None) -> tuple[Run, str]:
     """Run argv in the folder of `log`, stdout captured and stderr to `log`; returns the Run and
     the stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log, "wb") as err, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, cwd=log.parent,
                                                   env=child_env(), stdin=subprocess.DEVNULL) as proc:
         t0 = time.perf_counter()
@@ -172,14 +173,17 @@ def run_child(argv: list[str], log: Path, timeout: float | None) -> tuple[Run, s
         if sampler is not None:
             sampler.done.set()
             sampler.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if sampler is not None and sampler.peak:
         peak, method = sampler.peak / 2**20, "process tree (psutil)"
     else:  # ru_maxrss is in KiB on Linux, and only rises: it names this run only when it rose
-        peak, method = (after / 1024 if after > before else None), "largest process (getrusage)"
+        peak, method = (after.ru_maxrss / 1024 if after.ru_maxrss > before.ru_maxrss else None,
+                        "largest process (getrusage)")
     if code != 0 and not error:
         error = last_line(log) or f"exit status {code}"
-    return Run(wall, peak, method, code, error), b"".join(out).decode("utf-8", "replace")
+    # CPU time is steadier than wall time on a shared machine: other jobs delay a run, not its work.
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Run(wall, peak, method, code, error, cpu_s=cpu), b"".join(out).decode("utf-8", "replace")
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
@@ -225,7 +229,7 @@ def measure(scenarios: list[Scenario], tools: list[str], repeat: int, work: Path
                     read_result(run, stdout)
                 m.runs.append(run)
                 rss = f"{run.peak_rss_mb:.0f} MB" if run.peak_rss_mb is not None else "? MB"
-                say(f"[{sc.name} {r + 1}/{repeat}] {tool:<11} {run.wall_s:8.1f} s  {rss}"
+                say(f"[{sc.name} {r + 1}/{repeat}] {tool:<11} {run.wall_s:8.1f} s  {run.cpu_s:8.1f} CPU s  {rss}"
                     + (f"  FAILED: {run.error}" if run.error else ""))
         results += [m for _, m in rows.values()]
     return results

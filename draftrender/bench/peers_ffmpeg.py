@@ -125,7 +125,8 @@ class FilterGraph:
             if video is None:
                 video, audio = vl, al
             elif before:
-                video = self.g.one([video, vl], f"xfade=transition=fade:duration={s(before)}:offset={s(length - before)}")
+                video = self.g.one([video, vl],
+                                   f"xfade=transition=fade:duration={s(before)}:offset={s(length - before)}")
                 audio = self.g.one([audio, al], f"acrossfade=d={s(before)}")
             else:
                 video, audio = self.g.add([video, audio, vl, al], "concat=n=2:v=1:a=1", outputs=2)
@@ -233,7 +234,8 @@ class FilterGraph:
             fades += f"afade=t=in:d={s(m.fade_in)},"
         if m.fade_out:
             fades += f"afade=t=out:st={s(m.duration - m.fade_out)}:d={s(m.fade_out)},"
-        return self.g.one([source], f"{self.audio_format},{volume(m.volume)}{fades}adelay={round(m.start / 1000)}:all=1")
+        return self.g.one([source], f"{self.audio_format},{volume(m.volume)}{fades}"
+                                    f"adelay={round(m.start / 1000)}:all=1")
 
 
 def volume(gain: float) -> str:

@@ -5,8 +5,9 @@
 Written as a careful MoviePy user would: one reader per source file on the main track,
 shared by its subclips, and one per upper layer; the photo scaled once to the largest
 size its zoom needs; dissolves with CrossFadeIn over the outgoing clip; alpha keyframes
-with CrossFadeIn/Out; the circle mask as a mask clip. MoviePy has no blend modes: the screen blend is a numpy transform of the
-frames below it, which is user code, not a MoviePy feature (see UNSUPPORTED).
+with CrossFadeIn/Out; the circle mask as a mask clip. MoviePy has no blend modes: the
+screen blend is a numpy transform of the frames below it, which is user code, not a
+MoviePy feature (see UNSUPPORTED).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -48,6 +49,11 @@ def wall(m: Measured) -> float | None:
     return median(ok) if ok else None
 
 
+def cpu(m: Measured) -> float | None:
+    ok = [r.cpu_s for r in m.runs if r.returncode == 0]
+    return median(ok) if ok else None
+
+
 def peak_rss(m: Measured) -> float | None:
     """The largest peak over the runs: memory targets are limits, not averages."""
     peaks = [r.peak_rss_mb for r in m.runs if r.returncode == 0 and r.peak_rss_mb is not None]
@@ -79,6 +85,7 @@ def rows(results: list[Measured]) -> list[dict]:
             "ratio_vs_ffmpeg": ratio(w, walls.get((sc.name, "ffmpeg"))),
             "ratio_vs_moviepy": ratio(w, walls.get((sc.name, "moviepy"))),
             "x_realtime": round(sc.seconds / w, 3) if w else None,
+            "cpu_s": round(cpu(m), 3) if cpu(m) is not None else None,
             "runs": len(m.runs), "wall_s_runs": [round(r.wall_s, 3) for r in m.runs],
             "rss_method": m.runs[0].rss_method if m.runs else "",
             "expected": {"width": width, "height": height, "duration_s": sc.seconds, "fps": sc.comp.fps},
@@ -174,18 +181,19 @@ def text(table: list[dict], goals: list[Target], repeat: int) -> str:
     b = build()
     lines = [f"draftrender {b['version']} {b.get('commit', '')}".rstrip(),
              f"machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram_gb']} GB RAM, load average {load} at the end",
-             f"wall = median of {repeat} run(s); peak RSS = largest over the runs, summed over each tool's "
-             "process tree", ""]
+             f"wall and CPU = medians of {repeat} run(s); peak RSS = largest over the runs, summed over each "
+             "tool's process tree", ""]
     for name in dict.fromkeys(r["scenario"] for r in table):
         rs = [r for r in table if r["scenario"] == name]
         e = rs[0]["expected"]
         lines.append(f"{name}: {e['duration_s']:g} s at {e['width']}×{e['height']}, {e['fps']} fps")
-        lines.append(f"  {'tool':<12}{'wall s':>9}{'x-realtime':>12}{'peak RSS MB':>13}{'output MB':>11}"
+        lines.append(f"  {'tool':<12}{'wall s':>9}{'x-realtime':>12}{'CPU s':>9}{'peak RSS MB':>13}{'output MB':>11}"
                      f"{'vs ffmpeg':>11}{'vs MoviePy':>12}  check")
         for r in rs:
             size = r["output"].get("size_bytes")
             lines.append(f"  {r['tool']:<12}{fmt(r['wall_s'], '.1f'):>9}{fmt(r['x_realtime'], '.2f', '×'):>12}"
-                         f"{fmt(r['peak_rss_mb'], '.0f'):>13}{fmt(size and size / 1e6, '.1f'):>11}"
+                         f"{fmt(r.get('cpu_s'), '.1f'):>9}{fmt(r['peak_rss_mb'], '.0f'):>13}"
+                         f"{fmt(size and size / 1e6, '.1f'):>11}"
                          f"{fmt(r['ratio_vs_ffmpeg'], '.2f', '×'):>11}{fmt(r['ratio_vs_moviepy'], '.2f', '×'):>12}"
                          f"  {check(r)}")
         for r in rs:
@@ -194,8 +202,10 @@ def text(table: list[dict], goals: list[Target], repeat: int) -> str:
         for r in rs:
             for feature, why in r["unsupported"].items():
                 lines.append(f"  {r['tool']} cannot express {feature}: {why}")
-            for n in r.get("fidelity", []):
-                lines.append(f"  draftrender {n['status']}: {n['feature']} ({n['reason']})")
+            notes = Counter((n["status"], n["feature"], n["reason"]) for n in r.get("fidelity", []))
+            for (status, feature, reason), count in notes.items():
+                times = f" ×{count}" if count > 1 else ""
+                lines.append(f"  draftrender {status}: {feature}{times} ({reason})")
         lines.append("")
     if goals:
         lines.append("targets (draftrender)")
