@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 import av
+import av.logging
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
@@ -66,23 +67,33 @@ def nvenc_unavailable(codec_name: str) -> str | None:
     """Why `codec_name` (h264_nvenc / hevc_nvenc) cannot open here, or None if it can.
 
     Opens the encoder on a tiny config once per process: without a GPU this fails in
-    about a millisecond; a thread bounds the rare hang of a broken driver.
+    about a millisecond; a thread bounds the rare hang of a broken driver. The reason is
+    the driver's own log line where there is one ("Cannot load libcuda.so.1", or
+    "OpenEncodeSessionEx failed: unsupported device" on GPUs without NVENC such as the
+    H100), not FFmpeg's generic error.
     """
     outcome: list[str | None] = []
 
     def attempt() -> None:
-        try:
-            ctx = av.CodecContext.create(codec_name, "w")
-            ctx.width, ctx.height, ctx.pix_fmt = 256, 256, "yuv420p"
-            ctx.time_base = Fraction(1, 25)
-            ctx.open()
-            outcome.append(None)
-        except Exception as e:  # any failure to open means "not here"
-            outcome.append(f"{codec_name}: {_reason(e)}")
+        with av.logging.Capture() as logs:  # per thread: keeps the lines off stderr
+            try:
+                ctx = av.CodecContext.create(codec_name, "w")
+                ctx.width, ctx.height, ctx.pix_fmt = 256, 256, "yuv420p"
+                ctx.time_base = Fraction(1, 25)
+                ctx.open()
+                outcome.append(None)
+            except Exception as e:  # any failure to open means "not here"
+                said = [" ".join(message.split()) for _, name, message in logs if name == codec_name]
+                outcome.append(f"{codec_name}: {'; '.join(said) if said else _reason(e)}")
 
-    probe = threading.Thread(target=attempt, daemon=True, name=f"{codec_name}-probe")
-    probe.start()
-    probe.join(NVENC_PROBE_TIMEOUT_S)
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)  # FFmpeg logs nothing to capture at PyAV's default (off)
+    try:
+        probe = threading.Thread(target=attempt, daemon=True, name=f"{codec_name}-probe")
+        probe.start()
+        probe.join(NVENC_PROBE_TIMEOUT_S)
+    finally:
+        av.logging.set_level(level)
     return outcome[0] if outcome else f"opening {codec_name} took over {NVENC_PROBE_TIMEOUT_S:g}s"
 
 

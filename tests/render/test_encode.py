@@ -165,7 +165,38 @@ def test_nvenc_falls_back_to_libx264_with_a_warning(tmp_path):
     assert encoder.encoder_name == "libx264"
     assert len(encoder.warnings) == 1 and encoder.warnings[0].startswith("NVENC unavailable (")
     assert encoder.warnings[0].endswith("fell back to libx264")
+    # The driver's own words, not FFmpeg's "Generic error in an external library".
+    assert "Generic error" not in encoder.warnings[0]
     assert len(decoded_video(out)[1]) == 1
+
+
+needs_nvenc = pytest.mark.skipif(
+    nvenc_unavailable("h264_nvenc") is not None, reason="NVENC does not open on this machine"
+)
+
+
+@needs_nvenc
+@pytest.mark.parametrize("codec, encoder_name, decoded_as", [("h264", "h264_nvenc", "h264"), ("h265", "hevc_nvenc", "hevc")])
+def test_nvenc_round_trip_on_a_gpu(tmp_path, codec, encoder_name, decoded_as):
+    out = tmp_path / "gpu.mp4"
+    with VideoEncoder(out, W, H, Fraction(25), EncodeSettings(codec=codec, encoder="nvenc")) as encoder:
+        for i in range(25):
+            encoder.write_frame(flat(i))
+        assert (encoder.encoder_name, encoder.warnings) == (encoder_name, [])
+    rate, frames = decoded_video(out)
+    assert rate == 25 and len(frames) == 25
+    for i, (time, rgb) in enumerate(frames):
+        assert time == Fraction(i, 25)
+        assert np.abs(rgb[H // 2, W // 2].astype(int) - colour(i)).max() <= 6, i
+    with av.open(str(out)) as f:
+        assert f.streams.video[0].codec_context.name == decoded_as
+
+
+@needs_nvenc
+def test_auto_with_a_working_gpu_picks_nvenc(tmp_path):
+    with VideoEncoder(tmp_path / "a.mp4", W, H, Fraction(25), EncodeSettings(encoder="auto")) as encoder:
+        encoder.write_frame(flat(0))
+    assert (encoder.encoder_name, encoder.warnings) == ("h264_nvenc", [])
 
 
 def test_auto_without_a_gpu_is_silent_libx264(tmp_path):
