@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.reformatter import ColorRange, Colorspace
 import numpy as np
 from PIL import Image
 
@@ -68,11 +69,13 @@ def tone(hz: float, seconds: float, rate: int = AUDIO_RATE, channels: int = 2,
 
 def make_clip(path, *, width: int = 320, height: int = 180, fps: float = 30, seconds: float = 1.0,
               color: tuple[int, int, int] | None = None, index_pattern: bool = True,
-              audio_hz: float | None = None) -> Path:
+              audio_hz: float | None = None, bt709: bool = False) -> Path:
     """Write an H.264 (yuv420p) MP4; with `audio_hz`, also a stereo AAC tone of the same length.
 
     `color` fills every frame with that colour (the index pattern is then not drawn).
-    `fps` may be an NTSC rate such as 29.97 (written as 30000/1001).
+    `fps` may be an NTSC rate such as 29.97 (written as 30000/1001). `bt709` converts the
+    frames with the BT.709 matrix and tags the stream so, as phones do; without it the file
+    is untagged, converted by SwScale's default (BT.601).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,11 +86,16 @@ def make_clip(path, *, width: int = 320, height: int = 180, fps: float = 30, sec
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         # Fast and deterministic: tests want files in milliseconds, not quality.
         video.options = {"preset": "ultrafast", "crf": "12", "threads": "1"}
+        if bt709:
+            ctx = video.codec_context
+            ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = 1, 1, 1, 1  # BT.709, limited
         audio = None
         if audio_hz is not None:
             audio = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
         for i in range(frames):
             vf = av.VideoFrame.from_ndarray(clip_frame(i, width, height, color, index_pattern), format="rgb24")
+            if bt709:
+                vf = vf.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
             vf.pts = i
             vf.time_base = 1 / rate
             out.mux(video.encode(vf))

@@ -19,12 +19,16 @@ BLUR_RADIUS_PER_LEVEL = 0.05
 BLUR_DOWNSCALE = 8
 
 
+def opaque_rgb(rgba: tuple[float, float, float, float]) -> tuple[int, int, int]:
+    """The 8-bit colour of `rgba` composited over black."""
+    a = rgba[3]
+    return tuple(round(c * a * 255) for c in rgba[:3])
+
+
 def solid(width: int, height: int, rgba: tuple[float, float, float, float]) -> np.ndarray:
     """An opaque HxWx3 canvas of the colour (its alpha composited over black)."""
-    a = rgba[3]
-    rgb = [round(c * a * 255) for c in rgba[:3]]
     canvas = np.empty((height, width, 3), np.uint8)
-    canvas[:] = rgb
+    canvas[:] = opaque_rgb(rgba)
     return canvas
 
 

@@ -36,11 +36,24 @@ def draw(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float =
         draw_rotated(canvas, picture, p, opacity, mode, coverage)
 
 
+def footprint(p: Placement, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1) of a width×height canvas that draw() may change for `p`."""
+    if p.axis_aligned:
+        w, h = max(1, round(p.width)), max(1, round(p.height))
+        left, top = round(p.cx - w / 2), round(p.cy - h / 2)
+        x0, y0, x1, y1 = left, top, left + w, top + h
+    else:
+        left, top, right, bottom = rotated_bounds(p)
+        x0, y0, x1, y1 = math.floor(left) - 1, math.floor(top) - 1, math.ceil(right) + 1, math.ceil(bottom) + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
 def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,
                       mode: str | None = None, coverage: np.ndarray | None = None) -> None:
     w, h = max(1, round(p.width)), max(1, round(p.height))
     left, top = round(p.cx - w / 2), round(p.cy - h / 2)
-    box = clip_box(left, top, left + w, top + h, canvas)
+    box = footprint(p, canvas.shape[1], canvas.shape[0])
     if box is None:
         return
     x0, y0, x1, y1 = box
@@ -72,8 +85,7 @@ def crop_to_visible(picture: np.ndarray, w: int, h: int, box: tuple[int, int, in
 
 def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,
                  mode: str | None = None, coverage: np.ndarray | None = None) -> None:
-    left, top, right, bottom = rotated_bounds(p)
-    box = clip_box(math.floor(left) - 1, math.floor(top) - 1, math.ceil(right) + 1, math.ceil(bottom) + 1, canvas)
+    box = footprint(p, canvas.shape[1], canvas.shape[0])
     if box is None:
         return
     x0, y0, x1, y1 = box
@@ -98,12 +110,6 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
     warped = np.asarray(warped)
     blend_premultiplied(canvas[y0:y1, x0:x1], warped[..., :3], warped[..., 3], opacity,
                         None if coverage is None else coverage[y0:y1, x0:x1])
-
-
-def clip_box(x0: int, y0: int, x1: int, y1: int, canvas: np.ndarray) -> tuple[int, int, int, int] | None:
-    ch, cw = canvas.shape[:2]
-    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, cw), min(y1, ch)
-    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
 def div255(x: np.ndarray) -> np.ndarray:

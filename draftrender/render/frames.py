@@ -17,11 +17,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import av
 import numpy as np
 
 from ..assets import Probe
 from ..effects.animations import STILL, Motion, TextLines, motion, revealed, softened, wiped
-from ..effects.background import blurred_cover, cover_size, solid
+from ..effects.background import blurred_cover, cover_size, opaque_rgb, solid
 from ..effects.chroma import chroma_key
 from ..effects.color import adjust
 from ..effects.filters import PRESETS, apply_lut, grade_picture, load_cube
@@ -30,10 +31,11 @@ from ..effects.names import resolve
 from ..effects.transform import Placement, place
 from ..effects.transitions import Stage, transition_frame
 from ..timeline.model import Crop, Mask, Media, NamedEffect, SolidColor, Text, Timeline
-from .compositor import blend_premultiplied, draw
+from .compositor import blend_premultiplied, draw, footprint
 from .plan import LayerState, TransitionPhase
 from .sources import ImageSource, VideoReader
 from .text import EM_BOX_ASCENT, TextRenderer
+from .yuv import YuvCanvas
 
 CACHE_SIZE = 16  # mask coverages and text line positions kept (a few per layer on screen)
 
@@ -103,17 +105,94 @@ class FrameRenderer:
         self.close_unused(used)
         return canvas if canvas is not None else self.black.copy()
 
-    def layer(self, state: LayerState, used: set) -> Layer | None:
-        """The layer with its own effects and animations applied, placed; None when it draws nothing."""
+    def compose(self, layers: list[LayerState]) -> np.ndarray | av.VideoFrame:
+        """The frame for the encoder: composed in YUV where the layers allow it (yuv.py), else
+        render()'s RGB."""
+        frame = self.compose_yuv(layers)
+        return frame if frame is not None else self.render(layers)
+
+    def compose_yuv(self, layers: list[LayerState]) -> av.VideoFrame | None:
+        """The frame composed in yuv420p, or None when it cannot be: when its bottom layer is
+        not a plain video (see pasted), or a transition or an effect track shows."""
+        if not layers or any(s.transition is not None or isinstance(s.segment.material, NamedEffect) for s in layers):
+            return None
+        used: set = set()
+        bottom = self.pasted(layers[0], used)
+        if bottom is None:
+            return None
+        picture, left, top = bottom
+        fill = None
+        if left > 0 or top > 0 or left + picture.width < self.width or top + picture.height < self.height:
+            seg = layers[0].segment
+            bg = seg.background if seg.track_index == self.bottom_track else None
+            if bg is None or bg.kind == "image" and bg.image is None:
+                fill = (0, 0, 0)
+            elif bg.kind == "color":
+                fill = opaque_rgb(bg.color)
+            else:
+                return None  # a blurred or image background is drawn in RGB
+        canvas = YuvCanvas(self.width, self.height, fill)
+        canvas.paste(picture, left, top)
+        for state in layers[1:]:
+            plain = self.pasted(state, used)
+            if plain is not None:
+                canvas.paste(*plain)
+                continue
+            layer = self.layer(state, used)
+            box = footprint(layer.placement, self.width, self.height) if layer is not None else None
+            if box is not None:
+                canvas.draw_rgb(box, lambda rgb, x0, y0: draw(
+                    rgb, layer.picture, replace(layer.placement, cx=layer.placement.cx - x0, cy=layer.placement.cy - y0),
+                    layer.opacity, layer.mode))
+        self.close_unused(used)
+        return canvas.frame
+
+    def pasted(self, state: LayerState, used: set) -> tuple[av.VideoFrame, int, int] | None:
+        """(picture, left, top) for a layer that goes onto a YUV canvas as its decoder gives it,
+        or None: a video in the output's colours, opaque, upright, at its drawn size on even
+        pixels, with no effect, mask, crop, blend mode or animation other than moving."""
         seg = state.segment
-        text = isinstance(seg.material, Text)
-        move = self.motion(state, text)
+        m = seg.material
+        if not isinstance(m, Media) or m.kind != "video" or state.transition is not None:
+            return None
+        if (state.alpha < 1 or seg.mix_mode is not None or seg.chroma is not None or seg.mask is not None
+                or seg.filters or seg.effects or state.brightness or state.contrast or state.saturation
+                or not m.crop.is_full or seg.clip.flip_horizontal or seg.clip.flip_vertical):
+            return None
+        move, _, drawn = self.arranged(state)
+        if move.opacity < 1 or move.wipe is not None or move.blur > 0 or drawn is None or drawn.rotation != 0:
+            return None
+        size = self.decode_size(seg, drawn)
+        probe = self.probes.get(m.id)
+        if size is None or probe is None or probe.kind != "video":
+            return None
+        w, h = size
+        left, top = round(drawn.cx - w / 2), round(drawn.cy - h / 2)
+        if left % 2 or top % 2 or w % 2 or h % 2:
+            return None
+        reader = self.source((m.id, seg.track_index), probe, used)
+        if not reader.yuv_ready:
+            return None
+        return reader.yuv_at(state.source_time, size), left, top
+
+    def arranged(self, state: LayerState) -> tuple[Motion, dict, Placement | None]:
+        """The layer's animation at this instant, its geometry with the animation applied, and
+        where its medium's picture is drawn (None for a text or a colour, whose size comes from
+        its picture)."""
+        seg = state.segment
+        move = self.motion(state, isinstance(seg.material, Text))
         g = geometry(state)
         if not move.is_still:
             g.update(x=g["x"] + 2 * move.dx, y=g["y"] - 2 * move.dy, scale_x=g["scale_x"] * move.scale_x,
                      scale_y=g["scale_y"] * move.scale_y, rotation=g["rotation"] + move.rotation)
         native = self.native_size(seg)
-        drawn = place(*native, self.width, self.height, **g) if native is not None else None
+        return move, g, place(*native, self.width, self.height, **g) if native is not None else None
+
+    def layer(self, state: LayerState, used: set) -> Layer | None:
+        """The layer with its own effects and animations applied, placed; None when it draws nothing."""
+        seg = state.segment
+        text = isinstance(seg.material, Text)
+        move, g, drawn = self.arranged(state)
         source = self.picture(state, used, self.decode_size(seg, drawn))
         if source is None:
             return None

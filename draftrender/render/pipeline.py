@@ -138,7 +138,7 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
         plan = frame_plan(tl, fps, start, end)
         for n, (i, _, layers) in enumerate(plan):
             with watch.stage("composite"):
-                canvas = frames.render(layers)
+                canvas = frames.compose(layers)
             with watch.stage("encode_wait"):
                 encoder.write_frame(canvas)
             if sound is not None:  # interleaved with the frames, up to this frame's end

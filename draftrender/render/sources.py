@@ -15,7 +15,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
+from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from draftrender.errors import MaterialUnreachable, RenderFailed
@@ -30,6 +30,8 @@ REVERSE_SPAN = 1_000_000
 # ...and keeps at most this many frames of it, fewer for big frames (bounded memory).
 REVERSE_MAX_FRAMES = 64
 REVERSE_MAX_BYTES = 256 * 1024 * 1024
+# FFmpeg's AVColorSpace values that name no YUV matrix.
+AVCOL_SPC_RGB, AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_RESERVED = 0, 2, 3
 # Animated images are decoded once and kept when all their frames fit in this.
 IMAGE_CACHE_BYTES = 200 * 1024 * 1024
 
@@ -62,6 +64,14 @@ def _stream_rotation(first: av.VideoFrame, stream) -> int:
         return int(float(stream.metadata.get("rotate", 0)))
     except ValueError:
         return 0
+
+
+def source_matrix(frame: av.VideoFrame) -> int:
+    """The YUV matrix a video's frames are in: their tag, else what players assume for an
+    untagged file (BT.709 from HD up, BT.601 below), so a render looks like its sources did."""
+    if frame.colorspace not in (AVCOL_SPC_RGB, AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_RESERVED):
+        return frame.colorspace
+    return Colorspace.ITU709 if frame.width >= 1280 or frame.height > 576 else Colorspace.ITU601
 
 
 class VideoReader:
@@ -109,6 +119,9 @@ class VideoReader:
         self._turns = turns
         coded_w, coded_h = first.width, first.height
         self.width, self.height = (coded_h, coded_w) if turns % 2 else (coded_w, coded_h)
+        self._matrix = source_matrix(first)
+        self._bt709 = (first.format.name == "yuv420p" and self._matrix == Colorspace.ITU709
+                       and first.color_range != ColorRange.JPEG)
         frame_bytes = max(1, coded_w * coded_h * 3 // 2)
         self._reverse_frames = max(4, min(REVERSE_MAX_FRAMES, REVERSE_MAX_BYTES // frame_bytes))
 
@@ -242,6 +255,38 @@ class VideoReader:
         decoder's YUV before the RGB conversion costs a fraction of converting at full size
         and resizing the RGB afterwards.
         """
+        return self._to_rgb(self._frame_covering(t), size)
+
+    @property
+    def yuv_ready(self) -> bool:
+        """Whether yuv_at gives frames the output can take as they are: upright 8-bit 4:2:0
+        in BT.709 limited range, the output's own colours."""
+        return self._turns == 0 and self._bt709
+
+    def yuv_at(self, t: int, size: tuple[int, int]) -> av.VideoFrame:
+        """The frame covering source time t, as yuv420p scaled to `size` (width, height);
+        shared with later calls, so read-only to the caller. Only when yuv_ready."""
+        frame = self._frame_covering(t)
+        memo = self._rgb_memo
+        if memo is None or memo[0] is not frame:
+            memo = self._rgb_memo = (frame, {})
+        key = ("yuv", int(size[0]), int(size[1]))
+        scaled = memo[1].get(key)
+        if scaled is None:
+            scaled = memo[1][key] = self._scaled(frame, size)
+        return scaled
+
+    def _scaled(self, frame: av.VideoFrame, size: tuple[int, int]) -> av.VideoFrame:
+        w, h = (size[1], size[0]) if self._turns % 2 else size  # the coded frame is not yet upright
+        if (frame.width, frame.height) == (w, h) and frame.format.name == "yuv420p":
+            return frame
+        try:
+            return self._scale.reformat(frame, width=max(2, w), height=max(2, h), format="yuv420p",
+                                        interpolation="BILINEAR")
+        except av.FFmpegError as e:
+            raise RenderFailed(f"scaling a frame of {self.path} failed: {_reason(e)}") from None
+
+    def _frame_covering(self, t: int) -> av.VideoFrame:
         t = max(int(t), self._first_start)
         if self._last_start is not None:
             t = min(t, self._last_start)  # holding the last frame needs no seek past the end
@@ -261,7 +306,7 @@ class VideoReader:
             frame = self._covering(t)
             if frame is None:  # t past the end after all: hold the last frame
                 frame = self._window[-1][1]
-        return self._to_rgb(frame, size)
+        return frame
 
     def _to_rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
         # Convert each frame at most once per size, and only the frames someone asks for.
@@ -272,13 +317,11 @@ class VideoReader:
         rgb = memo[1].get(size)
         if rgb is not None:
             return rgb
+        if size is not None:
+            # YUV → YUV scaling, then SwScale's unscaled YUV → RGB path: the fastest route.
+            frame = self._scaled(frame, size)
         try:
-            if size is not None:
-                w, h = (size[1], size[0]) if self._turns % 2 else size  # the coded frame is not yet upright
-                # YUV → YUV scaling, then SwScale's unscaled YUV → RGB path: the fastest route.
-                frame = self._scale.reformat(frame, width=max(2, w), height=max(2, h), format="yuv420p",
-                                             interpolation="BILINEAR")
-            rgb = self._rgb.reformat(frame, format="rgb24").to_ndarray()
+            rgb = self._rgb.reformat(frame, format="rgb24", src_colorspace=self._matrix).to_ndarray()
         except av.FFmpegError as e:
             raise RenderFailed(f"converting a frame of {self.path} to RGB failed: {_reason(e)}") from None
         rgb = _frozen(upright(rgb, self._turns))

@@ -1,0 +1,194 @@
+"""Frames composed in YUV: the same picture as the RGB path, without its round trip.
+
+Drafts are written by pyJianYingDraft on a 320×180 canvas over clips tagged BT.709 (as phones
+write them); each test checks which path a frame took and what its pixels are.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pyJianYingDraft as jy
+import pytest
+from av.video.reformatter import ColorRange, Colorspace
+from media_factory import make_clip
+
+import draftrender
+from draftrender.assets import prepare_media
+from draftrender.render.frames import FrameRenderer
+from draftrender.render.plan import frame_plan
+from draftrender.render.sources import VideoReader, source_matrix
+from draftrender.render.yuv import YuvCanvas, planes, yuv_colour
+
+SEC = 1_000_000
+W, H = 320, 180
+ORANGE, BLUE = (200, 60, 40), (30, 80, 200)
+
+
+def clip_draft(root: Path, clip: jy.ClipSettings | None = None, *, size=(W, H), bt709: bool = True,
+               caption: str | None = "字幕 YUV", pip: jy.ClipSettings | None = None,
+               background: tuple = (), canvas=(W, H)) -> Path:
+    script = jy.DraftFolder(str(root)).create_draft("yuv", *canvas, 30, allow_replace=True)
+    folder = root / "yuv"
+    main = make_clip(folder / "media" / "main.mp4", width=size[0], height=size[1], color=ORANGE, bt709=bt709)
+    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.video, "pip"),
+                          jy.TrackSpec(jy.TrackType.text, "caption")])
+    seg = jy.VideoSegment(str(main), jy.trange(0, SEC), clip_settings=clip)
+    if background:
+        seg.add_background_filling(*background)  # ("color", 0, "#RRGGBBAA") or ("blur",)
+    script.add_segment(seg, "main")
+    if pip is not None:
+        small = make_clip(folder / "media" / "pip.mp4", width=W, height=H, color=BLUE, bt709=True)
+        script.add_segment(jy.VideoSegment(str(small), jy.trange(0, SEC), clip_settings=pip), "pip")
+    if caption is not None:
+        script.add_segment(jy.TextSegment(caption, jy.trange(0, SEC), style=jy.TextStyle(size=10, color=(1, 1, 1)),
+                                          clip_settings=jy.ClipSettings(transform_y=-0.6)), "caption")
+    script.save()
+    return folder
+
+
+def composed(folder: Path, t: float = 0.5):
+    """(compose()'s frame, render()'s RGB) for the frame at t seconds."""
+    tl = draftrender.load_draft(folder)
+    frames = FrameRenderer(tl, prepare_media(tl), tl.canvas.width, tl.canvas.height)
+    start = int(t * SEC)
+    _, _, layers = next(frame_plan(tl, tl.fps, start, start + SEC // 30))
+    try:
+        return frames.compose(layers), frames.render(layers)
+    finally:
+        frames.close()
+
+
+def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    return frame.reformat(format="rgb24", src_colorspace=Colorspace.ITU709,
+                          src_color_range=ColorRange.MPEG).to_ndarray().astype(int)
+
+
+def close(pixel, colour, tol=6) -> bool:
+    return bool(np.all(np.abs(np.asarray(pixel[:3], int) - np.asarray(colour)) <= tol))
+
+
+def test_a_full_frame_video_under_a_caption_is_composed_in_yuv_like_the_rgb_path(tmp_path):
+    frame, rgb = composed(clip_draft(tmp_path))
+    assert isinstance(frame, av.VideoFrame) and frame.format.name == "yuv420p"
+    yuv_rgb = to_rgb(frame)
+    assert close(yuv_rgb[20, 20], ORANGE) and close(rgb[20, 20], ORANGE)
+    caption_rows = slice(int(H * 0.7), int(H * 0.9))
+    assert (yuv_rgb[caption_rows].min(axis=2) > 200).sum() > 100  # white glyph pixels came through
+    diff = np.abs(yuv_rgb - rgb.astype(int))
+    assert diff.mean() < 1.5 and np.percentile(diff, 99.5) <= 24  # glyph edges differ by chroma siting only
+
+
+def test_pixels_no_overlay_touches_keep_the_decoders_yuv_exactly(tmp_path):
+    folder = clip_draft(tmp_path)
+    frame, _ = composed(folder)
+    with av.open(str(folder / "media" / "main.mp4")) as f:
+        source = next(f.decode(video=0))
+    y, u, v = planes(frame)
+    sy, su, sv = planes(source)
+    top = slice(0, int(H * 0.6))  # above the caption's box
+    assert np.array_equal(y[top], sy[top])
+    assert np.array_equal(u[:H // 4], su[:H // 4]) and np.array_equal(v[:H // 4], sv[:H // 4])
+
+
+def test_a_picture_in_picture_video_is_pasted_in_yuv_too(tmp_path):
+    # scale 0.5 → 160×90 at centre (240, 45): left 160, top 0, both even.
+    pip = jy.ClipSettings(scale_x=0.5, scale_y=0.5, transform_x=0.5, transform_y=0.5)
+    frame, rgb = composed(clip_draft(tmp_path, pip=pip, caption=None))
+    assert isinstance(frame, av.VideoFrame)
+    out = to_rgb(frame)
+    assert close(out[45, 240], BLUE) and close(out[2, 162], BLUE) and close(out[45, 156], ORANGE)
+    assert close(out[95, 240], ORANGE)
+    assert np.abs(out - rgb.astype(int)).max() <= 6
+
+
+def test_a_landscape_video_on_a_portrait_canvas_fills_the_bars_with_the_background_colour(tmp_path):
+    # 320×180 contained in 160×330: 160×90 at top 120, above and below it the background.
+    frame, rgb = composed(clip_draft(tmp_path, canvas=(160, 330), background=("color", 0, "#3366CCFF"), caption=None))
+    assert isinstance(frame, av.VideoFrame)
+    y, u, v = planes(frame)
+    assert (int(y[4, 4]), int(u[2, 2]), int(v[2, 2])) == yuv_colour((0x33, 0x66, 0xCC))
+    out = to_rgb(frame)
+    assert close(out[4, 80], (0x33, 0x66, 0xCC), 3) and close(out[325, 80], (0x33, 0x66, 0xCC), 3)
+    assert close(out[121, 80], ORANGE) and close(out[208, 80], ORANGE) and close(out[165, 80], ORANGE)
+    assert np.abs(out - rgb.astype(int)).max() <= 6
+
+
+@pytest.mark.parametrize("why, clip, kwargs", [
+    ("half opacity", jy.ClipSettings(alpha=0.5), {}),
+    ("rotated", jy.ClipSettings(rotation=10), {}),
+    ("an odd left edge", jy.ClipSettings(scale_x=0.5, scale_y=0.5, transform_x=1 / W), {}),
+    ("flipped", jy.ClipSettings(flip_horizontal=True), {}),
+    ("an untagged SD source (BT.601)", None, {"bt709": False}),
+    ("a blurred background", jy.ClipSettings(scale_x=0.5, scale_y=0.5), {"background": ("blur",)}),
+])
+def test_layers_the_yuv_path_cannot_take_go_through_rgb(tmp_path, why, clip, kwargs):
+    frame, rgb = composed(clip_draft(tmp_path, clip, **kwargs))
+    assert isinstance(frame, np.ndarray), why
+    assert np.array_equal(frame, rgb)
+
+
+def test_the_encoder_takes_yuv_frames_end_to_end(tmp_path):
+    folder = clip_draft(tmp_path)
+    result = draftrender.render(folder, tmp_path / "out.mp4")
+    assert result.frames == 30
+    with av.open(str(tmp_path / "out.mp4")) as f:
+        frames = [to_rgb(fr) for fr in f.decode(video=0)]
+    assert len(frames) == 30
+    for out in frames[::10]:
+        assert close(out[20, 20], ORANGE, 8)
+        assert (out[int(H * 0.7):int(H * 0.9)].min(axis=2) > 200).sum() > 100
+
+
+def test_the_yuv_canvas_pastes_clipped_at_the_edges_and_islands_leave_the_rest_alone():
+    canvas = YuvCanvas(8, 6, fill=(0, 0, 0))
+    picture = av.VideoFrame(4, 4, "yuv420p")
+    for plane, value in zip(planes(picture), (200, 90, 160)):
+        plane.fill(value)
+    canvas.paste(picture, -2, 4)  # only its top-right 2×2 lands, at (0, 4)
+    y, u, v = planes(canvas.frame)
+    assert y[4:, :2].tolist() == [[200, 200]] * 2 and int(u[2, 0]) == 90 and int(v[2, 0]) == 160
+    assert int(y[4, 2]) == 16 and int(y[3, 0]) == 16  # black around it
+    before = [p.copy() for p in planes(canvas.frame)]
+
+    def one_white_pixel(rgb, x0, y0):
+        rgb[1 - y0, 3 - x0] = 255  # canvas pixel (3, 1)
+
+    canvas.draw_rgb((3, 1, 4, 2), one_white_pixel)
+    after = planes(canvas.frame)
+    changed_y = np.argwhere(after[0] != before[0]).tolist()
+    assert changed_y == [[1, 3]] and int(after[0][1, 3]) > 150
+    assert np.array_equal(after[1][1:], before[1][1:])  # chroma outside the pixel's 2×2 block untouched
+
+
+def test_yuv_colour_is_what_the_encoder_makes_of_rgb():
+    assert yuv_colour((0, 0, 0)) == (16, 128, 128)
+    assert yuv_colour((255, 255, 255)) == (235, 128, 128)
+
+
+@pytest.mark.parametrize("size, tagged, expected", [
+    ((320, 180), False, Colorspace.ITU601),
+    ((1280, 720), False, Colorspace.ITU709),
+    ((720, 1280), False, Colorspace.ITU709),
+    ((320, 180), True, Colorspace.ITU709),
+])
+def test_source_matrix_reads_the_tag_or_guesses_as_players_do(size, tagged, expected):
+    frame = av.VideoFrame(*size, "yuv420p")
+    if tagged:
+        frame.colorspace = Colorspace.ITU709
+    assert source_matrix(frame) == expected
+
+
+def test_an_untagged_hd_clip_is_read_as_bt709_and_is_yuv_ready(tmp_path):
+    path = make_clip(tmp_path / "hd.mp4", width=1280, height=720, seconds=0.2, color=ORANGE)
+    with av.open(str(path)) as f:
+        first = next(f.decode(video=0))
+    assert first.colorspace == 2  # unspecified
+    with VideoReader(path) as reader:
+        assert reader.yuv_ready
+        assert np.array_equal(reader.frame_at(0), to_rgb(first))
+        scaled = reader.yuv_at(0, (640, 360))
+        assert (scaled.width, scaled.height) == (640, 360)
