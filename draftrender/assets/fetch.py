@@ -14,8 +14,6 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-import aiohttp
-
 from ..errors import MaterialUnreachable, UnsafeSource
 from ..timeline.model import Media, Timeline
 from .http import FetchFailed, fetch_to_file, run_sync
@@ -66,33 +64,42 @@ async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: 
     if progress:
         progress(0, total)
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+    session = None
 
-        async def download(url: str) -> Path:
-            dest = cache_path(cache, url)
-            if dest.is_file() and dest.stat().st_size > 0:
-                return dest
+    async def download(url: str) -> Path:
+        nonlocal session
+        dest = cache_path(cache, url)
+        if dest.is_file() and dest.stat().st_size > 0:
+            return dest
+        if session is None:  # made on the first download: a local draft never imports aiohttp
+            import aiohttp
+
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+        async with gate:
+            return await fetch_to_file(url, dest, session=session, timeout=timeout,
+                                       max_bytes=max_bytes, retries=retries,
+                                       allow_private_urls=allow_private_urls)
+
+    async def one(m: Media) -> Probe:
+        nonlocal done
+        try:
+            path = _local_path(m, draft_dir)
+            if path is None:
+                if m.url not in downloads:
+                    downloads[m.url] = asyncio.ensure_future(download(m.url))
+                path = await downloads[m.url]
             async with gate:
-                return await fetch_to_file(url, dest, session=session, timeout=timeout,
-                                           max_bytes=max_bytes, retries=retries,
-                                           allow_private_urls=allow_private_urls)
+                return await _probe_medium(m, path, cached=path.parent == cache)
+        finally:
+            done += 1
+            if progress:
+                progress(done, total)
 
-        async def one(m: Media) -> Probe:
-            nonlocal done
-            try:
-                path = _local_path(m, draft_dir)
-                if path is None:
-                    if m.url not in downloads:
-                        downloads[m.url] = asyncio.ensure_future(download(m.url))
-                    path = await downloads[m.url]
-                async with gate:
-                    return await _probe_medium(m, path, cached=path.parent == cache)
-            finally:
-                done += 1
-                if progress:
-                    progress(done, total)
-
+    try:
         results = await asyncio.gather(*(one(m) for m in media), return_exceptions=True)
+    finally:
+        if session is not None:
+            await session.close()
 
     probes, failures = {}, []
     for m, result in zip(media, results):

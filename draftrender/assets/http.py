@@ -16,12 +16,13 @@ import socket
 import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
-
 from ..errors import UnsafeSource
+
+if TYPE_CHECKING:  # aiohttp is imported where a request is made: a local render never pays for it
+    import aiohttp
 
 T = TypeVar("T")
 
@@ -97,11 +98,15 @@ async def ensure_public_url(url: str) -> None:
 
 
 def _client_timeout(stall: float) -> aiohttp.ClientTimeout:
+    import aiohttp
+
     # No total: a large medium may take minutes; a stalled one is cut after `stall` s.
     return aiohttp.ClientTimeout(total=None, sock_connect=stall, sock_read=stall)
 
 
 def _connection_failure(url: str, exc: Exception) -> FetchFailed:
+    import aiohttp
+
     if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(
             getattr(exc, "os_error", None), socket.gaierror):
         host = urlsplit(url).hostname
@@ -123,6 +128,8 @@ def _connection_failure(url: str, exc: Exception) -> FetchFailed:
 async def _stream(session: aiohttp.ClientSession, url: str, write: Callable[[bytes], Any], *,
                   stall: float, max_bytes: int, allow_private_urls: bool) -> None:
     """One attempt: GET `url`, following redirects, and hand the body to `write` in chunks."""
+    import aiohttp
+
     for _ in range(MAX_REDIRECTS + 1):
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchFailed(url, "not an http(s) URL")
@@ -173,6 +180,8 @@ async def _with_retries(session: aiohttp.ClientSession | None, url: str,
                         deadline: float | None, retries: int,
                         backoff: float) -> T:
     """Run `attempt` until it succeeds, retrying what may be transient, within `deadline` s."""
+    import aiohttp
+
     loop = asyncio.get_running_loop()
     end = None if deadline is None else loop.time() + deadline
     own = session is None

@@ -62,6 +62,7 @@ class FrameRenderer:
         videos = [t.index for t in tl.tracks if t.type == "video" and not t.muted and t.segments]
         self.bottom_track = min(videos, default=-1)
         self.black = solid(width, height, (0.0, 0.0, 0.0, 1.0))
+        self.yuv = YuvCanvas(width, height)
         self.warnings: list[str] = []  # e.g. a LUT file that cannot be read
         self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._text_lines: OrderedDict[tuple, TextLines] = OrderedDict()
@@ -131,7 +132,8 @@ class FrameRenderer:
                 fill = opaque_rgb(bg.color)
             else:
                 return None  # a blurred or image background is drawn in RGB
-        canvas = YuvCanvas(self.width, self.height, fill)
+        canvas = self.yuv
+        canvas.start(fill)
         canvas.paste(picture, left, top)
         for state in layers[1:]:
             plain = self.pasted(state, used)
@@ -148,12 +150,12 @@ class FrameRenderer:
         return canvas.frame
 
     def pasted(self, state: LayerState, used: set) -> tuple[av.VideoFrame, int, int] | None:
-        """(picture, left, top) for a layer that goes onto a YUV canvas as its decoder gives it,
-        or None: a video in the output's colours, opaque, upright, at its drawn size on even
-        pixels, with no effect, mask, crop, blend mode or animation other than moving."""
+        """(picture, left, top) for a layer that goes onto a YUV canvas as its source gives it,
+        or None: a video in the output's colours or an opaque still, upright, at its drawn size,
+        with no effect, mask, crop, blend mode or animation other than moving and scaling."""
         seg = state.segment
         m = seg.material
-        if not isinstance(m, Media) or m.kind != "video" or state.transition is not None:
+        if not isinstance(m, Media) or m.kind == "audio" or state.transition is not None:
             return None
         if (state.alpha < 1 or seg.mix_mode is not None or seg.chroma is not None or seg.mask is not None
                 or seg.filters or seg.effects or state.brightness or state.contrast or state.saturation
@@ -164,16 +166,15 @@ class FrameRenderer:
             return None
         size = self.decode_size(seg, drawn)
         probe = self.probes.get(m.id)
-        if size is None or probe is None or probe.kind != "video":
+        if size is None or probe is None or probe.kind == "audio":
             return None
-        w, h = size
-        left, top = round(drawn.cx - w / 2), round(drawn.cy - h / 2)
-        if left % 2 or top % 2 or w % 2 or h % 2:
+        source = self.source((m.id, seg.track_index), probe, used)
+        if not source.yuv_ready:
             return None
-        reader = self.source((m.id, seg.track_index), probe, used)
-        if not reader.yuv_ready:
-            return None
-        return reader.yuv_at(state.source_time, size), left, top
+        left, top = round(drawn.cx - size[0] / 2), round(drawn.cy - size[1] / 2)
+        if isinstance(source, VideoReader):
+            return source.yuv_at(state.source_time, size), left, top
+        return source.yuv_at(size), left, top
 
     def arranged(self, state: LayerState) -> tuple[Motion, dict, Placement | None]:
         """The layer's animation at this instant, its geometry with the animation applied, and

@@ -417,6 +417,26 @@ class ImageSource:
             image.close()
             raise MaterialUnreachable(f"image {self.path} cannot be decoded: {_reason(e)}", [str(self.path)]) from None
         self.height, self.width = self._frames[0].shape[:2]
+        self._yuv: tuple[tuple[int, int], av.VideoFrame] | None = None
+        self._to_yuv = VideoReformatter()
+
+    @property
+    def yuv_ready(self) -> bool:
+        """Whether yuv_at can give this image: an opaque still."""
+        return not self.animated and self._frames[0].shape[2] == 3
+
+    def yuv_at(self, size: tuple[int, int]) -> av.VideoFrame:
+        """The still as yuv420p at `size` (width, height) in the output's colours (BT.709,
+        limited range): scaled and converted by SwScale in one pass, from the reduction
+        frame_at keeps. Only when yuv_ready; the last size asked is kept (a still photo is
+        asked the same size on every frame)."""
+        size = (max(2, int(size[0])), max(2, int(size[1])))
+        if self._yuv is None or self._yuv[0] != size:
+            rgb = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(self.frame_at(0, size)), format="rgb24")
+            self._yuv = (size, self._to_yuv.reformat(rgb, width=size[0], height=size[1], format="yuv420p",
+                                                     dst_colorspace=Colorspace.ITU709,
+                                                     dst_color_range=ColorRange.MPEG, interpolation="BILINEAR"))
+        return self._yuv[1]
 
     def _open_animation(self, n: int) -> None:
         image = self._image

@@ -45,29 +45,35 @@ def even_box(box: Box, width: int, height: int) -> Box:
 
 
 class YuvCanvas:
-    """An output frame being composed in yuv420p; `frame` is handed to the encoder when done."""
+    """Output frames composed in yuv420p: start() begins a new `frame`, which is handed to the
+    encoder when done (the canvas keeps its converters: they cache their SwScale contexts)."""
 
-    def __init__(self, width: int, height: int, fill: tuple[int, int, int] | None = None):
+    def __init__(self, width: int, height: int):
         self.width, self.height = width, height
-        self.frame = av.VideoFrame(width, height, "yuv420p")
+        self._to_rgb = VideoReformatter()
+        self._to_yuv = VideoReformatter()
+
+    def start(self, fill: tuple[int, int, int] | None = None) -> None:
+        """A new frame, filled with the RGB colour `fill` (left as it comes without one)."""
+        self.frame = av.VideoFrame(self.width, self.height, "yuv420p")
         self.y, self.u, self.v = planes(self.frame)
         if fill is not None:
             for plane, value in zip((self.y, self.u, self.v), yuv_colour(fill)):
                 plane.fill(value)
-        self._to_rgb = VideoReformatter()
-        self._to_yuv = VideoReformatter()
 
     def paste(self, picture: av.VideoFrame, left: int, top: int) -> None:
-        """An opaque yuv420p picture with its top-left corner at even (left, top), clipped."""
-        assert left % 2 == 0 and top % 2 == 0, "chroma samples cover 2x2 pixels: paste on even pixels"
+        """An opaque yuv420p picture with its top-left corner at (left, top), clipped. Luma
+        lands exactly; at an odd left or top, chroma lands half a pixel off (a chroma sample
+        spans two pixels), which shows at most as a one-pixel colour fringe at the edges."""
         x0, y0 = max(left, 0), max(top, 0)
         x1, y1 = min(left + picture.width, self.width), min(top + picture.height, self.height)
         if x1 <= x0 or y1 <= y0:
             return
         sy, su, sv = planes(picture)
         self.y[y0:y1, x0:x1] = sy[y0 - top:y1 - top, x0 - left:x1 - left]
-        cx0, cy0, cx1, cy1 = x0 // 2, y0 // 2, (x1 + 1) // 2, (y1 + 1) // 2
-        ox, oy = left // 2, top // 2
+        ox, oy = left // 2, top // 2  # where the picture's first chroma sample lands
+        cx0, cy0 = max(ox, 0), max(oy, 0)
+        cx1, cy1 = min(ox + su.shape[1], self.u.shape[1]), min(oy + su.shape[0], self.u.shape[0])
         self.u[cy0:cy1, cx0:cx1] = su[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
         self.v[cy0:cy1, cx0:cx1] = sv[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
 
@@ -85,7 +91,8 @@ class YuvCanvas:
                                     src_color_range=ColorRange.MPEG).to_ndarray()
         before = rgb.copy()
         draw(rgb, x0, y0)
-        changed = np.any(rgb != before, axis=2)
+        differs = rgb != before
+        changed = differs[..., 0] | differs[..., 1] | differs[..., 2]  # 10x faster than any(axis=2)
         if not changed.any():
             return
         back = self._to_yuv.reformat(av.VideoFrame.from_numpy_buffer(rgb, format="rgb24"), format="yuv420p",

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import subprocess
+import sys
 import time
 from fractions import Fraction
 
 import pytest
 from aiohttp import web
+from drafts import full_pyjy_draft
 
 from draftrender.assets import cache_path, default_cache_dir, prepare_media
 from draftrender.errors import MaterialUnreachable
@@ -208,3 +211,13 @@ def test_cache_path_keeps_only_a_sane_extension(tmp_path):
     assert cache_path(tmp_path, "https://h/v/a.MOV?sig=1").suffix == ".mov"
     assert cache_path(tmp_path, "https://h/v/download").suffix == ""
     assert cache_path(tmp_path, "https://h/v/a.b/../x.weird-ext").suffix == ""
+
+
+def test_a_local_render_never_imports_the_http_client(tmp_path):
+    # aiohttp costs about 20 MB of memory and 0.15 s to import: only URLs should pay for it.
+    draft = full_pyjy_draft(tmp_path)
+    code = ("import sys, draftrender; draftrender.render_frame(sys.argv[1], 0.5); "
+            "print('aiohttp' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(draft)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
