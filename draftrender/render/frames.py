@@ -114,28 +114,33 @@ class FrameRenderer:
 
     def compose_yuv(self, layers: list[LayerState]) -> av.VideoFrame | None:
         """The frame composed in yuv420p, or None when it cannot be: when its bottom layer is
-        not a plain video (see pasted), or a transition or an effect track shows."""
-        if not layers or any(s.transition is not None or isinstance(s.segment.material, NamedEffect) for s in layers):
+        not a plain picture (see pasted), or an effect track or a transition other than a
+        dissolve of two plain bottom pictures shows."""
+        if not layers or any(isinstance(s.segment.material, NamedEffect) for s in layers):
             return None
         used: set = set()
-        bottom = self.pasted(layers[0], used)
-        if bottom is None:
+        bottom, above = [layers[0]], layers[1:]
+        if layers[0].transition is not None:
+            j = partner(layers, 0)
+            if j is None or resolve("transition", layers[0].transition.effect.name).effect != "dissolve":
+                return None
+            bottom.append(layers[j])
+            above = [s for k, s in enumerate(layers) if k not in (0, j)]
+        if any(s.transition is not None for s in above):
             return None
-        picture, left, top = bottom
-        fill = None
-        if left > 0 or top > 0 or left + picture.width < self.width or top + picture.height < self.height:
-            seg = layers[0].segment
-            bg = seg.background if seg.track_index == self.bottom_track else None
-            if bg is None or bg.kind == "image" and bg.image is None:
-                fill = (0, 0, 0)
-            elif bg.kind == "color":
-                fill = opaque_rgb(bg.color)
-            else:
-                return None  # a blurred or image background is drawn in RGB
         canvas = self.yuv
-        canvas.start(fill)
-        canvas.paste(picture, left, top)
-        for state in layers[1:]:
+        if len(bottom) == 1:
+            if not self.start_yuv(canvas, bottom[0], used):
+                return None
+        else:
+            outgoing, incoming = bottom if bottom[0].transition.role == "out" else bottom[::-1]
+            if not self.start_yuv(canvas, outgoing, used):
+                return None
+            first = canvas.frame
+            if not self.start_yuv(canvas, incoming, used):
+                return None
+            canvas.mix_from(first, 1 - layers[0].transition.progress)
+        for state in above:
             plain = self.pasted(state, used)
             if plain is not None:
                 canvas.paste(*plain)
@@ -149,13 +154,34 @@ class FrameRenderer:
         self.close_unused(used)
         return canvas.frame
 
+    def start_yuv(self, canvas: YuvCanvas, state: LayerState, used: set) -> bool:
+        """Start a YUV frame with a bottom layer over its background; False when the layer is
+        not a plain picture, or its background is blurred or an image (those are drawn in RGB)."""
+        bottom = self.pasted(state, used)
+        if bottom is None:
+            return False
+        picture, left, top = bottom
+        fill = None
+        if left > 0 or top > 0 or left + picture.width < self.width or top + picture.height < self.height:
+            seg = state.segment
+            bg = seg.background if seg.track_index == self.bottom_track else None
+            if bg is None or bg.kind == "image" and bg.image is None:
+                fill = (0, 0, 0)
+            elif bg.kind == "color":
+                fill = opaque_rgb(bg.color)
+            else:
+                return False
+        canvas.start(fill)
+        canvas.paste(picture, left, top)
+        return True
+
     def pasted(self, state: LayerState, used: set) -> tuple[av.VideoFrame, int, int] | None:
         """(picture, left, top) for a layer that goes onto a YUV canvas as its source gives it,
         or None: a video in the output's colours or an opaque still, upright, at its drawn size,
         with no effect, mask, crop, blend mode or animation other than moving and scaling."""
         seg = state.segment
         m = seg.material
-        if not isinstance(m, Media) or m.kind == "audio" or state.transition is not None:
+        if not isinstance(m, Media) or m.kind == "audio":
             return None
         if (state.alpha < 1 or seg.mix_mode is not None or seg.chroma is not None or seg.mask is not None
                 or seg.filters or seg.effects or state.brightness or state.contrast or state.saturation

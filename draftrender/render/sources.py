@@ -350,6 +350,8 @@ class VideoReader:
 # -- images ---------------------------------------------------------------------------
 
 _EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE,
+                  Image.Transpose.ROTATE_90)
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -393,7 +395,8 @@ class ImageSource:
         self.path = Path(path)
         try:
             image = Image.open(self.path)
-            image.load()
+            if not getattr(image, "is_animated", False) and image.format != "JPEG":
+                image.load()  # a JPEG still is checked in _open_still, at a fraction of its size
         except FileNotFoundError:
             raise MaterialUnreachable(f"image {self.path} does not exist", [str(self.path)]) from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
@@ -403,27 +406,63 @@ class ImageSource:
         self.animated = bool(getattr(image, "is_animated", False)) and n > 1
         try:
             if not self.animated:
-                # Opaque stills stay RGB: they draw by copying, and resample without premultiplying.
-                mode = "RGBA" if has_alpha(image) else "RGB"
-                self._frames = [_frozen(np.asarray(ImageOps.exif_transpose(image).convert(mode)))]
-                self._reduced: dict[int, np.ndarray] = {}
-                self._starts = [0]
-                self.duration = 0
-                image.close()
-                self._image = None
+                self._open_still(image)
             else:
                 self._open_animation(n)
+                self.height, self.width = self._frames[0].shape[:2]
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             image.close()
             raise MaterialUnreachable(f"image {self.path} cannot be decoded: {_reason(e)}", [str(self.path)]) from None
-        self.height, self.width = self._frames[0].shape[:2]
         self._yuv: tuple[tuple[int, int], av.VideoFrame] | None = None
         self._to_yuv = VideoReformatter()
+
+    def _open_still(self, image: Image.Image) -> None:
+        # Opaque stills stay RGB: they draw by copying, and resample without premultiplying.
+        self._mode = "RGBA" if has_alpha(image) else "RGB"
+        turned = _TRANSPOSE.get(image.getexif().get(_EXIF_ORIENTATION, 1)) in _QUARTER_TURNS
+        self.width, self.height = image.size[::-1] if turned else image.size
+        self._stills: dict[int, np.ndarray] = {}  # by power-of-two reduction
+        self._starts = [0]
+        self.duration = 0
+        if image.format == "JPEG":
+            # A JPEG decodes at 1/2, 1/4 or 1/8 of its size for about that share of the work:
+            # nothing is decoded in full until a full-size picture is asked for. This smallest
+            # decode checks the data now.
+            image.draft(self._mode, (1, 1))
+            image.load()
+        else:
+            self._stills[1] = self._decoded(image)
+        image.close()
+        self._image = None
+
+    def _decoded(self, image: Image.Image) -> np.ndarray:
+        return _frozen(np.asarray(ImageOps.exif_transpose(image).convert(self._mode)))
+
+    def _still(self, factor: int) -> np.ndarray:
+        """The still reduced by `factor` (a power of two), made once."""
+        still = self._stills.get(factor)
+        if still is not None:
+            return still
+        try:
+            if 1 in self._stills:
+                still = np.asarray(Image.fromarray(self._stills[1]).reduce(factor))
+            else:
+                with Image.open(self.path) as image:
+                    if factor > 1:
+                        image.draft(self._mode, (-(-image.width // factor), -(-image.height // factor)))
+                    still = self._decoded(image)
+                target = (-(-self.width // factor), -(-self.height // factor))
+                if still.shape[1] >= 2 * target[0]:  # the decoder's scales stop at 1/8
+                    still = np.asarray(Image.fromarray(still).reduce(still.shape[1] // target[0]))
+        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+            raise RenderFailed(f"decoding {self.path} failed: {_reason(e)}") from None
+        self._stills[factor] = _frozen(still)
+        return self._stills[factor]
 
     @property
     def yuv_ready(self) -> bool:
         """Whether yuv_at can give this image: an opaque still."""
-        return not self.animated and self._frames[0].shape[2] == 3
+        return not self.animated and self._mode == "RGB"
 
     def yuv_at(self, size: tuple[int, int]) -> av.VideoFrame:
         """The still as yuv420p at `size` (width, height) in the output's colours (BT.709,
@@ -464,17 +503,11 @@ class ImageSource:
         resampled from a third of its pixels on every frame, and each reduction is made once.
         """
         if not self.animated:
-            still = self._frames[0]
-            if size is None:
-                return still
             factor = 1
-            while self.width // (factor * 2) >= size[0] and self.height // (factor * 2) >= size[1] and factor < 16:
+            while (size is not None and self.width // (factor * 2) >= size[0]
+                   and self.height // (factor * 2) >= size[1] and factor < 16):
                 factor *= 2
-            if factor == 1:
-                return still
-            if factor not in self._reduced:
-                self._reduced[factor] = _frozen(np.asarray(Image.fromarray(still).reduce(factor)))
-            return self._reduced[factor]
+            return self._still(factor)
         i = bisect.bisect_right(self._starts, int(t) % self.duration) - 1
         frame = self._frames[i]
         if frame is not None:

@@ -18,6 +18,8 @@ import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 
+from ..effects.transitions import lerp
+
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in canvas pixels
 
 
@@ -76,6 +78,11 @@ class YuvCanvas:
         cx1, cy1 = min(ox + su.shape[1], self.u.shape[1]), min(oy + su.shape[0], self.u.shape[0])
         self.u[cy0:cy1, cx0:cx1] = su[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
         self.v[cy0:cy1, cx0:cx1] = sv[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
+
+    def mix_from(self, other: av.VideoFrame, share: float) -> None:
+        """Cross-fade: `share` (0–1) of each sample comes from `other`, a frame of this size."""
+        for mine, theirs in zip((self.y, self.u, self.v), planes(other)):
+            mine[:] = lerp(mine, theirs, share)
 
     def draw_rgb(self, box: Box, draw: Callable[[np.ndarray, int, int], None]) -> None:
         """Let `draw(rgb, x0, y0)` change the RGB pixels of `box` (its top-left at x0, y0), then

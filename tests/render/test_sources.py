@@ -269,6 +269,32 @@ def test_a_large_still_comes_reduced_but_never_below_the_size_asked(tmp_path):
     assert image.frame_at(0, (300, 200)) is image.frame_at(0)  # not big enough to reduce
 
 
+def test_a_large_jpeg_is_decoded_at_the_reduced_size_only(tmp_path):
+    # Left half red, right half blue, turned by EXIF: the reduction keeps both right.
+    pixels = np.zeros((600, 800, 3), np.uint8)
+    pixels[:, :400] = (230, 20, 20)
+    pixels[:, 400:] = (20, 20, 230)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display: 600×800 upright
+    Image.fromarray(pixels).save(tmp_path / "photo.jpg", exif=exif, quality=95)
+    image = ImageSource(tmp_path / "photo.jpg")
+    assert (image.width, image.height) == (600, 800)
+    reduced = image.frame_at(0, (140, 190))  # a quarter is still at least that big
+    assert reduced.shape == (200, 150, 3)
+    red, blue = reduced[20, 75].astype(int), reduced[180, 75].astype(int)  # top red, bottom blue
+    assert np.abs(red - (230, 20, 20)).max() <= 8 and np.abs(blue - (20, 20, 230)).max() <= 8
+    assert 1 not in image._stills  # the full-size picture was never decoded
+    assert image.frame_at(0).shape == (800, 600, 3)
+
+
+def test_a_truncated_jpeg_is_unreachable_when_opened(tmp_path):
+    Image.new("RGB", (400, 300), (10, 200, 30)).save(tmp_path / "whole.jpg")
+    data = (tmp_path / "whole.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[:200])
+    with pytest.raises(MaterialUnreachable, match="cut.jpg"):
+        ImageSource(tmp_path / "cut.jpg")
+
+
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
 
 

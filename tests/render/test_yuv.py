@@ -136,6 +136,36 @@ def test_a_zooming_photo_is_scaled_and_converted_in_one_pass(tmp_path):
         assert np.abs(to_rgb(frame) - rgb.astype(int)).max() <= 6
 
 
+def dissolve_draft(root: Path, transition) -> Path:
+    script = jy.DraftFolder(str(root)).create_draft("cut", W, H, 30, allow_replace=True)
+    folder = root / "cut"
+    a = make_clip(folder / "media" / "a.mp4", color=ORANGE, bt709=True)
+    b = make_clip(folder / "media" / "b.mp4", color=BLUE, bt709=True)
+    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main")])
+    first = jy.VideoSegment(str(a), jy.trange(0, SEC))
+    first.add_transition(transition, duration=600_000)  # 0.7 s to 1.3 s, centred on the cut
+    script.add_segment(first, "main")
+    script.add_segment(jy.VideoSegment(str(b), jy.trange(SEC, SEC)), "main")
+    script.save()
+    return folder
+
+
+def test_a_dissolve_between_two_plain_videos_is_mixed_in_yuv(tmp_path):
+    folder = dissolve_draft(tmp_path, jy.TransitionType.叠化)
+    frame, rgb = composed(folder, 1.0)  # halfway
+    assert isinstance(frame, av.VideoFrame)
+    middle = [(a + b) / 2 for a, b in zip(ORANGE, BLUE)]
+    assert close(to_rgb(frame)[90, 160], middle, 8)
+    assert np.abs(to_rgb(frame) - rgb.astype(int)).max() <= 6
+    early, _ = composed(folder, 0.75)
+    assert close(to_rgb(early)[90, 160], [a + (b - a) * 0.083 for a, b in zip(ORANGE, BLUE)], 10)
+
+
+def test_other_transitions_go_through_rgb(tmp_path):
+    frame, rgb = composed(dissolve_draft(tmp_path, jy.TransitionType.向左擦除), 1.0)
+    assert isinstance(frame, np.ndarray) and np.array_equal(frame, rgb)
+
+
 def test_a_landscape_video_on_a_portrait_canvas_fills_the_bars_with_the_background_colour(tmp_path):
     # 320×180 contained in 160×330: 160×90 at top 120, above and below it the background.
     frame, rgb = composed(clip_draft(tmp_path, canvas=(160, 330), background=("color", 0, "#3366CCFF"), caption=None))
