@@ -73,6 +73,24 @@ def audio_frames(samples: np.ndarray):
         yield frame
 
 
+def mux_interleaved(out, video, audio, pictures, sound) -> None:
+    """Encode the video frames `pictures` and audio frames `sound` into `out`, the sound kept
+    level with the picture as cameras write it (a reader then never buffers far ahead)."""
+    sent = 0  # audio samples encoded so far
+    for i, vf in enumerate(pictures):
+        out.mux(video.encode(vf))
+        while sent < (i + 1) * RATE // FPS:
+            af = next(sound, None)
+            if af is None:
+                break
+            out.mux(audio.encode(af))
+            sent += af.samples
+    for af in sound:
+        out.mux(audio.encode(af))
+    out.mux(video.encode())
+    out.mux(audio.encode())
+
+
 def make_clip(spec: MediaSpec, path: Path) -> None:
     with av.open(str(path), "w", format="mp4") as out:
         video = out.add_stream("libx264", rate=FPS)
@@ -80,22 +98,16 @@ def make_clip(spec: MediaSpec, path: Path) -> None:
         video.options = {"preset": "veryfast", "crf": "23", "g": "60"}  # a keyframe every 2 s, like a phone
         audio = out.add_stream("aac", rate=RATE, layout="stereo")
         audio.bit_rate = 128_000
-        pending = audio_frames(tone(spec.seconds, (spec.tone_hz,), 0.2))
-        sent = 0
-        for i, rgb in enumerate(clip_frames(spec)):
-            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            vf.pts, vf.time_base = i, Fraction(1, FPS)
-            out.mux(video.encode(vf))
-            while sent < (i + 1) * RATE // FPS:  # keep the audio level with the video: interleaved
-                af = next(pending, None)
-                if af is None:
-                    break
-                out.mux(audio.encode(af))
-                sent += af.samples
-        for af in pending:
-            out.mux(audio.encode(af))
-        out.mux(video.encode())
-        out.mux(audio.encode())
+        mux_interleaved(out, video, audio, video_frames(clip_frames(spec)),
+                        audio_frames(tone(spec.seconds, (spec.tone_hz,), 0.2)))
+
+
+def video_frames(pictures):
+    """RGB arrays as video frames at FPS, numbered from 0."""
+    for i, rgb in enumerate(pictures):
+        vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        vf.pts, vf.time_base = i, Fraction(1, FPS)
+        yield vf
 
 
 def make_photo(spec: MediaSpec, path: Path) -> None:

@@ -57,16 +57,21 @@ def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opa
     if box is None:
         return
     x0, y0, x1, y1 = box
-    if p.flip_horizontal:
-        picture = picture[:, ::-1]
-    if p.flip_vertical:
-        picture = picture[::-1]
-    visible = crop_to_visible(picture, w, h, (x0 - left, y0 - top, x1 - left, y1 - top))
+    visible = crop_to_visible(flipped(picture, p), w, h, (x0 - left, y0 - top, x1 - left, y1 - top))
     if mode is not None:
         alpha = np.float32(opacity) if visible.shape[2] == 3 else visible[..., 3] * np.float32(opacity / 255)
         blend_into(canvas[y0:y1, x0:x1], visible[..., :3], np.broadcast_to(alpha, visible.shape[:2]), mode)
         return
     blend(canvas[y0:y1, x0:x1], visible, opacity, None if coverage is None else coverage[y0:y1, x0:x1])
+
+
+def flipped(picture: np.ndarray, p: Placement) -> np.ndarray:
+    """The picture mirrored as the placement asks (views, no copy)."""
+    if p.flip_horizontal:
+        picture = picture[:, ::-1]
+    if p.flip_vertical:
+        picture = picture[::-1]
+    return picture
 
 
 def crop_to_visible(picture: np.ndarray, w: int, h: int, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -89,11 +94,7 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
     if box is None:
         return
     x0, y0, x1, y1 = box
-    if p.flip_horizontal:
-        picture = picture[:, ::-1]
-    if p.flip_vertical:
-        picture = picture[::-1]
-    img = Image.fromarray(np.ascontiguousarray(picture))
+    img = Image.fromarray(np.ascontiguousarray(flipped(picture, p)))
     # Resample to the drawn size first with a proper filter, so the warp only rotates.
     w, h = max(1, round(p.width)), max(1, round(p.height))
     if img.size != (w, h):

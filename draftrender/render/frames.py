@@ -140,19 +140,34 @@ class FrameRenderer:
             if not self.start_yuv(canvas, incoming, used):
                 return None
             canvas.mix_from(first, 1 - layers[0].transition.progress)
+        island: list[Layer] = []  # consecutive layers drawn in RGB share one conversion
         for state in above:
             plain = self.pasted(state, used)
-            if plain is not None:
-                canvas.paste(*plain)
+            if plain is None:
+                layer = self.layer(state, used)
+                if layer is not None:
+                    island.append(layer)
                 continue
-            layer = self.layer(state, used)
-            box = footprint(layer.placement, self.width, self.height) if layer is not None else None
-            if box is not None:
-                canvas.draw_rgb(box, lambda rgb, x0, y0: draw(
-                    rgb, layer.picture, replace(layer.placement, cx=layer.placement.cx - x0, cy=layer.placement.cy - y0),
-                    layer.opacity, layer.mode))
+            self.draw_island(canvas, island)
+            island = []
+            canvas.paste(*plain)
+        self.draw_island(canvas, island)
         self.close_unused(used)
         return canvas.frame
+
+    def draw_island(self, canvas: YuvCanvas, layers: list[Layer]) -> None:
+        """Draw the layers in RGB inside the box that holds them all, and back into `canvas`."""
+        boxes = [b for b in (footprint(lay.placement, self.width, self.height) for lay in layers) if b is not None]
+        if not boxes:
+            return
+        union = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+        def draw_all(rgb: np.ndarray, x0: int, y0: int) -> None:
+            for lay in layers:
+                p = replace(lay.placement, cx=lay.placement.cx - x0, cy=lay.placement.cy - y0)
+                draw(rgb, lay.picture, p, lay.opacity, lay.mode)
+
+        canvas.draw_rgb(union, draw_all)
 
     def start_yuv(self, canvas: YuvCanvas, state: LayerState, used: set) -> bool:
         """Start a YUV frame with a bottom layer over its background; False when the layer is

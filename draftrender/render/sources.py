@@ -436,7 +436,12 @@ class ImageSource:
         self._image = None
 
     def _decoded(self, image: Image.Image) -> np.ndarray:
-        return _frozen(np.asarray(ImageOps.exif_transpose(image).convert(self._mode)))
+        # In place, and converted only when needed: a 12-megapixel photo is 48 MB in Pillow,
+        # and each copy would add that much to the peak.
+        ImageOps.exif_transpose(image, in_place=True)
+        if image.mode != self._mode:
+            image = image.convert(self._mode)
+        return _frozen(np.asarray(image))
 
     def _still(self, factor: int) -> np.ndarray:
         """The still reduced by `factor` (a power of two), made once."""

@@ -136,6 +136,30 @@ def test_a_zooming_photo_is_scaled_and_converted_in_one_pass(tmp_path):
         assert np.abs(to_rgb(frame) - rgb.astype(int)).max() <= 6
 
 
+def test_overlays_drawn_in_rgb_share_one_island_and_match_the_rgb_path(tmp_path):
+    # A half-transparent square (an RGBA photo) under the caption: both go through RGB, together.
+    script = jy.DraftFolder(str(tmp_path)).create_draft("stack", W, H, 30, allow_replace=True)
+    folder = tmp_path / "stack"
+    main = make_clip(folder / "media" / "main.mp4", color=ORANGE, bt709=True)
+    square = make_image(folder / "media" / "square.png", (60, 60), (*BLUE, 128))
+    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.video, "sticker"),
+                          jy.TrackSpec(jy.TrackType.text, "caption")])
+    script.add_segment(jy.VideoSegment(str(main), jy.trange(0, SEC)), "main")
+    script.add_segment(jy.VideoSegment(str(square), jy.trange(0, SEC),
+                                       clip_settings=jy.ClipSettings(scale_x=0.5, scale_y=0.5, transform_y=-0.5)),
+                       "sticker")
+    script.add_segment(jy.TextSegment("两层 RGB", jy.trange(0, SEC), style=jy.TextStyle(size=10, color=(1, 1, 1)),
+                                      clip_settings=jy.ClipSettings(transform_y=-0.6)), "caption")
+    script.save()
+    frame, rgb = composed(folder)
+    assert isinstance(frame, av.VideoFrame)
+    out = to_rgb(frame)
+    half = [(a + b) / 2 for a, b in zip(ORANGE, BLUE)]
+    assert close(out[20, 20], ORANGE) and close(rgb[100, 130], half, 8) and close(out[100, 130], half, 8)
+    diff = np.abs(out - rgb.astype(int))
+    assert diff.mean() < 1.5 and np.percentile(diff, 99.5) <= 24
+
+
 def dissolve_draft(root: Path, transition) -> Path:
     script = jy.DraftFolder(str(root)).create_draft("cut", W, H, 30, allow_replace=True)
     folder = root / "cut"
