@@ -113,6 +113,9 @@ def time_range(tl: Timeline, opts: RenderOptions) -> tuple[int, int]:
     return start, end
 
 
+AUDIO_EVERY = 10  # frames
+
+
 def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOptions()) -> RenderResult:
     """Render the timeline to an MP4 at `output`; the file appears only when complete."""
     started = time.perf_counter()
@@ -141,7 +144,9 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
                 canvas = frames.compose(layers)
             with watch.stage("encode_wait"):
                 encoder.write_frame(canvas)
-            if sound is not None:  # interleaved with the frames, up to this frame's end
+            # Sound goes in every AUDIO_EVERY frames, up to the end of this one: interleaved
+            # closely enough for players, in blocks big enough to keep the mix's overhead low.
+            if sound is not None and (n % AUDIO_EVERY == AUDIO_EVERY - 1 or n == total - 1):
                 with watch.stage("audio"):
                     samples = sound.until(frame_time(i + 1, fps))
                 with watch.stage("encode_wait"):
