@@ -106,6 +106,6 @@ class YuvCanvas:
                                      dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
         by, bu, bv = planes(back)
         np.copyto(self.y[y0:y1, x0:x1], by, where=changed)
-        changed_2x2 = changed.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
+        changed_2x2 = changed[0::2, 0::2] | changed[0::2, 1::2] | changed[1::2, 0::2] | changed[1::2, 1::2]
         np.copyto(self.u[y0 // 2:y1 // 2, x0 // 2:x1 // 2], bu, where=changed_2x2)
         np.copyto(self.v[y0 // 2:y1 // 2, x0 // 2:x1 // 2], bv, where=changed_2x2)
