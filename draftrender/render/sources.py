@@ -113,7 +113,7 @@ class VideoReader:
         self._keep = FORWARD_KEEP
         self._push(first)
         self._first_start = self._window[0][0]
-        self._rgb_memo: tuple[av.VideoFrame, dict] | None = None  # the last frame, by size asked
+        self._converted: tuple[av.VideoFrame, dict] | None = None  # the last frame, by size asked
         self._rgb = VideoReformatter()
         self._scale = VideoReformatter()
         self.seeks = 0  # how often the reader had to seek: a cost worth watching
@@ -235,7 +235,7 @@ class VideoReader:
             self.seeks += 1
             self._window.clear()
             self._at_eof = False
-            self._rgb_memo = None
+            self._converted = None
             try:
                 self._container.seek(seek_pts, stream=self._stream, backward=True, any_frame=False)
                 self._frames = self._container.decode(self._stream)
@@ -272,9 +272,9 @@ class VideoReader:
         """The frame covering source time t, as yuv420p scaled to `size` (width, height);
         shared with later calls, so read-only to the caller. Only when yuv_ready."""
         frame = self._frame_covering(t)
-        memo = self._rgb_memo
+        memo = self._converted
         if memo is None or memo[0] is not frame:
-            memo = self._rgb_memo = (frame, {})
+            memo = self._converted = (frame, {})
         key = ("yuv", int(size[0]), int(size[1]))
         scaled = memo[1].get(key)
         if scaled is None:
@@ -316,9 +316,9 @@ class VideoReader:
     def _to_rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
         # Convert each frame at most once per size, and only the frames someone asks for.
         size = None if size is None or tuple(size) == (self.width, self.height) else (int(size[0]), int(size[1]))
-        memo = self._rgb_memo
+        memo = self._converted
         if memo is None or memo[0] is not frame:
-            memo = self._rgb_memo = (frame, {})
+            memo = self._converted = (frame, {})
         rgb = memo[1].get(size)
         if rgb is not None:
             return rgb
@@ -342,7 +342,7 @@ class VideoReader:
 
     def close(self) -> None:
         self._window.clear()
-        self._rgb_memo = None
+        self._converted = None
         self._container.close()
 
     def __enter__(self) -> VideoReader:

@@ -22,11 +22,13 @@ from draftrender.errors import DraftRenderError, MaterialUnreachable
 SEC = 1_000_000
 
 
-def clip_draft(root: Path, segments, *, fps: int = 30, clip_fps: int = 30, clip_seconds: float = 2.0) -> Path:
-    """A 320×180 draft with one video track; `segments` are (target start, duration, source start, speed)."""
+def clip_draft(root: Path, segments, *, fps: int = 30, clip_fps: int = 30, clip_seconds: float = 2.0,
+               bt709: bool = False) -> Path:
+    """A 320×180 draft with one video track; `segments` are (target start, duration, source start, speed).
+    A `bt709` clip is composed in YUV (render/yuv.py), an untagged SD one in RGB."""
     script = jy.DraftFolder(str(root)).create_draft("timing", 320, 180, fps, allow_replace=True)
     folder = root / "timing"
-    clip = make_clip(folder / "media" / "index.mp4", fps=clip_fps, seconds=clip_seconds)
+    clip = make_clip(folder / "media" / "index.mp4", fps=clip_fps, seconds=clip_seconds, bt709=bt709)
     material = jy.VideoMaterial(str(clip))
     script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main")])
     for start, duration, source_start, speed in segments:
@@ -37,40 +39,45 @@ def clip_draft(root: Path, segments, *, fps: int = 30, clip_fps: int = 30, clip_
     return folder
 
 
+@pytest.fixture(params=[False, True], ids=["rgb-path", "yuv-path"])
+def bt709(request) -> bool:
+    return request.param
+
+
 def rendered_indices(path: Path) -> list[int]:
     with av.open(str(path)) as c:
         return [frame_index(f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
 
 
-def test_a_cut_lands_on_the_exact_output_frame(tmp_path):
+def test_a_cut_lands_on_the_exact_output_frame(tmp_path, bt709):
     # 0–0.5 s shows source frames 0…14; 0.5–1 s shows the source from 1 s: frames 30…44.
-    folder = clip_draft(tmp_path, [(0, SEC // 2, 0, 1.0), (SEC // 2, SEC // 2, SEC, 1.0)])
+    folder = clip_draft(tmp_path, [(0, SEC // 2, 0, 1.0), (SEC // 2, SEC // 2, SEC, 1.0)], bt709=bt709)
     result = draftrender.render(folder, tmp_path / "out.mp4")
     assert result.frames == 30
     assert rendered_indices(result.output) == list(range(15)) + list(range(30, 45))
 
 
-def test_a_25_fps_source_in_a_30_fps_output_shows_the_covering_frame(tmp_path):
-    folder = clip_draft(tmp_path, [(0, SEC, 0, 1.0)], clip_fps=25)
+def test_a_25_fps_source_in_a_30_fps_output_shows_the_covering_frame(tmp_path, bt709):
+    folder = clip_draft(tmp_path, [(0, SEC, 0, 1.0)], clip_fps=25, bt709=bt709)
     out = draftrender.render(folder, tmp_path / "out.mp4").output
     # Output frame i is at i/30 s; the 25 fps frame covering it is floor(i · 25 / 30).
     assert rendered_indices(out) == [i * 25 // 30 for i in range(30)]
 
 
-def test_speed_two_skips_every_other_frame(tmp_path):
-    folder = clip_draft(tmp_path, [(0, SEC // 2, 0, 2.0)])
+def test_speed_two_skips_every_other_frame(tmp_path, bt709):
+    folder = clip_draft(tmp_path, [(0, SEC // 2, 0, 2.0)], bt709=bt709)
     assert rendered_indices(draftrender.render(folder, tmp_path / "out.mp4").output) == list(range(0, 30, 2))
 
 
-def test_reverse_plays_the_source_range_backwards(tmp_path):
-    folder = clip_draft(tmp_path, [(0, SEC, 0, 1.0)])
+def test_reverse_plays_the_source_range_backwards(tmp_path, bt709):
+    folder = clip_draft(tmp_path, [(0, SEC, 0, 1.0)], bt709=bt709)
     edit_json(folder, lambda d: d["tracks"][0]["segments"][0].update(reverse=True))
     assert rendered_indices(draftrender.render(folder, tmp_path / "out.mp4").output) == list(range(29, -1, -1))
 
 
-def test_a_source_shorter_than_its_segment_holds_its_last_frame(tmp_path):
-    folder = clip_draft(tmp_path, [(0, SEC, 0, 1.0)])
-    make_clip(folder / "media" / "index.mp4", seconds=0.5)  # the medium shrank after the edit
+def test_a_source_shorter_than_its_segment_holds_its_last_frame(tmp_path, bt709):
+    folder = clip_draft(tmp_path, [(0, SEC, 0, 1.0)], bt709=bt709)
+    make_clip(folder / "media" / "index.mp4", seconds=0.5, bt709=bt709)  # the medium shrank after the edit
     assert rendered_indices(draftrender.render(folder, tmp_path / "out.mp4").output) == list(range(15)) + [14] * 15
 
 
