@@ -6,6 +6,9 @@ The two layers of a transition are drawn each on a transparent stage and mixed b
 transition before going onto the canvas. Effect-track and filter-track segments grade
 everything drawn below them.
 
+compose() gives the encoder its frame: built in YUV (yuv.py) when the bottom layer is a plain
+picture and no effect track or transition other than a dissolve shows, else render()'s RGB.
+
 Owns the frame sources (decoders, images, text rasters) for the layers, opened when a layer
 first shows and closed when it no longer does, so only the readers in use hold memory, and
 the per-segment caches (mask coverage, text line positions) that spare per-frame work.
