@@ -120,6 +120,18 @@ def test_a_picture_on_an_odd_pixel_lands_exactly_in_luma(tmp_path):
     assert diff[~edges].max() <= 6 and diff[edges].max() > 6
 
 
+@pytest.mark.parametrize("scale", [0.51, 0.333])
+def test_a_picture_scaled_to_an_odd_size_is_pasted_whole(tmp_path, scale):
+    # 320·scale × 180·scale rounds to odd widths or heights: chroma planes of ceil(n / 2).
+    pip = jy.ClipSettings(scale_x=scale, scale_y=scale, transform_x=0.3, transform_y=0.2)
+    frame, rgb = composed(clip_draft(tmp_path, pip=pip, caption=None))
+    assert isinstance(frame, av.VideoFrame)
+    diff = np.abs(to_rgb(frame) - rgb.astype(int)).max(axis=2)
+    assert (diff > 6).mean() < 0.02  # only along the picture's edges
+    cx, cy = round(W / 2 + 0.3 * W / 2), round(H / 2 - 0.2 * H / 2)
+    assert close(to_rgb(frame)[cy, cx], BLUE)
+
+
 def test_a_zooming_photo_is_scaled_and_converted_in_one_pass(tmp_path):
     script = jy.DraftFolder(str(tmp_path)).create_draft("photo", W, H, 30, allow_replace=True)
     folder = tmp_path / "photo"
