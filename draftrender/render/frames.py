@@ -33,7 +33,7 @@ from ..effects.masks import apply_mask, mask_alpha, mask_uint8
 from ..effects.names import resolve
 from ..effects.transform import Placement, place
 from ..effects.transitions import Stage, transition_frame
-from ..timeline.model import Crop, Mask, Media, NamedEffect, SolidColor, Text, Timeline
+from ..timeline.model import Background, Crop, Mask, Media, NamedEffect, SolidColor, Text, Timeline
 from .compositor import blend_premultiplied, draw, footprint
 from .plan import LayerState, TransitionPhase
 from .sources import ImageSource, VideoReader
@@ -181,14 +181,10 @@ class FrameRenderer:
         picture, left, top = bottom
         fill = None
         if left > 0 or top > 0 or left + picture.width < self.width or top + picture.height < self.height:
-            seg = state.segment
-            bg = seg.background if seg.track_index == self.bottom_track else None
-            if bg is None or bg.kind == "image" and bg.image is None:
-                fill = (0, 0, 0)
-            elif bg.kind == "color":
-                fill = opaque_rgb(bg.color)
-            else:
+            bg = self.canvas_material(state.segment)
+            if bg is not None and bg.kind != "color":
                 return False
+            fill = opaque_rgb(bg.color) if bg is not None else (0, 0, 0)
         canvas.start(fill)
         canvas.paste(picture, left, top)
         return True
@@ -361,11 +357,17 @@ class FrameRenderer:
                 self._text_lines.popitem(last=False)
         return lines
 
+    def canvas_material(self, seg) -> Background | None:
+        """What fills the canvas behind a segment: its canvas material on the bottom video
+        track, None (black) elsewhere or when the material has nothing to show."""
+        bg = seg.background if seg.track_index == self.bottom_track else None
+        return None if bg is None or bg.kind == "image" and bg.image is None else bg
+
     def background(self, state: LayerState, picture: np.ndarray) -> np.ndarray:
         """The canvas fill behind the bottom video track: its segment's canvas material, else black."""
         seg = state.segment
-        bg = seg.background if seg.track_index == self.bottom_track else None
-        if bg is None or bg.kind == "image" and bg.image is None:
+        bg = self.canvas_material(seg)
+        if bg is None:
             return self.black.copy()
         if bg.kind == "blur":
             native = self.native_size(seg)

@@ -355,8 +355,6 @@ class VideoReader:
 # -- images ---------------------------------------------------------------------------
 
 _EXIF_ORIENTATION = 0x0112
-_QUARTER_TURNS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE,
-                  Image.Transpose.ROTATE_90)
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -424,7 +422,7 @@ class ImageSource:
     def _open_still(self, image: Image.Image) -> None:
         # Opaque stills stay RGB: they draw by copying, and resample without premultiplying.
         self._mode = "RGBA" if has_alpha(image) else "RGB"
-        turned = _TRANSPOSE.get(image.getexif().get(_EXIF_ORIENTATION, 1)) in _QUARTER_TURNS
+        turned = image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn: sides swap
         self.width, self.height = image.size[::-1] if turned else image.size
         self._stills: dict[int, np.ndarray] = {}  # by power-of-two reduction
         self._starts = [0]
