@@ -22,6 +22,7 @@ from ..assets import prepare_media
 from ..errors import DraftRenderError, RenderFailed
 from ..timeline.model import FidelityNote, Timeline
 from ..timeline.summary import fps_value
+from .allocator import fix_mmap_threshold
 from .audio import Soundtrack
 from .encode import EncodeSettings, EncodeThread, VideoEncoder, even_size
 from .frames import FrameRenderer
@@ -119,6 +120,7 @@ AUDIO_EVERY = 10  # frames
 def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOptions()) -> RenderResult:
     """Render the timeline to an MP4 at `output`; the file appears only when complete."""
     started = time.perf_counter()
+    fix_mmap_threshold()  # else the C heap grows with the video's length
     watch = Stopwatch()  # stages overlap (encoding runs on its own thread); "total" is the wall time
     report = report_progress(opts.progress)
     report("download", 0, 1)

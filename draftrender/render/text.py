@@ -44,7 +44,12 @@ BACKGROUND_OFFSET = 0.5  # box shift = offset (−1…1) × this × box size; y 
 EMOJI_EM = 1.0  # a colour emoji bitmap's full height, scaled to this many em, fills the em box
 # ----------------------------------------------------------------
 
-CACHE_SIZE = 64  # distinct texts kept rasterised: a long draft's subtitles cycle through it
+# Rasterised texts kept: the most recent CACHE_KEPT whatever their size (more than one frame
+# shows, so drawing never waits on re-rasterising what is on screen), and older ones while
+# all together take under CACHE_BYTES. A bound in bytes keeps memory flat over a long draft's
+# hundreds of subtitles, each shown for seconds and rarely again.
+CACHE_KEPT = 16
+CACHE_BYTES = 4 << 20
 # A hostile or broken draft must not cost unbounded memory: sizes above two canvas widths per
 # em, and text blocks larger than the sheet limit, are cut (the cut is never on screen unscaled).
 MAX_SIZE = 320.0
@@ -730,6 +735,7 @@ class TextRenderer:
         self.warnings: list[str] = self.fonts.warnings  # e.g. a named font that is not installed
         self.rasterized = 0  # texts actually shaped and rasterised: the cache's misses
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.cached_bytes = 0
 
     def layout(self, text: Text) -> Layout:
         return layout_text(text, self.canvas_width, self.fonts)
@@ -749,6 +755,7 @@ class TextRenderer:
         picture.flags.writeable = False
         self.rasterized += 1
         self._cache[key] = picture
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        self.cached_bytes += picture.nbytes
+        while len(self._cache) > CACHE_KEPT and self.cached_bytes > CACHE_BYTES:
+            self.cached_bytes -= self._cache.popitem(last=False)[1].nbytes
         return picture

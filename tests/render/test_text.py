@@ -429,12 +429,24 @@ def test_sixty_second_draft_rasterises_each_subtitle_once(tmp_path):
     assert r.rasterized == 30
 
 
-def test_cache_is_bounded(tmp_path):
-    texts = text_draft(tmp_path, [(f"{i}", style(size=2)) for i in range(70)])
-    r = TextRenderer(320, 180)
-    for t in texts:
+def test_cache_is_bounded_in_bytes_and_keeps_the_latest(tmp_path):
+    from draftrender.render.text import CACHE_BYTES, CACHE_KEPT
+
+    big = text_draft(tmp_path, [(f"大字{i}", style(size=40)) for i in range(24)])
+    r = TextRenderer(1080, 1920)
+    sizes = [r.picture(t).nbytes for t in big]
+    assert sum(sizes) > 2 * CACHE_BYTES  # so the bound must bite
+    assert r.cached_bytes <= max(CACHE_BYTES, sum(sizes[-CACHE_KEPT:]))
+    assert r.cached_bytes == sum(p.nbytes for p in r._cache.values())
+    # The latest CACHE_KEPT stay, however large: a frame's texts never re-rasterise each other.
+    for t in big[-CACHE_KEPT:]:
         r.picture(t)
-    r.picture(texts[-1])
+    assert r.rasterized == 24
+    r.picture(big[0])  # long evicted
+    assert r.rasterized == 25
+    # Small texts: many more than CACHE_KEPT fit in the byte budget.
+    small = text_draft(tmp_path, [(f"{i}", style(size=2)) for i in range(70)])
+    r = TextRenderer(320, 180)
+    for t in small + small:
+        r.picture(t)
     assert r.rasterized == 70
-    r.picture(texts[0])  # evicted by the 64 texts after it
-    assert r.rasterized == 71
