@@ -425,7 +425,7 @@ def test_sixty_second_draft_rasterises_each_subtitle_once(tmp_path):
         assert picture[..., 3].any()
     assert r.rasterized == 30
     # The same array comes back, and nobody can write into the shared picture.
-    assert r.picture(texts[0]) is r.picture(texts[0]) and not r.picture(texts[0]).flags.writeable
+    assert r.picture(texts[-1]) is r.picture(texts[-1]) and not r.picture(texts[-1]).flags.writeable
     assert r.rasterized == 30
 
 
