@@ -81,6 +81,17 @@ def blend_table(mode: str) -> np.ndarray:
 def blend_into(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, mode: str) -> None:
     """Mix `mode(dst, src)` into the opaque uint8 RGB `dst` in place, by `alpha` (HxW float32
     0–1, the layer's coverage times its opacity). `src` is straight uint8 RGB of the same size."""
+    # In bands of rows: the table lookup widens its index to int64, 8 bytes a sample, which
+    # for a whole 1080p frame would be a 48 MB temporary.
+    for top in range(0, dst.shape[0], BAND_ROWS):
+        rows = slice(top, top + BAND_ROWS)
+        blend_band(dst[rows], src[rows], alpha[rows], mode)
+
+
+BAND_ROWS = 64
+
+
+def blend_band(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, mode: str) -> None:
     index = dst.astype(np.uint16) << 8
     index |= src
     mixed = blend_table(mode)[index]

@@ -62,7 +62,10 @@ def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opa
         alpha = np.float32(opacity) if visible.shape[2] == 3 else visible[..., 3] * np.float32(opacity / 255)
         blend_into(canvas[y0:y1, x0:x1], visible[..., :3], np.broadcast_to(alpha, visible.shape[:2]), mode)
         return
-    blend(canvas[y0:y1, x0:x1], visible, opacity, None if coverage is None else coverage[y0:y1, x0:x1])
+    if coverage is None:
+        paste_over(canvas[y0:y1, x0:x1], visible, opacity)
+    else:
+        blend(canvas[y0:y1, x0:x1], visible, opacity, coverage[y0:y1, x0:x1])
 
 
 def flipped(picture: np.ndarray, p: Placement) -> np.ndarray:
@@ -108,9 +111,30 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
         straight = np.asarray(warped.convert("RGBA"))
         blend_into(canvas[y0:y1, x0:x1], straight[..., :3], straight[..., 3] * np.float32(opacity / 255), mode)
         return
+    if coverage is None:
+        paste_over(canvas[y0:y1, x0:x1], np.asarray(warped.convert("RGBA")), opacity)
+        return
     warped = np.asarray(warped)
-    blend_premultiplied(canvas[y0:y1, x0:x1], warped[..., :3], warped[..., 3], opacity,
-                        None if coverage is None else coverage[y0:y1, x0:x1])
+    blend_premultiplied(canvas[y0:y1, x0:x1], warped[..., :3], warped[..., 3], opacity, coverage[y0:y1, x0:x1])
+
+
+def paste_over(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:
+    """Straight-alpha `src` (RGB or RGBA) over the opaque RGB `dst` of the same size, in place.
+    Pillow's paste mixes through a coverage mask in one C loop, about five times faster than
+    numpy's uint16 arithmetic over the same pixels and without its frame-sized temporaries."""
+    h, w = src.shape[:2]
+    if src.shape[2] == 3:
+        if opacity >= 1:
+            dst[:] = src
+            return
+        top, mask = Image.fromarray(src), Image.new("L", (w, h), round(opacity * 255))
+    else:
+        top = Image.fromarray(np.ascontiguousarray(src))  # RGBA pastes onto RGB as it is
+        mask = top if opacity >= 1 else Image.fromarray(
+            div255(src[..., 3].astype(np.uint16) * round(opacity * 255)).astype(np.uint8))
+    base = Image.fromarray(dst)
+    base.paste(top, (0, 0), mask)
+    dst[:] = np.asarray(base)
 
 
 def div255(x: np.ndarray) -> np.ndarray:
@@ -120,8 +144,8 @@ def div255(x: np.ndarray) -> np.ndarray:
 
 
 def blend(dst: np.ndarray, src: np.ndarray, opacity: float, coverage: np.ndarray | None = None) -> None:
-    """Straight-alpha `src` (RGB or RGBA) over `dst`, in place: an opaque canvas, or a stage's
-    premultiplied colour when its `coverage` is given (the same formula: colour·a + dst·(1 − a))."""
+    """Straight-alpha `src` (RGB or RGBA) over `dst`, in place: a stage's premultiplied colour
+    and its `coverage` (colour·a + dst·(1 − a) for both), or an opaque canvas without it."""
     if src.shape[2] == 3:
         if opacity >= 1:
             dst[:] = src

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import av
@@ -64,11 +65,15 @@ class FrameRenderer:
         self._sources: dict[tuple[str, int], VideoReader | ImageSource] = {}
         videos = [t.index for t in tl.tracks if t.type == "video" and not t.muted and t.segments]
         self.bottom_track = min(videos, default=-1)
-        self.black = solid(width, height, (0.0, 0.0, 0.0, 1.0))
         self.yuv = YuvCanvas(width, height)
         self.warnings: list[str] = []  # e.g. a LUT file that cannot be read
         self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._text_lines: OrderedDict[tuple, TextLines] = OrderedDict()
+
+    @cached_property
+    def black(self) -> np.ndarray:
+        """The RGB path's empty canvas (made on first use: YUV frames never need it)."""
+        return solid(self.width, self.height, (0.0, 0.0, 0.0, 1.0))
 
     def render(self, layers: list[LayerState]) -> np.ndarray:
         canvas = None
@@ -170,7 +175,12 @@ class FrameRenderer:
                 p = replace(lay.placement, cx=lay.placement.cx - x0, cy=lay.placement.cy - y0)
                 draw(rgb, lay.picture, p, lay.opacity, lay.mode)
 
-        canvas.draw_rgb(union, draw_all)
+        # A full-frame overlay (a light leak in screen mode, a clip at half opacity) changes
+        # every pixel of its box: the island need not look for what changed.
+        opaque = [lay for lay in layers if lay.picture.shape[2] == 3 and lay.placement.axis_aligned and lay.opacity > 0]
+        filled = max((footprint(lay.placement, self.width, self.height) for lay in opaque),
+                     key=lambda b: (b[2] - b[0]) * (b[3] - b[1]) if b else 0, default=None)
+        canvas.draw_rgb(union, draw_all, filled)
 
     def start_yuv(self, canvas: YuvCanvas, state: LayerState, used: set) -> bool:
         """Start a YUV frame with a bottom layer over its background; False when the layer is

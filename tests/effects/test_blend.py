@@ -55,3 +55,17 @@ def test_blend_into_mixes_the_blended_colour_by_the_layer_alpha():
     full = round(200 * 100 / 255)
     assert dst[0, 0, 0] == full and dst[1, 0, 0] == 200
     assert abs(int(dst[0, 1, 0]) - round((200 + full) / 2)) <= 1
+
+
+def test_blend_into_gives_the_same_pixels_in_bands_as_whole():
+    from draftrender.effects.blend import BAND_ROWS, blend_band
+
+    rng = np.random.default_rng(3)
+    rows = 2 * BAND_ROWS + 7  # bands, and a short one at the end
+    dst = rng.integers(0, 256, (rows, 12, 3), dtype=np.uint8)
+    src = rng.integers(0, 256, (rows, 12, 3), dtype=np.uint8)
+    alpha = rng.random((rows, 12), dtype=np.float32)
+    banded, whole = dst.copy(), dst.copy()
+    blend_into(banded, src, alpha, "screen")
+    blend_band(whole, src, alpha, "screen")
+    assert np.array_equal(banded, whole) and not np.array_equal(banded, dst)
