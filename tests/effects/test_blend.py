@@ -69,3 +69,11 @@ def test_blend_into_gives_the_same_pixels_in_bands_as_whole():
     blend_into(banded, src, alpha, "screen")
     blend_band(whole, src, alpha, "screen")
     assert np.array_equal(banded, whole) and not np.array_equal(banded, dst)
+
+
+@pytest.mark.parametrize("mode", ["multiply", "screen", "overlay", "hard_light", "darken", "lighten", "linear_burn"])
+def test_integer_blends_equal_their_tables_for_every_pair_of_levels(mode):
+    from draftrender.effects.blend import INTEGER_BLENDS, blend_table
+
+    b, s = np.meshgrid(np.arange(256, dtype=np.uint16), np.arange(256, dtype=np.uint16), indexing="ij")
+    assert np.array_equal(INTEGER_BLENDS[mode](b, s).astype(np.uint8).ravel(), blend_table(mode))
