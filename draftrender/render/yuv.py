@@ -32,6 +32,13 @@ def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return views[0], views[1], views[2]
 
 
+def rgb_view(frame: av.VideoFrame) -> np.ndarray:
+    """A writable HxWx3 numpy view of an rgb24 frame's pixels (no copy: drawn on in place)."""
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+    return rows[:plane.height, :plane.width * 3].reshape(plane.height, plane.width, 3)
+
+
 @cache
 def yuv_colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     """Y, U, V of an 8-bit RGB colour, converted as the encoder converts RGB frames."""
@@ -96,8 +103,9 @@ class YuvCanvas:
         ry[:] = self.y[y0:y1, x0:x1]
         ru[:] = self.u[y0 // 2:y1 // 2, x0 // 2:x1 // 2]
         rv[:] = self.v[y0 // 2:y1 // 2, x0 // 2:x1 // 2]
-        rgb = self._to_rgb.reformat(region, format="rgb24", src_colorspace=Colorspace.ITU709,
-                                    src_color_range=ColorRange.MPEG).to_ndarray()
+        converted = self._to_rgb.reformat(region, format="rgb24", src_colorspace=Colorspace.ITU709,
+                                          src_color_range=ColorRange.MPEG)
+        rgb = rgb_view(converted)
         whole = filled is not None and filled[0] <= x0 and filled[1] <= y0 and filled[2] >= x1 and filled[3] >= y1
         before = None if whole else rgb.copy()
         draw(rgb, x0, y0)
