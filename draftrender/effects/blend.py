@@ -74,7 +74,7 @@ def lift(b: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 # The modes with an exact uint16 form (b, s: uint16 levels 0–255): the same results as their
-# tables, every pair checked, at a third of a table lookup's cost.
+# tables, every pair checked, at half a table lookup's cost.
 INTEGER_BLENDS: dict[str, Blend] = {
     "multiply": lambda b, s: div255(b * s),
     "screen": lambda b, s: 255 - div255((255 - b) * (255 - s)),

@@ -165,21 +165,22 @@ class FrameRenderer:
 
     def draw_island(self, canvas: YuvCanvas, layers: list[Layer]) -> None:
         """Draw the layers in RGB inside the box that holds them all, and back into `canvas`."""
-        boxes = [b for b in (footprint(lay.placement, self.width, self.height) for lay in layers) if b is not None]
+        placed = [(lay, footprint(lay.placement, self.width, self.height)) for lay in layers]
+        boxes = [b for _, b in placed if b is not None]
         if not boxes:
             return
         union = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+        # A full-frame overlay (a light leak in screen mode, a clip at half opacity) changes
+        # every pixel of its box: the island need not look for what changed.
+        filled = max((b for lay, b in placed if b is not None and lay.picture.shape[2] == 3
+                      and lay.placement.axis_aligned and lay.opacity > 0),
+                     key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), default=None)
 
         def draw_all(rgb: np.ndarray, x0: int, y0: int) -> None:
             for lay in layers:
                 p = replace(lay.placement, cx=lay.placement.cx - x0, cy=lay.placement.cy - y0)
                 draw(rgb, lay.picture, p, lay.opacity, lay.mode)
 
-        # A full-frame overlay (a light leak in screen mode, a clip at half opacity) changes
-        # every pixel of its box: the island need not look for what changed.
-        opaque = [lay for lay in layers if lay.picture.shape[2] == 3 and lay.placement.axis_aligned and lay.opacity > 0]
-        filled = max((footprint(lay.placement, self.width, self.height) for lay in opaque),
-                     key=lambda b: (b[2] - b[0]) * (b[3] - b[1]) if b else 0, default=None)
         canvas.draw_rgb(union, draw_all, filled)
 
     def start_yuv(self, canvas: YuvCanvas, state: LayerState, used: set) -> bool:

@@ -97,28 +97,32 @@ class YuvCanvas:
         the drawing is known to cover whole (an opaque picture); when it spans the region,
         every pixel goes back and none is compared."""
         x0, y0, x1, y1 = even_box(box, self.width, self.height)
-        w, h = x1 - x0, y1 - y0
-        region = av.VideoFrame(w, h, "yuv420p")
-        ry, ru, rv = planes(region)
-        ry[:] = self.y[y0:y1, x0:x1]
-        ru[:] = self.u[y0 // 2:y1 // 2, x0 // 2:x1 // 2]
-        rv[:] = self.v[y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+        luma, chroma = (slice(y0, y1), slice(x0, x1)), (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+        everywhere = (x0, y0, x1, y1) == (0, 0, self.width, self.height)
+        region = self.frame if everywhere else av.VideoFrame(x1 - x0, y1 - y0, "yuv420p")
+        if not everywhere:
+            ry, ru, rv = planes(region)
+            ry[:], ru[:], rv[:] = self.y[luma], self.u[chroma], self.v[chroma]
         converted = self._to_rgb.reformat(region, format="rgb24", src_colorspace=Colorspace.ITU709,
                                           src_color_range=ColorRange.MPEG)
         rgb = rgb_view(converted)
         whole = filled is not None and filled[0] <= x0 and filled[1] <= y0 and filled[2] >= x1 and filled[3] >= y1
         before = None if whole else rgb.copy()
         draw(rgb, x0, y0)
+        changed = None
+        if before is not None:
+            differs = rgb != before
+            changed = differs[..., 0] | differs[..., 1] | differs[..., 2]  # 10x faster than any(axis=2)
+            if not changed.any():
+                return
         back = self._to_yuv.reformat(av.VideoFrame.from_numpy_buffer(rgb, format="rgb24"), format="yuv420p",
                                      dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
         by, bu, bv = planes(back)
-        luma, chroma = (slice(y0, y1), slice(x0, x1)), (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
-        if before is None:
-            self.y[luma], self.u[chroma], self.v[chroma] = by, bu, bv
-            return
-        differs = rgb != before
-        changed = differs[..., 0] | differs[..., 1] | differs[..., 2]  # 10x faster than any(axis=2)
-        if not changed.any():
+        if changed is None:
+            if everywhere:  # the converted frame becomes the frame: no copy back
+                self.frame, self.y, self.u, self.v = back, by, bu, bv
+            else:
+                self.y[luma], self.u[chroma], self.v[chroma] = by, bu, bv
             return
         np.copyto(self.y[luma], by, where=changed)
         changed_2x2 = changed[0::2, 0::2] | changed[0::2, 1::2] | changed[1::2, 0::2] | changed[1::2, 1::2]

@@ -207,6 +207,11 @@ def test_an_island_covered_whole_writes_back_every_pixel():
 
     canvas.draw_rgb((0, 0, 8, 6), grey_to_white, filled=(0, 0, 8, 6))
     assert {int(v) for v in np.unique(planes(canvas.frame)[0])} == {235}
+    handed_over = canvas.frame  # to the encoder: what later frames do must not reach it
+    canvas.start(fill=(90, 90, 90))
+    canvas.draw_rgb((0, 0, 8, 6), lambda rgb, x0, y0: rgb.fill(0), filled=(0, 0, 8, 6))
+    assert {int(v) for v in np.unique(planes(canvas.frame)[0])} == {16}
+    assert {int(v) for v in np.unique(planes(handed_over)[0])} == {235}
     canvas.start(fill=(90, 90, 90))
     canvas.draw_rgb((0, 0, 8, 6), lambda rgb, x0, y0: None, filled=(0, 0, 4, 6))  # covers half: compared
     assert {int(v) for v in np.unique(planes(canvas.frame)[0])} == {yuv_colour((90, 90, 90))[0]}
