@@ -148,22 +148,29 @@ def test_a_zooming_photo_is_scaled_and_converted_in_one_pass(tmp_path):
         assert np.abs(to_rgb(frame) - rgb.astype(int)).max() <= 6
 
 
-def test_overlays_drawn_in_rgb_share_one_island_and_match_the_rgb_path(tmp_path):
-    # A half-transparent square (an RGBA photo) under the caption: both go through RGB, together.
-    script = jy.DraftFolder(str(tmp_path)).create_draft("stack", W, H, 30, allow_replace=True)
-    folder = tmp_path / "stack"
+def stacked_draft(root: Path, overlay) -> Path:
+    """The main orange clip, one segment `overlay(folder)` on the track above it, a caption."""
+    script = jy.DraftFolder(str(root)).create_draft("stack", W, H, 30, allow_replace=True)
+    folder = root / "stack"
     main = make_clip(folder / "media" / "main.mp4", color=ORANGE, bt709=True)
-    square = make_image(folder / "media" / "square.png", (60, 60), (*BLUE, 128))
-    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.video, "sticker"),
+    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.video, "overlay"),
                           jy.TrackSpec(jy.TrackType.text, "caption")])
     script.add_segment(jy.VideoSegment(str(main), jy.trange(0, SEC)), "main")
-    script.add_segment(jy.VideoSegment(str(square), jy.trange(0, SEC),
-                                       clip_settings=jy.ClipSettings(scale_x=0.5, scale_y=0.5, transform_y=-0.5)),
-                       "sticker")
+    script.add_segment(overlay(folder), "overlay")
     script.add_segment(jy.TextSegment("两层 RGB", jy.trange(0, SEC), style=jy.TextStyle(size=10, color=(1, 1, 1)),
                                       clip_settings=jy.ClipSettings(transform_y=-0.6)), "caption")
     script.save()
-    frame, rgb = composed(folder)
+    return folder
+
+
+def test_overlays_drawn_in_rgb_share_one_island_and_match_the_rgb_path(tmp_path):
+    # A half-transparent square (an RGBA photo) under the caption: both go through RGB, together.
+    def square(folder):
+        picture = make_image(folder / "media" / "square.png", (60, 60), (*BLUE, 128))
+        return jy.VideoSegment(str(picture), jy.trange(0, SEC),
+                               clip_settings=jy.ClipSettings(scale_x=0.5, scale_y=0.5, transform_y=-0.5))
+
+    frame, rgb = composed(stacked_draft(tmp_path, square))
     assert isinstance(frame, av.VideoFrame)
     out = to_rgb(frame)
     half = [(a + b) / 2 for a, b in zip(ORANGE, BLUE)]
@@ -175,20 +182,13 @@ def test_overlays_drawn_in_rgb_share_one_island_and_match_the_rgb_path(tmp_path)
 def test_a_full_frame_overlay_in_screen_mode_rewrites_the_whole_island(tmp_path):
     # A light-leak style overlay: a whole-frame clip in screen mode over the main clip, and a
     # caption. The overlay covers the island, so every pixel comes back without comparing.
-    script = jy.DraftFolder(str(tmp_path)).create_draft("leak", W, H, 30, allow_replace=True)
-    folder = tmp_path / "leak"
-    main = make_clip(folder / "media" / "main.mp4", color=ORANGE, bt709=True)
-    leak = make_clip(folder / "media" / "leak.mp4", color=BLUE, bt709=True)
-    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.video, "leak"),
-                          jy.TrackSpec(jy.TrackType.text, "caption")])
-    script.add_segment(jy.VideoSegment(str(main), jy.trange(0, SEC)), "main")
-    overlay = jy.VideoSegment(str(leak), jy.trange(0, SEC))
-    overlay.set_mix_mode(jy.MixModeType.滤色)
-    script.add_segment(overlay, "leak")
-    script.add_segment(jy.TextSegment("滤色", jy.trange(0, SEC), style=jy.TextStyle(size=10, color=(1, 1, 1)),
-                                      clip_settings=jy.ClipSettings(transform_y=-0.6)), "caption")
-    script.save()
-    frame, rgb = composed(folder)
+    def leak(folder):
+        segment = jy.VideoSegment(str(make_clip(folder / "media" / "leak.mp4", color=BLUE, bt709=True)),
+                                  jy.trange(0, SEC))
+        segment.set_mix_mode(jy.MixModeType.滤色)
+        return segment
+
+    frame, rgb = composed(stacked_draft(tmp_path, leak))
     assert isinstance(frame, av.VideoFrame)
     out = to_rgb(frame)
     screen = [255 - (255 - a) * (255 - b) / 255 for a, b in zip(ORANGE, BLUE)]
