@@ -20,6 +20,8 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from draftrender.errors import MaterialUnreachable, RenderFailed
 
+from .yuv import rgb_view
+
 US = 1_000_000
 # A forward jump longer than this seeks (to the keyframe before it) instead of decoding through.
 FORWARD_DECODE_LIMIT = 1_500_000
@@ -326,7 +328,7 @@ class VideoReader:
             # YUV → YUV scaling, then SwScale's unscaled YUV → RGB path: the fastest route.
             frame = self._scaled(frame, size)
         try:
-            rgb = self._rgb.reformat(frame, format="rgb24", src_colorspace=self._matrix).to_ndarray()
+            rgb = rgb_view(self._rgb.reformat(frame, format="rgb24", src_colorspace=self._matrix))
         except av.FFmpegError as e:
             raise RenderFailed(f"converting a frame of {self.path} to RGB failed: {_reason(e)}") from None
         rgb = _frozen(upright(rgb, self._turns))
