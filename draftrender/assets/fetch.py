@@ -6,7 +6,7 @@ and collecting every missing, unreachable or unreadable medium into one Material
 
 from __future__ import annotations
 
-import asyncio
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -48,6 +48,10 @@ def prepare_media(timeline: Timeline, *, cache_dir: Path | None = None, timeout:
     retried or given up. Raises one MaterialUnreachable naming every medium that failed.
     """
     media = timeline.media()
+    if all(m.path is not None for m in media):
+        # Nothing to download: the files are probed on threads, without an event loop, so a
+        # local draft's render does not import asyncio and ssl (8 MB of memory).
+        return _probe_local(media, timeline.draft_dir, concurrency=max(1, concurrency), progress=progress)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return run_sync(lambda: _prepare_all(
         media, timeline.draft_dir, cache, timeout=timeout, max_bytes=max_bytes,
@@ -55,9 +59,30 @@ def prepare_media(timeline: Timeline, *, cache_dir: Path | None = None, timeout:
         allow_private_urls=allow_private_urls, progress=progress))
 
 
+def _probe_local(media: tuple[Media, ...], draft_dir: Path | None, *, concurrency: int,
+                 progress: Progress | None) -> dict[str, Probe]:
+    def one(m: Media) -> Probe | BaseException:
+        try:
+            return probe(_local_path(m, draft_dir))
+        except Exception as exc:  # collected: one error names every medium that failed
+            return exc
+
+    if progress:
+        progress(0, len(media))
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="draftrender-probe") as pool:
+        for result in pool.map(one, media):
+            results.append(result)
+            if progress:
+                progress(len(results), len(media))
+    return _collected(media, results)
+
+
 async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: Path, *,
                        timeout: float, max_bytes: int, concurrency: int, retries: int,
                        allow_private_urls: bool, progress: Progress | None) -> dict[str, Probe]:
+    import asyncio
+
     total, done = len(media), 0
     gate = asyncio.Semaphore(concurrency)
     downloads: dict[str, asyncio.Future[Path]] = {}  # one download per URL, shared by media
@@ -101,6 +126,11 @@ async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: 
         if session is not None:
             await session.close()
 
+    return _collected(media, results)
+
+
+def _collected(media: tuple[Media, ...], results: list) -> dict[str, Probe]:
+    """The probes by medium id; one MaterialUnreachable naming every medium that failed."""
     probes, failures = {}, []
     for m, result in zip(media, results):
         if isinstance(result, Probe):
@@ -109,7 +139,7 @@ async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: 
             failures.append(_describe_failure(m, result))
     if failures:
         raise MaterialUnreachable(
-            f"{len(failures)} of {total} media unreachable: " + "; ".join(failures), failures)
+            f"{len(failures)} of {len(media)} media unreachable: " + "; ".join(failures), failures)
     return probes
 
 
@@ -126,6 +156,8 @@ def _local_path(m: Media, draft_dir: Path | None) -> Path | None:
 
 
 async def _probe_medium(m: Media, path: Path, *, cached: bool) -> Probe:
+    import asyncio
+
     try:
         return await asyncio.to_thread(probe, path)
     except MaterialUnreachable as exc:

@@ -8,7 +8,6 @@ itself, and running these coroutines from synchronous code.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import ipaddress
 import os
@@ -56,6 +55,8 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     Inside a running event loop (a Jupyter cell, an aiohttp handler calling the sync API),
     asyncio.run would refuse, so the coroutine gets its own loop in a worker thread.
     """
+    import asyncio  # here, not at the top: a local draft's render never needs it (with ssl, 8 MB)
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -81,6 +82,8 @@ async def ensure_public_url(url: str) -> None:
     Used before each request and each redirect hop when private URLs are not allowed, so a
     public URL cannot bounce the fetch to 127.0.0.1 or a cloud metadata address.
     """
+    import asyncio
+
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
@@ -180,6 +183,8 @@ async def _with_retries(session: aiohttp.ClientSession | None, url: str,
                         deadline: float | None, retries: int,
                         backoff: float) -> T:
     """Run `attempt` until it succeeds, retrying what may be transient, within `deadline` s."""
+    import asyncio
+
     import aiohttp
 
     loop = asyncio.get_running_loop()

@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from drafts import full_pyjy_draft
 
+import draftrender
 from draftrender.assets import cache_path, default_cache_dir, prepare_media
 from draftrender.errors import MaterialUnreachable
 from draftrender.timeline.model import Canvas, Media, Segment, TimeRange, Timeline, Track
@@ -213,11 +215,23 @@ def test_cache_path_keeps_only_a_sane_extension(tmp_path):
     assert cache_path(tmp_path, "https://h/v/a.b/../x.weird-ext").suffix == ""
 
 
-def test_a_local_render_never_imports_the_http_client(tmp_path):
-    # aiohttp costs about 20 MB of memory and 0.15 s to import: only URLs should pay for it.
+def test_a_local_render_never_imports_the_http_client_or_an_event_loop(tmp_path):
+    # aiohttp costs about 20 MB of memory and 0.15 s to import, asyncio and ssl 8 MB more:
+    # only URLs should pay for them.
     draft = full_pyjy_draft(tmp_path)
     code = ("import sys, draftrender; draftrender.render_frame(sys.argv[1], 0.5); "
-            "print('aiohttp' in sys.modules)")
+            "print(*(m in sys.modules for m in ('aiohttp', 'asyncio', 'ssl')))")
     out = subprocess.run([sys.executable, "-c", code, str(draft)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_local_media_that_fail_are_all_named_without_an_event_loop(tmp_path):
+    tl = draftrender.load_draft(full_pyjy_draft(tmp_path))
+    media = tl.media()
+    assert all(m.path is not None for m in media)  # all local: probed on threads
+    for m in media:
+        Path(m.path if Path(m.path).is_absolute() else tl.draft_dir / m.path).write_bytes(b"not media")
+    with pytest.raises(MaterialUnreachable) as caught:
+        prepare_media(tl)
+    assert f"{len(media)} of {len(media)} media unreachable" in str(caught.value)
