@@ -61,6 +61,7 @@ def prepare_media(timeline: Timeline, *, cache_dir: Path | None = None, timeout:
 
 def _probe_local(media: tuple[Media, ...], draft_dir: Path | None, *, concurrency: int,
                  progress: Progress | None) -> dict[str, Probe]:
+    """Every medium probed where it lies, `concurrency` at a time."""
     def one(m: Media) -> Probe | BaseException:
         try:
             return probe(_local_path(m, draft_dir))

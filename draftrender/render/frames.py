@@ -223,9 +223,7 @@ class FrameRenderer:
         if not source.yuv_ready:
             return None
         left, top = round(drawn.cx - size[0] / 2), round(drawn.cy - size[1] / 2)
-        if isinstance(source, VideoReader):
-            return source.yuv_at(state.source_time, size), left, top
-        return source.yuv_at(size), left, top
+        return source.yuv_at(state.source_time, size), left, top
 
     def arranged(self, state: LayerState) -> tuple[Motion, dict, Placement | None]:
         """The layer's animation at this instant, its geometry with the animation applied, and

@@ -274,14 +274,18 @@ class VideoReader:
         """The frame covering source time t, as yuv420p scaled to `size` (width, height);
         shared with later calls, so read-only to the caller. Only when yuv_ready."""
         frame = self._frame_covering(t)
-        memo = self._converted
-        if memo is None or memo[0] is not frame:
-            memo = self._converted = (frame, {})
+        memo = self._conversions(frame)
         key = ("yuv", int(size[0]), int(size[1]))
-        scaled = memo[1].get(key)
+        scaled = memo.get(key)
         if scaled is None:
-            scaled = memo[1][key] = self._scaled(frame, size)
+            scaled = memo[key] = self._scaled(frame, size)
         return scaled
+
+    def _conversions(self, frame: av.VideoFrame) -> dict:
+        """What the frame was converted to so far, by size asked: only the last frame's kept."""
+        if self._converted is None or self._converted[0] is not frame:
+            self._converted = (frame, {})
+        return self._converted[1]
 
     def _scaled(self, frame: av.VideoFrame, size: tuple[int, int]) -> av.VideoFrame:
         w, h = (size[1], size[0]) if self._turns % 2 else size  # the coded frame is not yet upright
@@ -318,10 +322,8 @@ class VideoReader:
     def _to_rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
         # Convert each frame at most once per size, and only the frames someone asks for.
         size = None if size is None or tuple(size) == (self.width, self.height) else (int(size[0]), int(size[1]))
-        memo = self._converted
-        if memo is None or memo[0] is not frame:
-            memo = self._converted = (frame, {})
-        rgb = memo[1].get(size)
+        memo = self._conversions(frame)
+        rgb = memo.get(size)
         if rgb is not None:
             return rgb
         if size is not None:
@@ -332,9 +334,9 @@ class VideoReader:
         except av.FFmpegError as e:
             raise RenderFailed(f"converting a frame of {self.path} to RGB failed: {_reason(e)}") from None
         rgb = _frozen(upright(rgb, self._turns))
-        if len(memo[1]) >= 4:  # a frame is asked for at one or two sizes: keep it bounded
-            memo[1].clear()
-        memo[1][size] = rgb
+        if len(memo) >= 4:  # a frame is asked for at one or two sizes: keep it bounded
+            memo.clear()
+        memo[size] = rgb
         return rgb
 
     @property
@@ -474,10 +476,10 @@ class ImageSource:
         """Whether yuv_at can give this image: an opaque still."""
         return not self.animated and self._mode == "RGB"
 
-    def yuv_at(self, size: tuple[int, int]) -> av.VideoFrame:
-        """The still as yuv420p at `size` (width, height) in the output's colours (BT.709,
-        limited range): scaled and converted by SwScale in one pass, from the reduction
-        frame_at keeps. Only when yuv_ready; the last size asked is kept (a still photo is
+    def yuv_at(self, t: int, size: tuple[int, int]) -> av.VideoFrame:
+        """The still (the same at any time t) as yuv420p at `size` (width, height) in the
+        output's colours (BT.709, limited range): scaled and converted by SwScale in one pass,
+        from the reduction frame_at keeps. Only when yuv_ready; the last size asked is kept (a still photo is
         asked the same size on every frame)."""
         size = (max(2, int(size[0])), max(2, int(size[1])))
         if self._yuv is None or self._yuv[0] != size:
