@@ -235,6 +235,9 @@ class VideoEncoder:
         ctx = video.codec_context
         ctx.time_base = 1 / self.fps
         ctx.thread_count = 0  # 0: the encoder picks (x264 uses every core); FFmpeg's own default is 1
+        # Slice threads (PyAV's default), not frame threads (the ffmpeg command's): x264's frame
+        # threads encode 1080p about 8 % faster on two cores but hold 60 MB more frames.
+        ctx.thread_type = "SLICE"
         # Tag BT.709 limited range: the matrix _yuv_frame converts with (1 is AVCOL_*_BT709).
         ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, ColorPrimaries.BT709, ColorTrc.BT709
         ctx.color_range = ColorRange.MPEG

@@ -10,6 +10,7 @@ the caller must not write to (they are cached and shared, so they are marked rea
 from __future__ import annotations
 
 import bisect
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,7 +31,10 @@ FORWARD_KEEP = 2
 # Decoding threads per video. FFmpeg's automatic count is the number of cores plus one, each
 # thread holding frames of its own: 17 per decoder on a 16-core server, with a decoder per
 # layer. Two keep a 1080p decode ahead of the compositor at a third less memory than three.
-DECODER_THREADS = 2
+# With two cores or fewer the encoder already keeps them busy, and a second thread only holds
+# more frames: 7 MB per 1080p decoder, and the showcase and layers benchmarks ran no slower.
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+DECODER_THREADS = 2 if CORES > 2 else 1
 # Reverse playback decodes a chunk of about this much source time before the request...
 REVERSE_SPAN = 1_000_000
 # ...and keeps at most this many frames of it, fewer for big frames (bounded memory).
@@ -92,7 +96,7 @@ class VideoReader:
     is in degrees clockwise (the legacy `rotate` tag's sense), rounded to quarter turns.
     """
 
-    def __init__(self, path, *, rotation: int | None = None, threads: bool = True):
+    def __init__(self, path, *, rotation: int | None = None):
         self.path = Path(path)
         try:
             self._container = av.open(str(self.path))
@@ -101,7 +105,7 @@ class VideoReader:
         except (av.FFmpegError, OSError) as e:
             raise MaterialUnreachable(f"video {self.path} cannot be opened: {_reason(e)}", [str(self.path)]) from None
         try:
-            self._open_stream(threads)
+            self._open_stream()
             first = self._first_frame()
         except BaseException:
             self._container.close()
@@ -133,13 +137,13 @@ class VideoReader:
 
     # -- opening ---------------------------------------------------------------------
 
-    def _open_stream(self, threads: bool) -> None:
+    def _open_stream(self) -> None:
         if not self._container.streams.video:
             raise MaterialUnreachable(f"video {self.path} has no video stream", [str(self.path)])
         self._stream = self._container.streams.video[0]
-        if threads:
+        if DECODER_THREADS > 1:
             self._stream.codec_context.thread_type = "AUTO"
-            self._stream.codec_context.thread_count = DECODER_THREADS
+        self._stream.codec_context.thread_count = DECODER_THREADS
         tb = self._stream.time_base
         if not tb:
             raise MaterialUnreachable(f"video {self.path} has no time base", [str(self.path)])
