@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from .scenarios import DEFAULT_SCENARIOS, SCENARIOS
+from .scenarios import DEFAULT_SCENARIOS, ENCODING, PRESETS, SCENARIOS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"one of {', '.join(SCENARIOS)} or all (repeatable or comma-separated; "
                         f"default: {','.join(DEFAULT_SCENARIOS)})")
     p.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per tool; the wall time is their median")
+    p.add_argument("--preset", choices=PRESETS, default=ENCODING.preset,
+                   help=f"the x264 preset every tool encodes with (default {ENCODING.preset}; crf {ENCODING.crf})")
     p.add_argument("--tools", default="draftrender,ffmpeg,moviepy", help="comma-separated: draftrender,ffmpeg,moviepy")
     p.add_argument("--json", nargs="?", const="-", metavar="PATH",
                    help="write the figures as JSON to PATH (or to stdout, instead of the table)")
@@ -43,20 +46,21 @@ def run(args) -> int:
     scenarios = [SCENARIOS[n] for n in names(args.scenario)]
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     work = (args.work_dir or default_work_dir()).resolve()
+    enc = replace(ENCODING, preset=args.preset)
     results = measure(scenarios, tools, args.repeat, work, args.timeout,
-                      say=lambda msg: print(msg, file=sys.stderr, flush=True))
+                      say=lambda msg: print(msg, file=sys.stderr, flush=True), enc=enc)
     table = report.rows(results)
     goals = report.targets(table)
     host, build = report.machine(), report.build()
     for row in table:
         if row["tool"] == "draftrender":
             row["targets"] = [g.to_json() for g in goals if g.scenario == row["scenario"]]
-        row["machine"], row["draftrender"] = host, build
+        row["machine"], row["draftrender"], row["encoding"] = host, build, asdict(enc)
     if args.json:
         doc = json.dumps(table, ensure_ascii=False, indent=2)
         if args.json == "-":
             print(doc)
             return 0
         Path(args.json).write_text(doc + "\n", encoding="utf-8")
-    print(report.text(table, goals, args.repeat))
+    print(report.text(table, goals, args.repeat, enc))
     return 0 if all(not row["errors"] for row in table) else 1

@@ -15,10 +15,10 @@ import time
 
 import av
 
-from .scenarios import ENCODING
+from .scenarios import ENCODING, PRESETS
 
 
-def decode(path: str, encode: bool) -> tuple[float, float, int]:
+def decode(path: str, encode: bool, preset: str = ENCODING.preset) -> tuple[float, float, int]:
     """(wall s, CPU s, frames) of decoding `path`, and of encoding it again when asked (the
     packets are dropped: muxing is not the encoder's cost)."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -30,7 +30,7 @@ def decode(path: str, encode: bool) -> tuple[float, float, int]:
             encoder = av.CodecContext.create(ENCODING.video_codec, "w")
             encoder.width, encoder.height, encoder.pix_fmt = stream.width, stream.height, "yuv420p"
             encoder.time_base = 1 / stream.average_rate
-            encoder.options = {"preset": ENCODING.preset, "crf": str(ENCODING.crf)}
+            encoder.options = {"preset": preset, "crf": str(ENCODING.crf)}
             encoder.thread_count, encoder.thread_type = 0, "SLICE"  # as draftrender encodes
             encoder.open()
         for frame in src.decode(stream):
@@ -47,14 +47,15 @@ def decode(path: str, encode: bool) -> tuple[float, float, int]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m draftrender.bench.floor", description=__doc__.splitlines()[0])
     p.add_argument("video", help="a rendered MP4, e.g. <work>/showcase/draftrender.mp4")
+    p.add_argument("--preset", choices=PRESETS, default=ENCODING.preset)
     args = p.parse_args(argv)
     try:
         _, decode_cpu, frames = decode(args.video, encode=False)
-        wall, cpu, _ = decode(args.video, encode=True)
+        wall, cpu, _ = decode(args.video, encode=True, preset=args.preset)
     except (av.FFmpegError, OSError) as e:
         print(f"error: cannot read {args.video}: {e}", file=sys.stderr)
         return 1
-    print(f"{frames} frames, {ENCODING.video_codec} {ENCODING.preset} crf {ENCODING.crf}: "
+    print(f"{frames} frames, {ENCODING.video_codec} {args.preset} crf {ENCODING.crf}: "
           f"decode + encode {wall:.1f} s wall, {cpu:.1f} CPU s; the encoder alone {cpu - decode_cpu:.1f} CPU s")
     return 0
 

@@ -24,7 +24,7 @@ from ..errors import DraftRenderError
 from . import peers_ffmpeg, peers_moviepy
 from .drafts import write_draft
 from .media import ensure_media
-from .scenarios import ENCODING, Scenario
+from .scenarios import ENCODING, Encoding, Scenario
 
 TOOLS = ("draftrender", "ffmpeg", "moviepy")
 SAMPLE_S = 0.05  # RSS sampling period: short enough to catch ffmpeg's brief peaks
@@ -67,20 +67,23 @@ class Measured:
 # ---------------------------------------------------------------- the tools
 
 
-def invocation(tool: str, sc: Scenario, work: Path, media: Path) -> tuple[list[str], dict[str, str]]:
-    """(argv, features the tool cannot express) for rendering `sc` to <work>/<sc>/<tool>.mp4."""
+def invocation(tool: str, sc: Scenario, work: Path, media: Path,
+               enc: Encoding = ENCODING) -> tuple[list[str], dict[str, str]]:
+    """(argv, features the tool cannot express) for rendering `sc` to <work>/<sc>/<tool>.mp4
+    with the encoder settings `enc`."""
     folder = work / sc.name
     output = folder / f"{tool}.mp4"
     if tool == "draftrender":
         draft = write_draft(sc.comp, media, folder)
         return [sys.executable, "-m", "draftrender", "render", str(draft), "-o", str(output), "--json", "-q",
-                "--crf", str(ENCODING.crf), "--preset", ENCODING.preset, "--scale", f"{sc.scale:g}",
+                "--crf", str(enc.crf), "--preset", enc.preset, "--scale", f"{sc.scale:g}",
                 "--cache-dir", str(work / "cache")], {}
     if tool == "ffmpeg":
-        return peers_ffmpeg.command(sc, media, folder, output), used(peers_ffmpeg.UNSUPPORTED, sc)
+        return peers_ffmpeg.command(sc, media, folder, output, enc), used(peers_ffmpeg.UNSUPPORTED, sc)
     if tool == "moviepy":
-        return [sys.executable, "-m", "draftrender.bench.peers_moviepy", "--scenario", sc.name,
-                "--media", str(media), "--output", str(output)], used(peers_moviepy.UNSUPPORTED, sc)
+        argv = [sys.executable, "-m", "draftrender.bench.peers_moviepy", "--scenario", sc.name,
+                "--media", str(media), "--output", str(output), "--preset", enc.preset]
+        return argv, used(peers_moviepy.UNSUPPORTED, sc)
     raise BenchUnavailable(f"unknown tool {tool!r}: choose from {', '.join(TOOLS)}")
 
 
@@ -207,7 +210,7 @@ def last_line(log: Path) -> str:
 
 
 def measure(scenarios: list[Scenario], tools: list[str], repeat: int, work: Path,
-            timeout: float | None = None, say=lambda msg: None) -> list[Measured]:
+            timeout: float | None = None, say=lambda msg: None, enc: Encoding = ENCODING) -> list[Measured]:
     """Every tool on every scenario, `repeat` times, tools interleaved within each repeat so that
     a slow spell on a shared machine does not fall on one tool only."""
     check_tools(tools)
@@ -218,7 +221,7 @@ def measure(scenarios: list[Scenario], tools: list[str], repeat: int, work: Path
         (work / sc.name).mkdir(parents=True, exist_ok=True)
         rows = {}
         for tool in tools:
-            argv, unsupported = invocation(tool, sc, work, media)
+            argv, unsupported = invocation(tool, sc, work, media, enc)
             rows[tool] = (argv, Measured(sc, tool, [], work / sc.name / f"{tool}.mp4", unsupported))
         for r in range(repeat):
             for tool in tools:

@@ -18,8 +18,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .scenarios import (ENCODING, SCENARIOS, SEC, Caption, Composition, Music, Scenario, Visual, caption_px, centre,
-                        cjk_font, fitted, hex_color)
+from .scenarios import (ENCODING, PRESETS, SCENARIOS, SEC, Caption, Composition, Encoding, Music, Scenario, Visual,
+                        caption_px, centre, cjk_font, fitted, hex_color)
 
 # Features of the scenarios that this peer cannot express, with what it does instead.
 UNSUPPORTED: dict[str, str] = {}
@@ -242,7 +242,8 @@ def volume(gain: float) -> str:
     return "" if gain == 1 else f"volume={gain},"
 
 
-def graph_command(scenario: Scenario, media_dir: Path, work: Path, output: Path, name: str = "ffmpeg") -> list[str]:
+def graph_command(scenario: Scenario, media_dir: Path, work: Path, output: Path, name: str = "ffmpeg",
+                  enc: Encoding = ENCODING) -> list[str]:
     """The ffmpeg command that renders the scenario with one filter graph; the graph goes to
     <work>/<name>_graph.txt (a long graph is too long for one argument)."""
     work.mkdir(parents=True, exist_ok=True)
@@ -254,20 +255,20 @@ def graph_command(scenario: Scenario, media_dir: Path, work: Path, output: Path,
     for args in fg.g.inputs:
         argv += args
     argv += ["-/filter_complex", str(script), "-map", f"[{video}]", "-map", f"[{audio}]",
-             "-c:v", ENCODING.video_codec, "-preset", ENCODING.preset, "-crf", str(ENCODING.crf),
+             "-c:v", enc.video_codec, "-preset", enc.preset, "-crf", str(enc.crf),
              "-pix_fmt", "yuv420p", "-r", str(fg.fps),
-             "-c:a", ENCODING.audio_codec, "-b:a", str(ENCODING.audio_bitrate), "-ar", str(ENCODING.sample_rate),
+             "-c:a", enc.audio_codec, "-b:a", str(enc.audio_bitrate), "-ar", str(enc.sample_rate),
              str(output)]
     return argv
 
 
-def command(scenario: Scenario, media_dir: Path, work: Path, output: Path) -> list[str]:
+def command(scenario: Scenario, media_dir: Path, work: Path, output: Path, enc: Encoding = ENCODING) -> list[str]:
     """The command that renders the scenario: ffmpeg itself, or for a long composition this module
     rendering it in chunks."""
     if scenario.comp.duration <= SINGLE_GRAPH_MAX:
-        return graph_command(scenario, media_dir, work, output)
+        return graph_command(scenario, media_dir, work, output, enc=enc)
     return [sys.executable, "-m", "draftrender.bench.peers_ffmpeg", "--scenario", scenario.name,
-            "--media", str(media_dir), "--work", str(work), "--output", str(output)]
+            "--media", str(media_dir), "--work", str(work), "--output", str(output), "--preset", enc.preset]
 
 
 def chunks(comp: Composition, target: int = CHUNK) -> list[Composition]:
@@ -296,12 +297,12 @@ def piece(comp: Composition, a: int, b: int) -> Composition:
         music=tuple(replace(m, start=m.start - a) for m in comp.music if inside(m.start, m.start + m.duration)))
 
 
-def render_in_chunks(scenario: Scenario, media_dir: Path, work: Path, output: Path) -> None:
+def render_in_chunks(scenario: Scenario, media_dir: Path, work: Path, output: Path, enc: Encoding = ENCODING) -> None:
     """Each chunk by its own graph, one after another, then joined by the concat demuxer."""
     parts = []
     for n, comp in enumerate(chunks(scenario.comp)):
         part = work / f"ffmpeg_chunk_{n:03d}.mp4"
-        subprocess.run(graph_command(replace(scenario, comp=comp), media_dir, work, part, f"ffmpeg_chunk_{n:03d}"),
+        subprocess.run(graph_command(replace(scenario, comp=comp), media_dir, work, part, f"ffmpeg_chunk_{n:03d}", enc),
                        check=True)
         parts.append(part)
     listing = work / "ffmpeg_chunks.txt"
@@ -318,9 +319,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--media", type=Path, required=True)
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--preset", choices=PRESETS, default=ENCODING.preset)
     args = p.parse_args(argv)
     try:
-        render_in_chunks(SCENARIOS[args.scenario], args.media, args.work, args.output)
+        render_in_chunks(SCENARIOS[args.scenario], args.media, args.work, args.output,
+                         replace(ENCODING, preset=args.preset))
     except subprocess.CalledProcessError as e:
         print(f"ffmpeg failed: exit status {e.returncode}", file=sys.stderr)
         return 1

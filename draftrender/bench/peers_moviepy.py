@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .scenarios import (ENCODING, SCENARIOS, SEC, Caption, Music, Scenario, Visual, caption_px, centre, cjk_font,
-                        fitted, hex_color)
+from .scenarios import (ENCODING, PRESETS, SCENARIOS, SEC, Caption, Encoding, Music, Scenario, Visual, caption_px,
+                        centre, cjk_font, fitted, hex_color)
 
 UNSUPPORTED = {"screen blend": "no blend modes in MoviePy: written as a per-frame numpy transform (user code)"}
 
@@ -194,12 +195,12 @@ class MoviePyComposition:
         return a.with_effects(fx).with_start(m.start / SEC)
 
 
-def render(scenario: Scenario, media_dir: Path, output: Path) -> None:
+def render(scenario: Scenario, media_dir: Path, output: Path, enc: Encoding = ENCODING) -> None:
     clip = MoviePyComposition(scenario, media_dir).build()
     clip.write_videofile(
-        str(output), fps=scenario.comp.fps, codec=ENCODING.video_codec, preset=ENCODING.preset,
-        audio_codec=ENCODING.audio_codec, audio_bitrate=f"{ENCODING.audio_bitrate // 1000}k",
-        audio_fps=ENCODING.sample_rate, ffmpeg_params=["-crf", str(ENCODING.crf)], pixel_format="yuv420p",
+        str(output), fps=scenario.comp.fps, codec=enc.video_codec, preset=enc.preset,
+        audio_codec=enc.audio_codec, audio_bitrate=f"{enc.audio_bitrate // 1000}k",
+        audio_fps=enc.sample_rate, ffmpeg_params=["-crf", str(enc.crf)], pixel_format="yuv420p",
         # MoviePy writes the sound to a temporary file in the working folder unless told where.
         temp_audiofile_path=str(output.parent), logger=None)
 
@@ -209,8 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     p.add_argument("--media", type=Path, required=True)
     p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--preset", choices=PRESETS, default=ENCODING.preset)
     args = p.parse_args(argv)
-    render(SCENARIOS[args.scenario], args.media, args.output)
+    render(SCENARIOS[args.scenario], args.media, args.output, replace(ENCODING, preset=args.preset))
     return 0
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from statistics import median
 
 from .harness import Measured
+from .scenarios import ENCODING, Encoding
 
 # The stages the issue asks draftrender to profile; RenderResult.timings names what it measures.
 STAGES = ("download", "decode", "composite", "text", "effects", "audio", "encode")
@@ -173,7 +174,7 @@ def fmt(value, spec: str, unit: str = "") -> str:
     return "—" if value is None else format(value, spec) + unit
 
 
-def text(table: list[dict], goals: list[Target], repeat: int) -> str:
+def text(table: list[dict], goals: list[Target], repeat: int, enc: Encoding = ENCODING) -> str:
     """The human-readable report: one table per scenario, draftrender's stages, what each tool
     could not express, then the targets."""
     m = machine()
@@ -181,6 +182,8 @@ def text(table: list[dict], goals: list[Target], repeat: int) -> str:
     b = build()
     lines = [f"draftrender {b['version']} {b.get('commit', '')}".rstrip(),
              f"machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram_gb']} GB RAM, load average {load} at the end",
+             f"every tool encodes with {enc.video_codec} preset {enc.preset} crf {enc.crf}, {enc.audio_codec} "
+             f"{enc.audio_bitrate // 1000} kb/s",
              f"wall and CPU = medians of {repeat} run(s); peak RSS = largest over the runs, summed over each "
              "tool's process tree", ""]
     for name in dict.fromkeys(r["scenario"] for r in table):

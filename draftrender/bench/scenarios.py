@@ -28,6 +28,8 @@ class Encoding:
 
 
 ENCODING = Encoding()
+# x264's presets, fastest first: `draftrender bench --preset` runs every tool with another one.
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass(frozen=True)

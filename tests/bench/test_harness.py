@@ -61,3 +61,34 @@ def test_unknown_scenario_is_one_line_error(capsys):
     assert main(["bench", "--scenario", "nope", "--work-dir", "unused"]) == 1
     err = capsys.readouterr().err
     assert "unknown scenario 'nope'" in err and "showcase" in err
+
+
+def x264_options(path) -> str:
+    """The options libx264 wrote into the stream's first SEI ("... options: cabac=1 ref=1 ...")."""
+    data = path.read_bytes()
+    start = data.index(b"options: ")
+    return data[start:data.index(b"\x00", start)].decode("ascii", "replace")
+
+
+def test_every_tool_encodes_with_the_benchs_preset(smoke):
+    work, rows = smoke
+    for tool in TOOLS:
+        assert " subme=2 " in x264_options(work / "smoke" / f"{tool}.mp4"), tool  # veryfast's subpel search
+    assert all(r["encoding"]["preset"] == "veryfast" and r["encoding"]["crf"] == 20 for r in rows)
+
+
+def test_preset_option_reaches_every_tool(tmp_path, capsys):
+    out = tmp_path / "figures.json"
+    code = main(["bench", "--scenario", "smoke", "--repeat", "1", "--preset", "ultrafast", "--json", str(out),
+                 "--work-dir", str(tmp_path)])
+    assert code == 0
+    for tool in TOOLS:
+        assert " subme=0 " in x264_options(tmp_path / "smoke" / f"{tool}.mp4"), tool  # ultrafast's
+    assert {r["encoding"]["preset"] for r in json.loads(out.read_text(encoding="utf-8"))} == {"ultrafast"}
+    assert "every tool encodes with libx264 preset ultrafast crf 20" in capsys.readouterr().out
+
+
+def test_unknown_preset_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--preset", "warp", "--work-dir", "unused"])
+    assert "invalid choice: 'warp'" in capsys.readouterr().err
