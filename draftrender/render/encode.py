@@ -289,6 +289,12 @@ class VideoEncoder:
 
     def write_audio(self, samples: np.ndarray) -> None:
         """Append float samples shaped (channels, n); encoded in whole AAC frames."""
+        self.mux(self.encode_audio(samples))
+
+    def encode_audio(self, samples: np.ndarray) -> list[av.Packet]:
+        """The AAC packets of float samples shaped (channels, n), for mux(): whole AAC frames,
+        the rest waits for the next call. It touches the audio encoder only, so it may run on
+        a thread of its own beside write_frame."""
         self._check_open()
         if self._audio is None:
             raise EncodeFailed(f"{self.output.name} was opened without audio (pass audio_rate)")
@@ -300,17 +306,33 @@ class VideoEncoder:
         if self._pending is not None:
             block = np.concatenate([self._pending, block], axis=1)
         whole = block.shape[1] - block.shape[1] % AAC_FRAME
+        packets = []
         for start in range(0, whole, AAC_FRAME):
-            self._encode_audio(block[:, start : start + AAC_FRAME])
+            packets += self._encode_audio(block[:, start : start + AAC_FRAME])
         self._pending = block[:, whole:] if whole < block.shape[1] else None
+        return packets
 
-    def _encode_audio(self, chunk: np.ndarray) -> None:
+    def _encode_audio(self, chunk: np.ndarray) -> list[av.Packet]:
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=self._audio_layout)
         frame.sample_rate = self._audio_rate
         frame.pts = self.samples_written  # counted in samples: no float time drifts in
         frame.time_base = self._audio.codec_context.time_base
-        self._mux(self._audio, frame, f"audio at sample {self.samples_written}")
+        try:
+            packets = self._audio.encode(frame)
+        except (av.FFmpegError, ValueError) as e:
+            raise EncodeFailed(f"encoding audio at sample {self.samples_written} of {self.output} failed: "
+                               f"{_reason(e)}") from None
         self.samples_written += chunk.shape[1]
+        return packets
+
+    def mux(self, packets: list[av.Packet]) -> None:
+        """Write encoded packets into the file (from the thread that writes the frames)."""
+        try:
+            for packet in packets:
+                self._container.mux(packet)
+        except (av.FFmpegError, OSError, ValueError) as e:
+            self.abort()
+            raise EncodeFailed(f"writing {self.output} failed: {_reason(e)}") from None
 
     # -- muxing and the file's life --------------------------------------------------
 
@@ -335,7 +357,7 @@ class VideoEncoder:
             raise EncodeFailed(f"no frames were written to {self.output}")
         if self._pending is not None:
             # The AAC encoder takes a short last frame, so the audio ends where the samples do.
-            self._encode_audio(self._pending)
+            self.mux(self._encode_audio(self._pending))
             self._pending = None
         for stream, what in ((self._video, "the video tail"), (self._audio, "the audio tail")):
             if stream is not None:
@@ -386,75 +408,113 @@ def _reason(e: BaseException) -> str:
     return " ".join(str(text).split())
 
 
-class EncodeThread:
-    """Runs an encoder's writes on a thread of its own, in order, so the next frame is
-    composited while this one is converted and encoded: PyAV releases the GIL in SwScale
-    and in the codec, so the two overlap on separate cores.
+class Worker:
+    """A thread that runs calls in the order they are handed over, through a bounded queue.
+    After a failure it skips what is left, still taking calls, so that no caller blocks; the
+    failure comes back from the next put()."""
 
-    Frames handed over must not be written to afterwards. A failure in the thread comes back
-    as the exception of the next write, or of close().
-    """
-
-    DEPTH = 3  # frames in flight: enough to smooth the pace, few enough to keep memory flat
-
-    def __init__(self, encoder: VideoEncoder):
-        self.encoder = encoder
-        self.busy = 0.0  # seconds the thread spent encoding
-        self._queue: queue.Queue = queue.Queue(maxsize=self.DEPTH)
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._drain, name="draftrender-encode", daemon=True)
+    def __init__(self, name: str, depth: int):
+        self.busy = 0.0  # seconds spent running calls
+        self.failure: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._drain, name=name, daemon=True)
         self._thread.start()
 
-    def write_frame(self, rgb) -> None:
-        self._put(self.encoder.write_frame, rgb)
-
-    def write_audio(self, samples: np.ndarray) -> None:
-        self._put(self.encoder.write_audio, samples)
-
-    def _put(self, write, data) -> None:
+    def put(self, call, *args) -> None:
         while True:
-            if self._failure is not None:
-                raise self._failure
+            if self.failure is not None:
+                raise self.failure
             try:
-                self._queue.put((write, data), timeout=0.1)
+                self._queue.put((call, args), timeout=0.1)
                 return
             except queue.Full:
                 if not self._thread.is_alive():
-                    raise EncodeFailed(f"the encoder thread for {self.encoder.output} stopped")
+                    raise EncodeFailed(f"the thread {self._thread.name} stopped") from None
 
     def _drain(self) -> None:
         while (item := self._queue.get()) is not None:
-            if self._failure is not None:
-                continue  # after a failure the rest is thrown away
-            write, data = item
+            if self.failure is not None:
+                continue
+            call, args = item
             t0 = time.perf_counter()
             try:
-                write(data)
+                call(*args)
             except BaseException as e:  # handed to the caller's thread
-                self._failure = e
+                self.failure = e
             self.busy += time.perf_counter() - t0
 
-    def _stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+    def stop(self) -> None:
+        """Run what is queued, then end the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
-    def close(self) -> None:
-        """Wait for every write, then finish the file (VideoEncoder.close)."""
-        self._stop()
-        if self._failure is not None:
-            raise self._failure
-        t0 = time.perf_counter()
-        self.encoder.close()
-        self.busy += time.perf_counter() - t0
-
-    def abort(self) -> None:
-        """Drop what is queued, stop the thread and delete the temp file."""
-        self._failure = self._failure or EncodeFailed("aborted")
+    def drop(self, reason: BaseException) -> None:
+        """Throw away what is queued and fail what comes next."""
+        self.failure = self.failure or reason
         while True:
             try:
                 self._queue.get_nowait()
             except queue.Empty:
-                break
-        if self._thread.is_alive():
-            self._stop()
+                return
+
+
+class EncodeThread:
+    """Runs an encoder's writes on threads of their own, so the next frame is composited
+    while this one is converted and encoded: PyAV releases the GIL in SwScale and in the
+    codecs, so they overlap on separate cores. The sound is encoded on a second thread
+    beside the pictures (AAC costs about a second per 30 s of sound, on a thread the video
+    encoder would otherwise wait on); its packets are muxed by the video thread, between
+    frames, so one thread only writes the file.
+
+    Frames handed over must not be written to afterwards. A failure in a thread comes back
+    as the exception of the next write, or of close().
+    """
+
+    DEPTH = 3  # frames in flight: enough to smooth the pace, few enough to keep memory flat
+    AUDIO_DEPTH = 2  # blocks of sound (AUDIO_EVERY frames each) waiting for the AAC encoder
+
+    def __init__(self, encoder: VideoEncoder):
+        self.encoder = encoder
+        self._video = Worker("draftrender-encode", self.DEPTH)
+        self._audio = Worker("draftrender-encode-audio", self.AUDIO_DEPTH)
+        self._closing = 0.0
+
+    @property
+    def busy(self) -> float:
+        """Seconds the threads spent encoding, and close() flushing."""
+        return self._video.busy + self._audio.busy + self._closing
+
+    def write_frame(self, frame) -> None:
+        self._raise_failure()
+        self._video.put(self.encoder.write_frame, frame)
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        self._raise_failure()
+        self._audio.put(self._encode_audio, samples)
+
+    def _encode_audio(self, samples: np.ndarray) -> None:
+        self._video.put(self.encoder.mux, self.encoder.encode_audio(samples))
+
+    def _raise_failure(self) -> None:
+        failure = self._video.failure or self._audio.failure
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        """Wait for every write, then finish the file (VideoEncoder.close)."""
+        self._audio.stop()  # first: its last packets go through the video thread
+        self._video.stop()
+        self._raise_failure()
+        t0 = time.perf_counter()
+        self.encoder.close()
+        self._closing = time.perf_counter() - t0
+
+    def abort(self) -> None:
+        """Drop what is queued, stop the threads and delete the temp file."""
+        aborted = EncodeFailed("aborted")
+        for worker in (self._audio, self._video):
+            worker.drop(aborted)
+        self._audio.stop()
+        self._video.stop()
         self.encoder.abort()
