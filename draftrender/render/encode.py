@@ -331,17 +331,17 @@ class VideoEncoder:
             for packet in packets:
                 self._container.mux(packet)
         except (av.FFmpegError, OSError, ValueError) as e:
-            self.abort()
             raise EncodeFailed(f"writing {self.output} failed: {_reason(e)}") from None
 
     # -- muxing and the file's life --------------------------------------------------
 
     def _mux(self, stream, frame, what: str) -> None:
+        # A failure here does not abort: the sound may be encoding on another thread, so the
+        # owner aborts once that has stopped (EncodeThread.abort, or leaving a with block).
         try:
             for packet in stream.encode(frame):
                 self._container.mux(packet)
         except (av.FFmpegError, OSError, ValueError) as e:
-            self.abort()
             raise EncodeFailed(f"encoding {what} of {self.output} failed: {_reason(e)}") from None
 
     def _check_open(self) -> None:
@@ -355,13 +355,17 @@ class VideoEncoder:
         if self.frames_written == 0:
             self.abort()
             raise EncodeFailed(f"no frames were written to {self.output}")
-        if self._pending is not None:
-            # The AAC encoder takes a short last frame, so the audio ends where the samples do.
-            self.mux(self._encode_audio(self._pending))
-            self._pending = None
-        for stream, what in ((self._video, "the video tail"), (self._audio, "the audio tail")):
-            if stream is not None:
-                self._mux(stream, None, what)
+        try:
+            if self._pending is not None:
+                # The AAC encoder takes a short last frame, so the audio ends where the samples do.
+                self.mux(self._encode_audio(self._pending))
+                self._pending = None
+            for stream, what in ((self._video, "the video tail"), (self._audio, "the audio tail")):
+                if stream is not None:
+                    self._mux(stream, None, what)
+        except EncodeFailed:
+            self.abort()
+            raise
         try:
             self._container.close()
             self._container = None
