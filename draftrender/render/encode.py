@@ -282,7 +282,7 @@ class VideoEncoder:
         frame = self._yuv_frame(rgb)
         frame.pts = self.frames_written
         frame.time_base = self._video.codec_context.time_base
-        self._mux(self._video, frame, f"frame {self.frames_written}")
+        self.mux(self._encoded(self._video, frame, f"frame {self.frames_written}"))
         self.frames_written += 1
 
     # -- audio -----------------------------------------------------------------------
@@ -317,13 +317,19 @@ class VideoEncoder:
         frame.sample_rate = self._audio_rate
         frame.pts = self.samples_written  # counted in samples: no float time drifts in
         frame.time_base = self._audio.codec_context.time_base
-        try:
-            packets = self._audio.encode(frame)
-        except (av.FFmpegError, ValueError) as e:
-            raise EncodeFailed(f"encoding audio at sample {self.samples_written} of {self.output} failed: "
-                               f"{_reason(e)}") from None
+        packets = self._encoded(self._audio, frame, f"audio at sample {self.samples_written}")
         self.samples_written += chunk.shape[1]
         return packets
+
+    # -- muxing and the file's life --------------------------------------------------
+    # A failure while encoding or muxing does not abort: the sound may be encoding on another
+    # thread, so the owner aborts once that has stopped (EncodeThread.abort, a with block).
+
+    def _encoded(self, stream, frame, what: str) -> list[av.Packet]:
+        try:
+            return stream.encode(frame)
+        except (av.FFmpegError, OSError, ValueError) as e:
+            raise EncodeFailed(f"encoding {what} of {self.output} failed: {_reason(e)}") from None
 
     def mux(self, packets: list[av.Packet]) -> None:
         """Write encoded packets into the file (from the thread that writes the frames)."""
@@ -332,17 +338,6 @@ class VideoEncoder:
                 self._container.mux(packet)
         except (av.FFmpegError, OSError, ValueError) as e:
             raise EncodeFailed(f"writing {self.output} failed: {_reason(e)}") from None
-
-    # -- muxing and the file's life --------------------------------------------------
-
-    def _mux(self, stream, frame, what: str) -> None:
-        # A failure here does not abort: the sound may be encoding on another thread, so the
-        # owner aborts once that has stopped (EncodeThread.abort, or leaving a with block).
-        try:
-            for packet in stream.encode(frame):
-                self._container.mux(packet)
-        except (av.FFmpegError, OSError, ValueError) as e:
-            raise EncodeFailed(f"encoding {what} of {self.output} failed: {_reason(e)}") from None
 
     def _check_open(self) -> None:
         if self._done:
@@ -362,7 +357,7 @@ class VideoEncoder:
                 self._pending = None
             for stream, what in ((self._video, "the video tail"), (self._audio, "the audio tail")):
                 if stream is not None:
-                    self._mux(stream, None, what)
+                    self.mux(self._encoded(stream, None, what))
         except EncodeFailed:
             self.abort()
             raise
