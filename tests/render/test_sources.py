@@ -6,6 +6,7 @@ can read back which source frame it got, whatever the codec did to the pixels.
 
 from __future__ import annotations
 
+import tracemalloc
 from fractions import Fraction
 
 import av
@@ -243,6 +244,23 @@ def test_still_png_is_rgba_and_the_same_array_every_time(tmp_path):
     assert first.shape == (30, 40, 4) and first.dtype == np.uint8
     assert np.array_equal(first, pixels)
     assert image.frame_at(5_000_000) is first
+
+
+def test_a_photo_is_copied_out_of_pillow_without_a_second_copy_at_the_peak(tmp_path, monkeypatch):
+    # 1201×900 RGB is 3.1 MB: np.asarray(image) holds it twice at the peak (tobytes() joining
+    # its chunks); copied in bands of 256 KB it is held once, and a band twice.
+    y, x = np.mgrid[0:900, 0:1201]
+    noise = np.stack([x % 256, y % 256, (x + y) % 256], axis=-1).astype(np.uint8)  # compresses: a small file
+    Image.fromarray(noise).save(tmp_path / "photo.png")
+    monkeypatch.setattr(sources, "PIXELS_BAND_BYTES", 256 * 1024)
+    tracemalloc.start()
+    try:
+        picture = ImageSource(tmp_path / "photo.png").frame_at(0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(picture, noise)
+    assert peak < 1.3 * noise.nbytes, f"{peak / noise.nbytes:.2f}× the picture at the peak"
 
 
 def test_jpeg_exif_orientation_is_applied(tmp_path):
