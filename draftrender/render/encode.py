@@ -481,8 +481,13 @@ class EncodeThread:
 
     @property
     def busy(self) -> float:
-        """Seconds the threads spent encoding, and close() flushing."""
-        return self._video.busy + self._audio.busy + self._closing
+        """Seconds the video thread spent encoding and muxing, and close() flushing."""
+        return self._video.busy + self._closing
+
+    @property
+    def audio_busy(self) -> float:
+        """Seconds the sound thread spent encoding (beside the video thread)."""
+        return self._audio.busy
 
     def write_frame(self, frame) -> None:
         self._raise_failure()

@@ -159,6 +159,8 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
         with watch.stage("encode_wait"):
             encoder.close()
         watch.totals["encode"] = encoder.busy
+        if sound is not None:
+            watch.totals["encode_audio"] = encoder.audio_busy
     except BaseException as e:
         if encoder is not None:
             encoder.abort()

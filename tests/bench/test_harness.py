@@ -53,7 +53,7 @@ def test_json_has_a_row_per_tool_with_the_issue_keys(smoke):
 def test_draftrender_row_carries_its_stage_profile(smoke):
     _, rows = smoke
     dr = next(r for r in rows if r["tool"] == "draftrender")
-    assert {"composite", "encode"} <= dr["stages"].keys()
+    assert {"composite", "encode", "encode_audio"} <= dr["stages"].keys()
     assert all(0 <= seconds <= dr["wall_s"] for seconds in dr["stages"].values())  # stages may overlap
 
 
