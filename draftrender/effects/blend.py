@@ -101,15 +101,6 @@ def blend_table(mode: str) -> np.ndarray:
     return np.clip(BLEND_MODES[mode](b, s) * 255 + 0.5, 0, 255).astype(np.uint8).ravel()
 
 
-def blend_into(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, mode: str) -> None:
-    """Mix `mode(dst, src)` into the opaque uint8 RGB `dst` in place, by `alpha` (HxW float32
-    0–1, the layer's coverage times its opacity). `src` is straight uint8 RGB of the same size."""
-    # In bands of rows: the table lookup widens its index to int64, 8 bytes a sample, which
-    # for a whole 1080p frame would be a 48 MB temporary.
-    for rows in row_bands(dst.shape[0]):
-        blend_band(dst[rows], src[rows], alpha[rows], mode)
-
-
 BAND_ROWS = 64
 
 
@@ -117,6 +108,15 @@ def row_bands(height: int) -> list[slice]:
     """Slices of BAND_ROWS rows covering a picture `height` tall: full-frame work done band by
     band keeps its temporaries small (and in cache) instead of several frame-sized arrays."""
     return [slice(top, top + BAND_ROWS) for top in range(0, height, BAND_ROWS)]
+
+
+def blend_into(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, mode: str) -> None:
+    """Mix `mode(dst, src)` into the opaque uint8 RGB `dst` in place, by `alpha` (HxW float32
+    0–1, the layer's coverage times its opacity). `src` is straight uint8 RGB of the same size."""
+    # In bands of rows: the table lookup widens its index to int64, 8 bytes a sample, which
+    # for a whole 1080p frame would be a 48 MB temporary.
+    for rows in row_bands(dst.shape[0]):
+        blend_band(dst[rows], src[rows], alpha[rows], mode)
 
 
 def blend_band(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, mode: str) -> None:
