@@ -172,7 +172,7 @@ def cmd_serve(args) -> int:
 
     from .server import ServerConfig, create_app
     from .server.config import read_keys_file
-    from .server.store import DataDirInUse
+    from .service.store import DataDirInUse
 
     keys = set(args.api_key)
     try:

@@ -32,8 +32,8 @@ from .intake import fetch_draft, read_request, task_key
 from .openapi import openapi_spec
 from .page import DOCS_HTML, INDEX_HTML
 from .pool import RenderPool
-from .store import TaskStore, claim
-from .task import COMPLETED, FAILED, STATUSES, Task
+from ..service.store import TaskStore, claim
+from ..service.tasks import COMPLETED, FAILED, STATUSES, Task
 
 log = logging.getLogger("draftrender.server")
 

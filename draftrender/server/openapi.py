@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .intake import OPTIONS
-from .task import STAGES, STATUSES
+from ..service.tasks import STAGES, STATUSES
 
 ERROR = {"type": "object", "required": ["detail"], "properties": {
     "detail": {"type": "string", "description": "the contract's phrase; callers match on it"},

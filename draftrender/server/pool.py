@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from ..errors import RenderFailed, RenderTimeout, ServiceBusy
 from . import worker
 from .config import ServerConfig
-from .store import TaskStore
-from .task import COMPLETED, FAILED, PROCESSING, QUEUED, Task, overall_progress
+from ..service.store import TaskStore
+from ..service.tasks import COMPLETED, FAILED, PROCESSING, QUEUED, Task, overall_progress
 
 log = logging.getLogger("draftrender.server")
 

@@ -11,8 +11,8 @@ import pytest
 from service_harness import ServeProcess, pid_alive, probe_mp4, publish, tiny_draft
 
 from draftrender.server.app import POOL, STORE
-from draftrender.server.store import DataDirInUse, TaskStore
-from draftrender.server.task import PROCESSING, Task
+from draftrender.service.store import DataDirInUse, TaskStore
+from draftrender.service.tasks import PROCESSING, Task
 
 
 def wait_gone(pid: int, timeout: float = 10) -> None:

@@ -1,8 +1,9 @@
-"""The task store: one SQLite file in the data dir, plus the drafts and videos beside it.
+"""The task store: the task rows in a database (SQLite in the data dir by default, or any
+SQLAlchemy URL, such as PostgreSQL), plus the drafts and videos in the data dir.
 
 Owns the task rows, the files that belong to a task (drafts/<id>.json, videos/<id>.mp4,
-work/<id>/) and what a restart does to tasks that were running. Only the event loop's
-thread uses it; every call is a short statement, so it never holds the loop for long.
+work/<id>/) and what a restart does to tasks that were running. Every call is a short
+statement in its own transaction, so it never holds the event loop for long.
 """
 
 from __future__ import annotations
@@ -10,27 +11,17 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
-from ..errors import RenderFailed
-from .task import COMPLETED, FAILED, PROCESSING, QUEUED, Task
+import sqlalchemy as sa
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    id TEXT PRIMARY KEY, key TEXT NOT NULL, draft_url TEXT NOT NULL, options TEXT NOT NULL,
-    status TEXT NOT NULL, stage TEXT, progress REAL NOT NULL DEFAULT 0, stages TEXT NOT NULL DEFAULT '{}',
-    error TEXT, result TEXT, created REAL NOT NULL, started REAL, finished REAL,
-    attempts INTEGER NOT NULL DEFAULT 0, worker_pid INTEGER, base_url TEXT
-);
-CREATE INDEX IF NOT EXISTS tasks_key ON tasks (key, created);
-CREATE INDEX IF NOT EXISTS tasks_url ON tasks (draft_url, created);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, created);
-"""
-JSON_COLUMNS = ("options", "stages", "error", "result")
-COLUMNS = ("id", "key", "draft_url", "options", "status", "stage", "progress", "stages", "error", "result",
-           "created", "started", "finished", "attempts", "worker_pid", "base_url")
+from ..errors import RenderFailed
+from .tasks import COMPLETED, FAILED, PROCESSING, QUEUED, Task
+from .db import open_database, sqlite_url
+from .schema import tasks
+
+COLUMNS = tuple(c.name for c in tasks.columns)
 
 
 class DataDirInUse(RuntimeError):
@@ -50,19 +41,15 @@ def claim(data_dir: Path):
 
 
 class TaskStore:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, url: str | None = None):
+        """Files under `data_dir`; rows in the database at `url` (default: data_dir/tasks.sqlite3)."""
         self.root = Path(data_dir)
         for sub in ("drafts", "videos", "work", "cache"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.root / "tasks.sqlite3", isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        # WAL: readers (a second process inspecting the file) never block the service.
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        self.db = open_database(url or sqlite_url(self.root / "tasks.sqlite3"))
 
     def close(self) -> None:
-        self.db.close()
+        self.db.dispose()
 
     # -- files ----------------------------------------------------------------------
 
@@ -83,47 +70,41 @@ class TaskStore:
 
     def add(self, task: Task, draft: dict) -> Task:
         self.draft_file(task.id).write_text(json.dumps(draft, ensure_ascii=False), encoding="utf-8")
-        row = self._row(task)
-        self.db.execute(f"INSERT INTO tasks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                        tuple(row.values()))
+        self._execute(tasks.insert().values(_row(task)))
         return task
 
     def get(self, task_id: str) -> Task | None:
-        row = self.db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        return _task(row) if row else None
+        return self._first(tasks.select().where(tasks.c.id == task_id))
 
     def update(self, task: Task, *names: str) -> None:
-        row = self._row(task)
+        row = _row(task)
         names = names or tuple(c for c in COLUMNS if c != "id")
-        self.db.execute(f"UPDATE tasks SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
-                        tuple(row[n] for n in names) + (task.id,))
+        self._execute(tasks.update().where(tasks.c.id == task.id).values({n: row[n] for n in names}))
 
     def joinable(self, key: str, failed_since: float) -> Task | None:
         """The task an identical request joins: live or completed, or failed recently."""
-        row = self.db.execute(
-            "SELECT * FROM tasks WHERE key = ? AND (status != ? OR finished >= ?) ORDER BY created DESC LIMIT 1",
-            (key, FAILED, failed_since)).fetchone()
-        return _task(row) if row else None
+        return self._first(tasks.select()
+                           .where(tasks.c.key == key, (tasks.c.status != FAILED) | (tasks.c.finished >= failed_since))
+                           .order_by(tasks.c.created.desc()).limit(1))
 
     def latest_for_url(self, draft_url: str) -> Task | None:
-        row = self.db.execute("SELECT * FROM tasks WHERE draft_url = ? ORDER BY created DESC LIMIT 1",
-                              (draft_url,)).fetchone()
-        return _task(row) if row else None
+        return self._first(tasks.select().where(tasks.c.draft_url == draft_url)
+                           .order_by(tasks.c.created.desc()).limit(1))
 
     def page(self, statuses: tuple[str, ...], limit: int, offset: int) -> tuple[list[Task], int]:
         """Tasks newest first, and how many match in all."""
-        where = f"WHERE status IN ({', '.join('?' * len(statuses))})" if statuses else ""
-        total = self.db.execute(f"SELECT COUNT(*) FROM tasks {where}", statuses).fetchone()[0]
-        rows = self.db.execute(f"SELECT * FROM tasks {where} ORDER BY created DESC, id LIMIT ? OFFSET ?",
-                               statuses + (limit, offset)).fetchall()
-        return [_task(r) for r in rows], total
+        where = tasks.c.status.in_(statuses) if statuses else sa.true()
+        with self.db.connect() as conn:
+            total = conn.scalar(sa.select(sa.func.count()).select_from(tasks).where(where))
+            rows = conn.execute(tasks.select().where(where).order_by(tasks.c.created.desc(), tasks.c.id)
+                                .limit(limit).offset(offset))
+            return [_task(r) for r in rows], total or 0
 
     def with_status(self, status: str) -> list[Task]:
-        rows = self.db.execute("SELECT * FROM tasks WHERE status = ? ORDER BY created", (status,)).fetchall()
-        return [_task(r) for r in rows]
+        return self._all(tasks.select().where(tasks.c.status == status).order_by(tasks.c.created))
 
     def remove(self, task_id: str) -> None:
-        self.db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+        self._execute(tasks.delete().where(tasks.c.id == task_id))
         self.remove_files(task_id)
 
     def remove_files(self, task_id: str, *, keep_video: bool = False) -> None:
@@ -131,6 +112,19 @@ class TaskStore:
         shutil.rmtree(self.work_dir(task_id), ignore_errors=True)
         if not keep_video:
             self.video_file(task_id).unlink(missing_ok=True)
+
+    def _execute(self, statement) -> sa.CursorResult:
+        with self.db.begin() as conn:
+            return conn.execute(statement)
+
+    def _first(self, query) -> Task | None:
+        with self.db.connect() as conn:
+            row = conn.execute(query).first()
+        return _task(row) if row else None
+
+    def _all(self, query) -> list[Task]:
+        with self.db.connect() as conn:
+            return [_task(r) for r in conn.execute(query)]
 
     # -- restart and retention ------------------------------------------------------
 
@@ -163,8 +157,8 @@ class TaskStore:
 
     def expire(self, before: float) -> list[str]:
         """Remove tasks that finished before `before`, and their files; then files no task owns."""
-        ids = [r[0] for r in self.db.execute("SELECT id FROM tasks WHERE finished IS NOT NULL AND finished < ?",
-                                             (before,))]
+        with self.db.connect() as conn:
+            ids = list(conn.scalars(sa.select(tasks.c.id).where(tasks.c.finished < before)))
         for task_id in ids:
             self.remove(task_id)
         self._remove_orphans()
@@ -172,8 +166,9 @@ class TaskStore:
         return ids
 
     def _remove_orphans(self) -> None:
-        known = {r[0] for r in self.db.execute("SELECT id FROM tasks")}
-        live = {r[0] for r in self.db.execute("SELECT id FROM tasks WHERE status IN (?, ?)", (QUEUED, PROCESSING))}
+        with self.db.connect() as conn:
+            known = set(conn.scalars(sa.select(tasks.c.id)))
+            live = set(conn.scalars(sa.select(tasks.c.id).where(tasks.c.status.in_((QUEUED, PROCESSING)))))
         for path in (self.root / "videos").iterdir():
             if path.stem not in known and not path.name.startswith("."):
                 path.unlink(missing_ok=True)
@@ -184,21 +179,13 @@ class TaskStore:
             if path.stem not in live:
                 path.unlink(missing_ok=True)
 
-    @staticmethod
-    def _row(task: Task) -> dict:
-        row = {c: getattr(task, c) for c in COLUMNS}
-        for c in JSON_COLUMNS:
-            if row[c] is not None:
-                row[c] = json.dumps(row[c], ensure_ascii=False)
-        return row
+
+def _row(task: Task) -> dict:
+    return {c: getattr(task, c) for c in COLUMNS}
 
 
-def _task(row: sqlite3.Row) -> Task:
-    values = dict(row)
-    for c in JSON_COLUMNS:
-        if values[c] is not None:
-            values[c] = json.loads(values[c])
-    return Task(**values)
+def _task(row: sa.Row) -> Task:
+    return Task(**row._mapping)
 
 
 def _remove_older(folder: Path, before: float) -> None:
