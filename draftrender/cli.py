@@ -1,4 +1,4 @@
-"""The `draftrender` command: render, inspect, serve, bench, effects.
+"""The `draftrender` command: render, inspect, template, serve, bench, effects.
 
 Errors print one line on stderr and exit non-zero; a traceback only with DRAFTRENDER_DEBUG=1.
 """
@@ -14,8 +14,11 @@ from pathlib import Path
 
 from . import load_draft, render, render_frame
 from .bench.command import add_arguments as bench_arguments
-from .errors import DraftRenderError
+from .errors import DraftRenderError, InvalidData
+from .timeline import load_source
+from .timeline.rows import read_rows
 from .timeline.summary import describe
+from .timeline.templates import fields
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loudness", type=float, metavar="LUFS", help="normalise the sound to this loudness, e.g. -14")
     p.add_argument("--audio-rate", type=int, default=48000, help="audio sample rate (default: 48000)")
     p.add_argument("--timeline", help="the timeline id, for draft folders with several")
+    p.add_argument("--data", type=Path, metavar="ROW.json|ROW.csv",
+                   help="fill a template's {{fields}} from this JSON object or one-row CSV/XLSX table")
+    p.add_argument("--row", type=int, metavar="N", help="with --data: the table's Nth data row (from 1)")
     p.add_argument("--cache-dir", type=Path, help="where downloaded media are kept")
     p.add_argument("--font-dir", type=Path, action="append", default=[], help="a folder of fonts to prefer")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -72,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--timeline", help="the timeline id, for draft folders with several")
     p.set_defaults(run=cmd_inspect)
+
+    p = sub.add_parser("template", help="a template draft's {{fields}}")
+    tsub = p.add_subparsers(dest="template_command", required=True)
+    t = tsub.add_parser("fields", help="list the fields a template draft expects, with their types")
+    t.add_argument("source", help="draft_content.json, draft folder, URL or wrapper URL")
+    t.add_argument("--json", action="store_true", help="print a JSON list")
+    t.add_argument("--timeline", help="the timeline id, for draft folders with several")
+    t.set_defaults(run=cmd_template_fields)
 
     p = sub.add_parser("serve", help="run the gen_video HTTP service")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
@@ -111,14 +125,17 @@ def cmd_render(args) -> int:
                 encoder=args.encoder, crf=args.crf, preset=args.preset, bitrate=args.bitrate,
                 cache_dir=args.cache_dir, font_dirs=tuple(args.font_dir), audio=args.audio,
                 loudness=args.loudness, audio_rate=args.audio_rate)
+    data = data_row(args.data, args.row) if args.data else None
+    if args.row is not None and data is None:
+        raise InvalidData("--row needs --data FILE")
     if args.frame is not None:
         out = Path(args.output or "frame.png")
-        render_frame(args.source, args.frame, out, timeline=args.timeline,
+        render_frame(args.source, args.frame, out, timeline=args.timeline, data=data,
                      **{k: v for k, v in opts.items() if k in ("scale", "cache_dir", "font_dirs")})
         print(f"wrote {out}")
         return 0
     bar = None if args.quiet or args.json else ProgressBar(sys.stderr)
-    result = render(args.source, args.output, timeline=args.timeline, progress=bar, **opts)
+    result = render(args.source, args.output, timeline=args.timeline, data=data, progress=bar, **opts)
     if bar:
         bar.finish()
     if args.json:
@@ -131,6 +148,35 @@ def cmd_render(args) -> int:
               f"(see `draftrender inspect`):")
         for n in result.fidelity:
             print(f"  {n.status:<12} {n.feature}: {n.reason}")
+    return 0
+
+
+def data_row(path: Path, row: int | None) -> dict:
+    """One row of a data file: a JSON object, or the only (or --row Nth) row of a table."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InvalidData(f"cannot read --data {path}: {e.strerror or e}") from None
+    rows = read_rows(raw, str(path))
+    if row is None and len(rows) > 1:
+        raise InvalidData(f"{path} holds {len(rows)} rows: choose one with --row N")
+    if row is not None and not 1 <= row <= len(rows):
+        raise InvalidData(f"--row {row} is not in {path}, which holds {len(rows)} row(s)")
+    return rows[(row or 1) - 1]
+
+
+def cmd_template_fields(args) -> int:
+    found = fields(load_source(args.source, timeline=args.timeline).data)
+    if args.json:
+        print(json.dumps([f.to_json() for f in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print("no {{fields}} in this draft")
+        return 0
+    width = max(len(f.name) for f in found)
+    for f in found:
+        need = "required" if f.required else f"default {f.default!r}"
+        print(f"{f.name:<{width}}  {f.type:<6}  {need:<20}  {'; '.join(f.places)}")
     return 0
 
 

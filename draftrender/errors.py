@@ -112,3 +112,19 @@ class TaskNotFound(DraftRenderError):
 
 class RequestTooLarge(DraftRenderError):
     status, detail = 413, "请求体过大"
+
+
+# ---------------------------------------------------------------- templates
+
+
+class InvalidData(DraftRenderError):
+    """A template's data row lacks a field, or gives one a value its type refuses."""
+
+    status, detail = 400, "数据格式错误"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "field": self.field}
