@@ -83,12 +83,19 @@ def crop_to_visible(picture: np.ndarray, w: int, h: int, box: tuple[int, int, in
     ph, pw = picture.shape[:2]
     if (pw, ph) == (w, h):
         return picture[box[1]:box[3], box[0]:box[2]]
-    img = Image.fromarray(np.ascontiguousarray(picture))
     sx, sy = pw / w, ph / h
     src_box = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
+    # Only the source pixels the filter reaches go into Pillow (which premultiplies an RGBA
+    # picture whole before resizing it): the filter spans a source pixel each side, more
+    # when it shrinks.
+    mx, my = math.ceil(max(sx, 1.0)) + 1, math.ceil(max(sy, 1.0)) + 1
+    x0, y0 = max(0, math.floor(src_box[0]) - mx), max(0, math.floor(src_box[1]) - my)
+    x1, y1 = min(pw, math.ceil(src_box[2]) + mx), min(ph, math.ceil(src_box[3]) + my)
+    img = Image.fromarray(np.ascontiguousarray(picture[y0:y1, x0:x1]))
     size = (box[2] - box[0], box[3] - box[1])
     # reducing_gap keeps large downscales fast and free of aliasing.
-    return np.asarray(img.resize(size, Image.BILINEAR, box=src_box, reducing_gap=3.0))
+    return np.asarray(img.resize(size, Image.BILINEAR, reducing_gap=3.0,
+                                 box=(src_box[0] - x0, src_box[1] - y0, src_box[2] - x0, src_box[3] - y0)))
 
 
 def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,

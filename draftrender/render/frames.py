@@ -39,7 +39,7 @@ from .compositor import blend_premultiplied, draw, footprint
 from .plan import LayerState, TransitionPhase
 from .sources import ImageSource, VideoReader
 from .text import EM_BOX_ASCENT, TextRenderer
-from .yuv import YuvCanvas
+from .yuv import YuvCanvas, visible_part
 
 CACHE_SIZE = 16  # mask coverages and text line positions kept (a few per layer on screen)
 
@@ -215,15 +215,18 @@ class FrameRenderer:
         move, _, drawn = self.arranged(state)
         if move.opacity < 1 or move.wipe is not None or move.blur > 0 or drawn is None or drawn.rotation != 0:
             return None
-        size = self.decode_size(seg, drawn)
         probe = self.probes.get(m.id)
-        if size is None or probe is None or probe.kind == "audio":
+        if probe is None or probe.kind == "audio":
             return None
         source = self.source((m.id, seg.track_index), probe, used)
         if not source.yuv_ready:
             return None
+        size = max(1, round(drawn.width)), max(1, round(drawn.height))
         left, top = round(drawn.cx - size[0] / 2), round(drawn.cy - size[1] / 2)
-        return source.yuv_at(state.source_time, size), left, top
+        # Only the part on the canvas is scaled: a picture zoomed past the canvas costs no more.
+        part = visible_part(size, left, top, self.width, self.height) or (0, 0, 1, 1)  # off the canvas: a pixel
+        picture, dx, dy = source.yuv_at(state.source_time, size, part)
+        return picture, left + dx, top + dy
 
     def arranged(self, state: LayerState) -> tuple[Motion, dict, Placement | None]:
         """The layer's animation at this instant, its geometry with the animation applied, and

@@ -21,7 +21,8 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from draftrender.errors import MaterialUnreachable, RenderFailed
 
-from .yuv import rgb_view
+from .cache import BoundedCache
+from .yuv import Box, cropped, rgb_view, source_box
 
 US = 1_000_000
 # A forward jump longer than this seeks (to the keyframe before it) instead of decoding through.
@@ -276,16 +277,23 @@ class VideoReader:
         in BT.709 limited range, the output's own colours."""
         return self._turns == 0 and self._bt709
 
-    def yuv_at(self, t: int, size: tuple[int, int]) -> av.VideoFrame:
-        """The frame covering source time t, as yuv420p scaled to `size` (width, height);
-        shared with later calls, so read-only to the caller. Only when yuv_ready."""
+    def yuv_at(self, t: int, size: tuple[int, int], part: Box | None = None) -> tuple[av.VideoFrame, int, int]:
+        """The frame covering source time t, as yuv420p scaled to `size` (width, height); only
+        its `part` (a box of the scaled picture; None for all of it) is scaled, from the
+        source pixels that cover it. Gives (picture, left, top): where the picture's top-left
+        falls in the scaled frame. Shared with later calls, so read-only to the caller. Only
+        when yuv_ready."""
         frame = self._frame_covering(t)
+        size = (int(size[0]), int(size[1]))
+        src, drawn = source_box((frame.width, frame.height), size, part or (0, 0, *size), step=2)
         memo = self._conversions(frame)
-        key = ("yuv", int(size[0]), int(size[1]))
+        key = ("yuv", size, drawn)
         scaled = memo.get(key)
         if scaled is None:
-            scaled = memo[key] = self._scaled(frame, size)
-        return scaled
+            whole = src == (0, 0, frame.width, frame.height)
+            scaled = memo[key] = self._scaled(frame if whole else cropped(frame, src),
+                                              (drawn[2] - drawn[0], drawn[3] - drawn[1]))
+        return scaled, drawn[0], drawn[1]
 
     def _conversions(self, frame: av.VideoFrame) -> dict:
         """What the frame was converted to so far, by size asked: only the last frame's kept."""
@@ -401,7 +409,12 @@ def _rgba(image: Image.Image, transpose) -> np.ndarray:
 
 
 def has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    """Whether any pixel of the image is not fully opaque. An alpha channel that is opaque
+    all over (editors and converters often write one) counts as none: the picture then
+    draws like any opaque photo, at the same cost."""
+    if image.mode in ("RGBA", "LA"):
+        return image.getchannel("A").getextrema() != (255, 255)
+    return image.mode in ("PA", "RGBa", "La") or "transparency" in image.info
 
 
 def _delay_us(image: Image.Image) -> int:
@@ -440,15 +453,17 @@ class ImageSource:
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             image.close()
             raise MaterialUnreachable(f"image {self.path} cannot be decoded: {_reason(e)}", [str(self.path)]) from None
-        self._yuv: tuple[tuple[int, int], av.VideoFrame] | None = None
+        self._yuv: tuple[tuple, tuple[av.VideoFrame, int, int]] | None = None
         self._to_yuv = VideoReformatter()
 
     def _open_still(self, image: Image.Image) -> None:
         # Opaque stills stay RGB: they draw by copying, and resample without premultiplying.
-        self._mode = "RGBA" if has_alpha(image) else "RGB"
+        self._mode = "RGBA" if image.format != "JPEG" and has_alpha(image) else "RGB"
         turned = image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn: sides swap
         self.width, self.height = image.size[::-1] if turned else image.size
-        self._stills: dict[int, np.ndarray] = {}  # by power-of-two reduction
+        # By power-of-two reduction: a photo zooming across a power of two, or shown twice at
+        # different sizes (a blurred background), needs two.
+        self._stills: BoundedCache[np.ndarray] = BoundedCache(kept=2)
         self._starts = [0]
         self.duration = 0
         if image.format == "JPEG":
@@ -458,7 +473,7 @@ class ImageSource:
             image.draft(self._mode, (1, 1))
             image.load()
         else:
-            self._stills[1] = self._decoded(image)
+            self._stills.get(1, lambda: self._decoded(image))
         image.close()
         self._image = None
 
@@ -472,12 +487,13 @@ class ImageSource:
 
     def _still(self, factor: int) -> np.ndarray:
         """The still reduced by `factor` (a power of two), made once."""
-        still = self._stills.get(factor)
-        if still is not None:
-            return still
+        return self._stills.get(factor, lambda: self._reduced(factor))
+
+    def _reduced(self, factor: int) -> np.ndarray:
         try:
-            if 1 in self._stills:
-                still = np.asarray(Image.fromarray(self._stills[1]).reduce(factor))
+            full = self._stills.peek(1)
+            if full is not None:
+                still = np.asarray(Image.fromarray(full).reduce(factor))
             else:
                 with Image.open(self.path) as image:
                     if factor > 1:
@@ -488,25 +504,30 @@ class ImageSource:
                     still = np.asarray(Image.fromarray(still).reduce(still.shape[1] // target[0]))
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
             raise RenderFailed(f"decoding {self.path} failed: {_reason(e)}") from None
-        self._stills[factor] = _frozen(still)
-        return self._stills[factor]
+        return _frozen(still)
 
     @property
     def yuv_ready(self) -> bool:
         """Whether yuv_at can give this image: an opaque still."""
         return not self.animated and self._mode == "RGB"
 
-    def yuv_at(self, t: int, size: tuple[int, int]) -> av.VideoFrame:
+    def yuv_at(self, t: int, size: tuple[int, int], part: Box | None = None) -> tuple[av.VideoFrame, int, int]:
         """The still (the same at any time t) as yuv420p at `size` (width, height) in the
-        output's colours (BT.709, limited range): scaled and converted by SwScale in one pass,
-        from the reduction frame_at keeps. Only when yuv_ready; the last size asked is kept (a still photo is
-        asked the same size on every frame)."""
-        size = (max(2, int(size[0])), max(2, int(size[1])))
-        if self._yuv is None or self._yuv[0] != size:
-            rgb = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(self.frame_at(0, size)), format="rgb24")
-            self._yuv = (size, self._to_yuv.reformat(rgb, width=size[0], height=size[1], format="yuv420p",
-                                                     dst_colorspace=Colorspace.ITU709,
-                                                     dst_color_range=ColorRange.MPEG, interpolation="BILINEAR"))
+        output's colours (BT.709, limited range), as VideoReader.yuv_at gives a frame: only
+        `part` of it, scaled and converted by SwScale in one pass from the pixels of the
+        reduction frame_at keeps that cover it. A photo zooming by keyframes costs one
+        resampling of its visible part a frame. Only when yuv_ready; the last picture made
+        is kept (a still photo is asked the same on every frame)."""
+        size = (int(size[0]), int(size[1]))
+        key = (size, part)
+        if self._yuv is None or self._yuv[0] != key:
+            rgb = self.frame_at(0, size)
+            (x0, y0, x1, y1), drawn = source_box((rgb.shape[1], rgb.shape[0]), size, part or (0, 0, *size))
+            src = av.VideoFrame.from_numpy_buffer(rgb[y0:y1, x0:x1], format="rgb24")
+            picture = self._to_yuv.reformat(src, width=max(2, drawn[2] - drawn[0]), height=max(2, drawn[3] - drawn[1]),
+                                            format="yuv420p", dst_colorspace=Colorspace.ITU709,
+                                            dst_color_range=ColorRange.MPEG, interpolation="BILINEAR")
+            self._yuv = (key, (picture, drawn[0], drawn[1]))
         return self._yuv[1]
 
     def _open_animation(self, n: int) -> None:

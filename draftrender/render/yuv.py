@@ -11,6 +11,7 @@ YUV values exactly, so an island leaves no trace around what it draws.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import cache
 
@@ -45,6 +46,39 @@ def yuv_colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     flat = av.VideoFrame.from_ndarray(np.full((2, 2, 3), rgb, np.uint8), format="rgb24")
     yuv = flat.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
     return tuple(int(p[0, 0]) for p in planes(yuv))
+
+
+def visible_part(size: tuple[int, int], left: int, top: int, width: int, height: int) -> Box | None:
+    """The part of a picture of `size` with its top-left at (left, top) that falls inside a
+    width×height canvas, in the picture's pixels; None when none does."""
+    x0, y0 = max(0, -left), max(0, -top)
+    x1, y1 = min(size[0], width - left), min(size[1], height - top)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def source_box(source: tuple[int, int], size: tuple[int, int], part: Box, step: int = 1) -> tuple[Box, Box]:
+    """For a `source`-sized picture drawn at `size`: the source pixels that cover `part` of the
+    drawn picture (edges on multiples of `step`: 2 keeps a yuv420p crop on whole chroma
+    samples), and the part of the drawn picture those pixels make."""
+    kx, ky = source[0] / size[0], source[1] / size[1]
+    sx0, sy0 = math.floor(part[0] * kx / step) * step, math.floor(part[1] * ky / step) * step
+    sx1 = min(source[0], math.ceil(part[2] * kx / step - 1e-9) * step)
+    sy1 = min(source[1], math.ceil(part[3] * ky / step - 1e-9) * step)
+    sx1, sy1 = max(sx1, sx0 + 1), max(sy1, sy0 + 1)
+    dx0, dy0 = round(sx0 / kx), round(sy0 / ky)
+    dx1, dy1 = max(round(sx1 / kx), dx0 + 1), max(round(sy1 / ky), dy0 + 1)
+    return (sx0, sy0, sx1, sy1), (dx0, dy0, dx1, dy1)
+
+
+def cropped(frame: av.VideoFrame, box: Box) -> av.VideoFrame:
+    """A copy of the part `box` (even edges) of a yuv420p frame."""
+    x0, y0, x1, y1 = box
+    part = av.VideoFrame(x1 - x0, y1 - y0, "yuv420p")
+    (sy, su, sv), (dy, du, dv) = planes(frame), planes(part)
+    dy[:] = sy[y0:y1, x0:x1]
+    du[:] = su[y0 // 2:y0 // 2 + du.shape[0], x0 // 2:x0 // 2 + du.shape[1]]
+    dv[:] = sv[y0 // 2:y0 // 2 + dv.shape[0], x0 // 2:x0 // 2 + dv.shape[1]]
+    return part
 
 
 def even_box(box: Box, width: int, height: int) -> Box:

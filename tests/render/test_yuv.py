@@ -15,6 +15,7 @@ import pyJianYingDraft as jy
 import pytest
 from av.video.reformatter import ColorRange, Colorspace
 from media_factory import make_clip, make_image
+from PIL import Image
 
 import draftrender
 from draftrender.assets import prepare_media
@@ -146,6 +147,35 @@ def test_a_zooming_photo_is_scaled_and_converted_in_one_pass(tmp_path):
         frame, rgb = composed(folder, t)
         assert isinstance(frame, av.VideoFrame)
         assert np.abs(to_rgb(frame) - rgb.astype(int)).max() <= 6
+
+
+def gradient_photo(path: Path, alpha: bool) -> Path:
+    """A 640×480 photo of smooth gradients (colour that chroma subsampling keeps), saved with
+    an alpha channel opaque all over when `alpha`."""
+    y, x = np.mgrid[0:480, 0:640]
+    rgb = np.stack([x * 255 // 639, y * 255 // 479, 255 - (x + y) * 255 // 1118], axis=-1).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.dstack([rgb, np.full((480, 640), 255, np.uint8)]) if alpha else rgb).save(path, quality=95)
+    return path
+
+
+@pytest.mark.parametrize("name", ["photo.png", "photo.jpg"])
+def test_a_photo_zoomed_past_the_canvas_is_drawn_from_its_visible_part_whatever_its_format(tmp_path, name):
+    # A PNG whose alpha is opaque everywhere draws like the JPEG: in YUV, one resampling of
+    # the part on the canvas, landing where the RGB path draws the whole picture.
+    script = jy.DraftFolder(str(tmp_path)).create_draft("zoom", W, H, 30, allow_replace=True)
+    folder = tmp_path / "zoom"
+    photo = gradient_photo(folder / "media" / name, alpha=name.endswith(".png"))
+    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main")])
+    seg = jy.VideoSegment(str(photo), jy.trange(0, SEC), clip_settings=jy.ClipSettings(transform_x=0.2))
+    seg.add_keyframe(jy.KeyframeProperty.uniform_scale, 0, 1.0)
+    seg.add_keyframe(jy.KeyframeProperty.uniform_scale, SEC, 3.0)
+    script.add_segment(seg, "main")
+    script.save()
+    for t in (0.1, 0.5, 0.9):
+        frame, rgb = composed(folder, t)
+        assert isinstance(frame, av.VideoFrame)
+        assert np.abs(to_rgb(frame) - rgb.astype(int)).max() <= 6, t
 
 
 def stacked_draft(root: Path, overlay) -> Path:
@@ -332,5 +362,5 @@ def test_an_untagged_hd_clip_is_read_as_bt709_and_is_yuv_ready(tmp_path):
     with VideoReader(path) as reader:
         assert reader.yuv_ready
         assert np.array_equal(reader.frame_at(0), to_rgb(first))
-        scaled = reader.yuv_at(0, (640, 360))
-        assert (scaled.width, scaled.height) == (640, 360)
+        scaled, left, top = reader.yuv_at(0, (640, 360))
+        assert (scaled.width, scaled.height, left, top) == (640, 360, 0, 0)
