@@ -1,1 +1,1 @@
-"""The service core, without HTTP: the task store and its schema (later: queue, storage)."""
+"""The service core, without HTTP: the task store and its schema, accounts, webhooks (later: queue, storage)."""

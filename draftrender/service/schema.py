@@ -32,3 +32,67 @@ tasks = sa.Table(
     sa.Index("tasks_url", "draft_url", "created"),
     sa.Index("tasks_status", "status", "created"),
 )
+
+# Accounts (service/accounts.py): API keys are stored as SHA-256 hashes, passwords as Argon2id.
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),  # Argon2id, with its parameters
+    sa.Column("plan", sa.String(32), nullable=False),
+    sa.Column("created", sa.Double, nullable=False),
+)
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # public: shown in listings and logs
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # sha256 hex of the key
+    sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("name", sa.String(200), nullable=False, default=""),
+    sa.Column("plan", sa.String(32), nullable=False),
+    sa.Column("credits", sa.BigInteger, nullable=True),  # None: unlimited
+    sa.Column("admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("webhook_secret", sa.Text, nullable=False),  # signs this key's callbacks
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("revoked", sa.Double, nullable=True),
+)
+credit_holds = sa.Table(
+    "credit_holds", metadata,
+    sa.Column("task_id", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # held → charged | refunded, once
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("settled", sa.Double, nullable=True),
+)
+rate_windows = sa.Table(
+    "rate_windows", metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+settings = sa.Table(
+    "account_settings", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Webhook deliveries (service/webhooks.py), with each attempt in `log`.
+deliveries = sa.Table(
+    "webhook_deliveries", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # the message id: the same on every attempt
+    sa.Column("task_id", sa.String(64), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # sent byte for byte (UTF-8) on every attempt
+    sa.Column("signer", sa.String(32), nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending → delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("next_at", sa.Double, nullable=True),
+    sa.Column("finished", sa.Double, nullable=True),
+    sa.Column("log", sa.JSON, nullable=False),  # [{at, status, error}] per attempt
+    sa.Index("webhook_deliveries_task", "task_id", "created"),
+    sa.Index("webhook_deliveries_due", "status", "next_at"),
+)
