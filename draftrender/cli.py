@@ -1,4 +1,4 @@
-"""The `draftrender` command: render, inspect, template, serve, bench, effects.
+"""The `draftrender` command: render, inspect, template, serve, bench, generate, providers, effects.
 
 Errors print one line on stderr and exit non-zero; a traceback only with DRAFTRENDER_DEBUG=1.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 from . import load_draft, render, render_frame
 from .bench.command import add_arguments as bench_arguments
 from .errors import DraftRenderError, InvalidData
+from .generate.command import add_generate_arguments, add_providers_arguments, run_generate, run_providers
 from .timeline import load_source
 from .timeline.rows import read_rows
 from .timeline.summary import describe
@@ -112,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time draftrender against an ffmpeg filter graph and MoviePy")
     bench_arguments(p)
     p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser("generate", help="generate a clip with an AI provider, or offline with a local model")
+    add_generate_arguments(p)
+    p.set_defaults(run=run_generate)
+
+    p = sub.add_parser("providers", help="list the configured generation providers, and whether they answer")
+    add_providers_arguments(p)
+    p.set_defaults(run=run_providers)
 
     p = sub.add_parser("effects", help="list the parametric transitions and animations, or draw them")
     p.add_argument("--gallery", type=Path, metavar="OUT.png",

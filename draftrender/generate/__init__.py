@@ -5,6 +5,7 @@ from .base import (
     VARIANTS,
     GenerationError,
     GenerationRequest,
+    InvalidGeneration,
     Job,
     JobDeadline,
     JobFailed,
@@ -17,6 +18,6 @@ from .base import (
 )
 
 __all__ = [
-    "STATUS_TABLE", "VARIANTS", "GenerationError", "GenerationRequest", "Job", "JobDeadline", "JobFailed",
+    "STATUS_TABLE", "VARIANTS", "GenerationError", "GenerationRequest", "InvalidGeneration", "Job", "JobDeadline", "JobFailed",
     "JobStatus", "Provider", "ProviderError", "UnknownModel", "Variant", "normalise_status",
 ]

@@ -198,6 +198,12 @@ class JobDeadline(GenerationError):
     status, detail = 504, "处理超时"
 
 
+class InvalidGeneration(GenerationError):
+    """The request asks for something the provider cannot make (a missing image, a bad size)."""
+
+    status, detail = 400, "请求参数无效"
+
+
 class UnknownModel(GenerationError):
     """No configured provider serves the model."""
 
