@@ -10,7 +10,7 @@ from .errors import DraftRenderError
 
 # Importing the render package sets the attribute `draftrender.render` to it; the function
 # defined below must come after this import so that `draftrender.render` is the function.
-from .render.pipeline import RenderResult, render_still, render_timeline, with_options  # noqa: E402
+from .render.pipeline import RenderResult, render_still, render_timeline, with_options
 from .timeline import Timeline, load_source, parse
 from .timeline.templates import fill, is_template, preview
 

@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="renders at once, each in its own process")
     p.add_argument("--queue-size", type=int, default=32, help="tasks that may wait for a worker; more get 503")
     p.add_argument("--api-key", action="append", default=[], metavar="KEY",
-                   help="require Authorization: Bearer KEY (repeatable; a key here shows in ps: prefer --api-keys-file)")
+                   help="require Authorization: Bearer KEY "
+                        "(repeatable; a key here shows in ps: prefer --api-keys-file)")
     p.add_argument("--api-keys-file", type=Path, metavar="FILE", help="API keys, one a line")
     p.add_argument("--allow-private-urls", action="store_true",
                    help="let drafts and media come from private, loopback and link-local addresses")

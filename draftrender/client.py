@@ -92,8 +92,8 @@ def service_error(status: int, body: dict | None, retry_after: str | None = None
     return error
 
 
-def _subclasses(cls: type) -> list[type]:
-    found = []
+def _subclasses(cls: type[DraftRenderError]) -> list[type[DraftRenderError]]:
+    found: list[type[DraftRenderError]] = []
     for sub in cls.__subclasses__():
         if sub.__module__ == errors.__name__:
             found.append(sub)

@@ -13,6 +13,9 @@ class DraftRenderError(Exception):
 
     status: int = 500
     detail: str = "视频生成失败"
+    # Set by draftrender.client on an error that a service answered.
+    task_id: str | None = None
+    retry_after: int | None = None  # seconds, from a 503's Retry-After
 
     def __init__(self, message: str):
         # One line, always: multi-line messages break CLI output and HTTP details.
@@ -68,9 +71,10 @@ class UnsafeSource(DraftRenderError):
 class MaterialUnreachable(DraftRenderError):
     status, detail = 400, "素材无法访问"
 
-    def __init__(self, message: str, materials: list[str] | None = None):
+    def __init__(self, message: str, materials: list[str] | None = None, *, reason: str = ""):
         super().__init__(message)
         self.materials = list(materials or [])
+        self.reason = reason or message  # lets the fetcher name a download by its URL, not its cache file
 
 
 class RenderFailed(DraftRenderError):

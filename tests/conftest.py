@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
+from service_harness import gates, start_service  # noqa: F401 - the service fixtures, for every test folder
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -9,8 +9,8 @@ hidden segments, old-style fields).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pycapcut as cc
 import pyJianYingDraft as jy

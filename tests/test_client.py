@@ -4,7 +4,7 @@ draftrender.errors class the service raised."""
 from __future__ import annotations
 
 import pytest
-from service_harness import gates, publish, start_service, tiny_draft  # noqa: F401 - fixtures
+from service_harness import publish, tiny_draft
 
 from draftrender.client import GenVideoClient
 from draftrender.errors import (

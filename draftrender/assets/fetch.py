@@ -64,8 +64,10 @@ def _probe_local(media: tuple[Media, ...], draft_dir: Path | None, *, concurrenc
     """Every medium probed where it lies, `concurrency` at a time."""
     def one(m: Media) -> Probe | BaseException:
         try:
-            return probe(_local_path(m, draft_dir))
-        except Exception as exc:  # collected: one error names every medium that failed
+            path = _local_path(m, draft_dir)
+            assert path is not None  # every medium has a path here
+            return probe(path)
+        except Exception as exc:  # noqa: BLE001 - collected: one error names every medium that failed
             return exc
 
     if progress:
@@ -111,9 +113,10 @@ async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: 
         try:
             path = _local_path(m, draft_dir)
             if path is None:
-                if m.url not in downloads:
-                    downloads[m.url] = asyncio.ensure_future(download(m.url))
-                path = await downloads[m.url]
+                url = str(m.url)  # _local_path answers None only for an http(s) URL
+                if url not in downloads:
+                    downloads[url] = asyncio.ensure_future(download(url))
+                path = await downloads[url]
             async with gate:
                 return await _probe_medium(m, path, cached=path.parent == cache)
         finally:
@@ -133,7 +136,7 @@ async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: 
 def _collected(media: tuple[Media, ...], results: list) -> dict[str, Probe]:
     """The probes by medium id; one MaterialUnreachable naming every medium that failed."""
     probes, failures = {}, []
-    for m, result in zip(media, results):
+    for m, result in zip(media, results, strict=True):
         if isinstance(result, Probe):
             probes[m.id] = result
         elif isinstance(result, BaseException):
@@ -166,8 +169,8 @@ async def _probe_medium(m: Media, path: Path, *, cached: bool) -> Probe:
             raise
         # A corrupt body must not poison the cache: the next call downloads again.
         path.unlink(missing_ok=True)
-        why = getattr(exc, "reason", str(exc))
-        raise MaterialUnreachable(f"unreadable download from {m.url}: {why}", [m.url]) from None
+        why = exc.reason
+        raise MaterialUnreachable(f"unreadable download from {m.url}: {why}", [str(m.url)]) from None
 
 
 class _Missing(Exception):

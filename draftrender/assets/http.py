@@ -91,7 +91,7 @@ async def ensure_public_url(url: str) -> None:
             host, parts.port or 443, type=socket.SOCK_STREAM)  # runs in the default executor
     except (OSError, ValueError, UnicodeError):
         return  # unresolvable: the request itself reports "host not found"
-    private = sorted({info[4][0] for info in infos if not _is_public(info[4][0])})
+    private = sorted({str(info[4][0]) for info in infos if not _is_public(str(info[4][0]))})
     if private:
         raise UnsafeSource(
             f"refusing {url}: host {host} resolves to a private address ({', '.join(private)})")
@@ -190,14 +190,13 @@ async def _with_retries(session: aiohttp.ClientSession | None, url: str,
     loop = asyncio.get_running_loop()
     end = None if deadline is None else loop.time() + deadline
     own = session is None
-    if own:
-        session = aiohttp.ClientSession()
+    client = aiohttp.ClientSession() if session is None else session
     try:
         for n in range(retries + 1):
             left = None if end is None else end - loop.time()
             try:
                 async with asyncio.timeout(left):
-                    return await attempt(session)
+                    return await attempt(client)
             except TimeoutError:
                 # Only the overall deadline lands here: _stream turns stalls into FetchFailed.
                 raise FetchFailed(url, f"timed out after {deadline:g} s", retryable=False) from None
@@ -210,7 +209,7 @@ async def _with_retries(session: aiohttp.ClientSession | None, url: str,
         raise AssertionError("unreachable")
     finally:
         if own:
-            await session.close()
+            await client.close()
 
 
 # ---------------------------------------------------------------- public fetchers

@@ -60,9 +60,7 @@ def probe(path: Path) -> Probe:
 
 
 def _unreadable(path: Path, why: str) -> MaterialUnreachable:
-    error = MaterialUnreachable(f"cannot read media {path.name} ({path}): {why}", [str(path)])
-    error.reason = why  # lets the fetcher name a download by its URL, not its cache file
-    return error
+    return MaterialUnreachable(f"cannot read media {path.name} ({path}): {why}", [str(path)], reason=why)
 
 
 def _quarter_turn(degrees: float) -> int:
@@ -106,7 +104,7 @@ def _probe_image(path: Path) -> Probe | None:
 def _animation_duration(im: Image.Image) -> int:
     """Total duration of an animated GIF/WebP in µs (frame durations are in ms)."""
     total_ms = 0
-    for i in range(im.n_frames):
+    for i in range(getattr(im, "n_frames", 1)):
         im.seek(i)
         total_ms += im.info.get("duration") or 100  # browsers' default for a 0 delay
     return int(total_ms) * 1000
@@ -162,6 +160,7 @@ def _probe_av(path: Path) -> Probe:
                 return Probe(path=path, kind="audio", width=0, height=0, duration=duration,
                              fps=None, rotation=0, has_video=False, has_audio=True,
                              audio_channels=channels, sample_rate=sample_rate)
+            assert isinstance(first, av.VideoFrame)  # decoded from the video stream
             rotation = _rotation(video, first)
             width, height = _display_size(video.codec_context.width or first.width,
                                           video.codec_context.height or first.height, rotation)

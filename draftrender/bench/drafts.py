@@ -42,7 +42,7 @@ class DraftWriter:
 
     def draft(self) -> dict:
         c = self.comp
-        tracks = []
+        tracks: list[dict] = []
         for layer in sorted({v.layer for v in c.visuals}):
             segs = [v for v in c.visuals if v.layer == layer]
             tracks.append(self.track("video", f"layer{layer}", [self.visual(v, segs, len(tracks)) for v in segs]))
@@ -134,7 +134,8 @@ class DraftWriter:
 
     def caption(self, t: Caption, render_index: int) -> dict:
         style = {
-            "fill": {"alpha": 1.0, "content": {"render_type": "solid", "solid": {"alpha": 1.0, "color": list(t.color)}}},
+            "fill": {"alpha": 1.0,
+                     "content": {"render_type": "solid", "solid": {"alpha": 1.0, "color": list(t.color)}}},
             "range": [0, len(t.text)], "size": t.size, "bold": False, "italic": False, "underline": False,
             "strokes": [{"content": {"solid": {"alpha": 1.0, "color": list(t.stroke)}}, "width": t.stroke_em}],
             "shadows": [{"diffuse": 0.025, "alpha": t.shadow_alpha, "distance": 6,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from fractions import Fraction
+from typing import cast
 
 import av
 
@@ -27,9 +29,9 @@ def decode(path: str, encode: bool, preset: str = ENCODING.preset) -> tuple[floa
         stream = src.streams.video[0]
         encoder = None
         if encode:
-            encoder = av.CodecContext.create(ENCODING.video_codec, "w")
+            encoder = cast(av.VideoCodecContext, av.CodecContext.create(ENCODING.video_codec, "w"))
             encoder.width, encoder.height, encoder.pix_fmt = stream.width, stream.height, "yuv420p"
-            encoder.time_base = 1 / stream.average_rate
+            encoder.time_base = Fraction(1) / (stream.average_rate or 25)
             encoder.options = {"preset": preset, "crf": str(ENCODING.crf)}
             encoder.thread_count, encoder.thread_type = 0, "SLICE"  # as draftrender encodes
             encoder.open()

@@ -163,7 +163,9 @@ def run_child(argv: list[str], log: Path, timeout: float | None) -> tuple[Run, s
         except Exception:  # noqa: BLE001 - no psutil, or the child is already gone
             sampler = None
         out: list[bytes] = []
-        reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
+        stdout = proc.stdout
+        assert stdout is not None  # Popen(stdout=PIPE)
+        reader = threading.Thread(target=lambda: out.append(stdout.read()), daemon=True)
         reader.start()
         try:
             code = proc.wait(timeout=timeout)
@@ -177,6 +179,7 @@ def run_child(argv: list[str], log: Path, timeout: float | None) -> tuple[Run, s
             sampler.done.set()
             sampler.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak: float | None
     if sampler is not None and sampler.peak:
         peak, method = sampler.peak / 2**20, "process tree (psutil)"
     else:  # ru_maxrss is in KiB on Linux, and only rises: it names this run only when it rose

@@ -61,7 +61,7 @@ def clip_frames(spec: MediaSpec):
 def tone(seconds: float, freqs: tuple[float, ...], amplitude: float) -> np.ndarray:
     """Stereo planar float32 samples of the summed sines."""
     t = np.arange(int(round(seconds * RATE))) / RATE
-    mono = (sum(np.sin(2 * np.pi * f * t) for f in freqs) * (amplitude / len(freqs))).astype(np.float32)
+    mono = (np.sum([np.sin(2 * np.pi * f * t) for f in freqs], axis=0) * (amplitude / len(freqs))).astype(np.float32)
     return np.stack([mono, mono])
 
 

@@ -16,6 +16,7 @@ import math
 import subprocess
 import sys
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 from .scenarios import (ENCODING, PRESETS, SCENARIOS, SEC, Caption, Composition, Encoding, Music, Scenario, Visual,
@@ -115,14 +116,15 @@ class FilterGraph:
     def main_track(self, visuals: list[Visual]) -> tuple[str, str]:
         """Clips joined in order. A dissolve's window is centred on the cut, so the outgoing clip runs
         on for half of it and the incoming one starts half of it early: the length stays the sum."""
-        video = audio = None
+        video: str | None = None
+        audio: str | None = None
         length = 0  # µs of the joined stream so far
         before = 0  # the dissolve into the current clip
         for v in visuals:
             pre, post = before // 2, v.dissolve // 2
             span = v.duration + pre + post
             vl, al = self.main_clip(v, pre, span)
-            if video is None:
+            if video is None or audio is None:
                 video, audio = vl, al
             elif before:
                 video = self.g.one([video, vl],
@@ -132,6 +134,7 @@ class FilterGraph:
                 video, audio = self.g.add([video, audio, vl, al], "concat=n=2:v=1:a=1", outputs=2)
             length += span - before
             before = v.dissolve
+        assert video is not None and audio is not None, "a composition has at least one visual"
         return video, audio
 
     def main_clip(self, v: Visual, pre: int, span: int) -> tuple[str, str]:
@@ -155,11 +158,12 @@ class FilterGraph:
                 + tail))
             audio = self.g.one([], f"anullsrc=r={ENCODING.sample_rate}:cl=stereo,atrim=duration={s(span)}")
             return video, audio
-        video, audio = self.clip(v, v.source_start - pre, span, sound=True)
+        video, sound = self.clip(v, v.source_start - pre, span, sound=True)
+        assert sound is not None  # asked for
         # A seek may land a frame short of the span: repeat the last frame rather than lose sync.
         video = self.g.one([video], f"scale={fw}:{fh},pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},"
                                        f"tpad=stop_mode=clone:stop=1,fps={self.fps},{tail}")
-        audio = self.g.one([audio], f"{self.audio_format},{volume(v.volume)}apad,atrim=duration={s(span)},"
+        audio = self.g.one([sound], f"{self.audio_format},{volume(v.volume)}apad,atrim=duration={s(span)},"
                                        "asetpts=PTS-STARTPTS")
         return video, audio
 
@@ -285,7 +289,7 @@ def chunks(comp: Composition, target: int = CHUNK) -> list[Composition]:
             bounds.append(t)
             last = t
     bounds.append(comp.duration)
-    return [piece(comp, a, b) for a, b in zip(bounds, bounds[1:])]
+    return [piece(comp, a, b) for a, b in pairwise(bounds)]
 
 
 def piece(comp: Composition, a: int, b: int) -> Composition:

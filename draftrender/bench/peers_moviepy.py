@@ -138,7 +138,7 @@ class MoviePyComposition:
             [mp.vfx.CrossFadeOut(fade_out / SEC)] if fade_out else [])
         if fx:
             c = c.with_effects(fx)
-        w, h = fw, fh
+        w, h = float(fw), float(fh)
         if v.rotation:
             if c.mask is None:
                 c = c.with_mask()  # so that the corners the rotation uncovers stay transparent

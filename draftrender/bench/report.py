@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 from .harness import Measured
 from .scenarios import ENCODING, Encoding
@@ -38,7 +39,7 @@ def probe(path) -> dict:
         return {}
     with av.open(str(path)) as c:
         v = c.streams.video[0] if c.streams.video else None
-        duration = (float(v.duration * v.time_base) if v is not None and v.duration else
+        duration = (float(v.duration * v.time_base) if v is not None and v.duration and v.time_base else
                     (c.duration or 0) / 1e6)
         return {"width": v.width if v else 0, "height": v.height if v else 0, "duration_s": round(duration, 3),
                 "frames": v.frames if v else 0, "has_audio": bool(c.streams.audio),
@@ -80,13 +81,13 @@ def rows(results: list[Measured]) -> list[dict]:
         w = wall(m)
         sc = m.scenario
         width, height = sc.size
-        row = {
+        row: dict[str, Any] = {
             "scenario": sc.name, "tool": m.tool, "wall_s": round(w, 3) if w is not None else None,
-            "peak_rss_mb": round(peak_rss(m), 1) if peak_rss(m) is not None else None,
+            "peak_rss_mb": round(rss, 1) if (rss := peak_rss(m)) is not None else None,
             "ratio_vs_ffmpeg": ratio(w, walls.get((sc.name, "ffmpeg"))),
             "ratio_vs_moviepy": ratio(w, walls.get((sc.name, "moviepy"))),
             "x_realtime": round(sc.seconds / w, 3) if w else None,
-            "cpu_s": round(cpu(m), 3) if cpu(m) is not None else None,
+            "cpu_s": round(cpu_s, 3) if (cpu_s := cpu(m)) is not None else None,
             "runs": len(m.runs), "wall_s_runs": [round(r.wall_s, 3) for r in m.runs],
             "rss_method": m.runs[0].rss_method if m.runs else "",
             "expected": {"width": width, "height": height, "duration_s": sc.seconds, "fps": sc.comp.fps},

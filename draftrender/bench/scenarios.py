@@ -176,7 +176,8 @@ def showcase() -> Composition:
 
 def long(blocks: int = 20) -> Composition:
     """The showcase's structure repeated to 10 minutes, landscape, a subtitle every 3 s."""
-    visuals, music = [], []
+    visuals: list[Visual] = []
+    music: list[Music] = []
     for k in range(blocks):
         v, _, m = showcase_block(k * 30 * SEC, 1920, 1080, captions=False)
         visuals += v

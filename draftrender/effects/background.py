@@ -12,6 +12,7 @@ import math
 import av
 import numpy as np
 from PIL import Image, ImageFilter
+from PIL.Image import Resampling
 
 BLUR_RADIUS_PER_LEVEL = 0.05
 # The blur runs on a picture this many times smaller: the result is smooth anyway, and it
@@ -22,7 +23,8 @@ BLUR_DOWNSCALE = 8
 def opaque_rgb(rgba: tuple[float, float, float, float]) -> tuple[int, int, int]:
     """The 8-bit colour of `rgba` composited over black."""
     a = rgba[3]
-    return tuple(round(c * a * 255) for c in rgba[:3])
+    r, g, b = (round(c * a * 255) for c in rgba[:3])
+    return r, g, b
 
 
 def solid(width: int, height: int, rgba: tuple[float, float, float, float]) -> np.ndarray:
@@ -49,7 +51,7 @@ def blurred_cover(picture: np.ndarray, width: int, height: int, level: float) ->
     bw, bh = small_w / scale, small_h / scale
     # Clamped: float rounding may put an edge a hair outside the picture.
     box = (max(0.0, (pw - bw) / 2), max(0.0, (ph - bh) / 2), min(pw, (pw + bw) / 2), min(ph, (ph + bh) / 2))
-    img = Image.fromarray(np.ascontiguousarray(picture[..., :3])).resize((small_w, small_h), Image.BILINEAR,
+    img = Image.fromarray(np.ascontiguousarray(picture[..., :3])).resize((small_w, small_h), Resampling.BILINEAR,
                                                                           box=box, reducing_gap=2.0)
     radius = level * BLUR_RADIUS_PER_LEVEL * max(width, height) / BLUR_DOWNSCALE
     if radius > 0:

@@ -8,8 +8,8 @@ backdrop by the layer's alpha, inside the layer's bounding box only.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 
@@ -92,7 +92,7 @@ BLEND_MODES: dict[str, Blend] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def blend_table(mode: str) -> np.ndarray:
     """The mode's result for every pair of uint8 values, indexed by backdrop << 8 | source.
     The formulas are separable, so one 64 K table replaces the float maths per pixel."""
@@ -131,7 +131,7 @@ def blend_band(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, mode: str) -
         if k >= 256:
             dst[:] = mixed
             return
-        weight = np.uint16(k)
+        weight = np.asarray(k, np.uint16)
     else:
         weight = (alpha * 256 + 0.5).astype(np.uint16)[..., None]
     out = dst * (256 - weight)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
+from PIL.Image import Resampling
 
 BRIGHTNESS = 0.4
 CONTRAST = 1.0
@@ -185,9 +186,9 @@ def blur(rgb: np.ndarray, sigma: float) -> np.ndarray:
     img = Image.fromarray(np.ascontiguousarray(rgb))
     factor = max(1, int(sigma // 4))
     if factor > 1:
-        small = img.resize((max(1, w // factor), max(1, h // factor)), Image.BILINEAR, reducing_gap=2.0)
+        small = img.resize((max(1, w // factor), max(1, h // factor)), Resampling.BILINEAR, reducing_gap=2.0)
         small = small.filter(ImageFilter.GaussianBlur(sigma / factor))
-        return np.asarray(small.resize((w, h), Image.BILINEAR))
+        return np.asarray(small.resize((w, h), Resampling.BILINEAR))
     return np.asarray(img.filter(ImageFilter.GaussianBlur(sigma)))
 
 

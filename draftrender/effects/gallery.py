@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from PIL.Image import Resampling
 
 from .animations import STEPS, Motion, TextLines, motion, revealed, softened, wiped
 from .transitions import TRANSITIONS, Stage, transition_frame
@@ -20,7 +21,7 @@ GAP = 6
 BACKDROP = (52, 52, 60)
 
 
-def font(size: int) -> ImageFont.ImageFont:
+def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # Pillow without FreeType: the bitmap font
@@ -91,7 +92,7 @@ def place_moved(tile: Image.Image, picture: np.ndarray, move: Motion) -> None:
         picture = softened(picture, move.blur)
     img = Image.fromarray(np.ascontiguousarray(picture)).convert("RGBA")
     w, h = max(1, round(img.width * abs(move.scale_x))), max(1, round(img.height * abs(move.scale_y)))
-    img = img.resize((w, h), Image.BILINEAR).rotate(-move.rotation, Image.BILINEAR, expand=True)
+    img = img.resize((w, h), Resampling.BILINEAR).rotate(-move.rotation, Resampling.BILINEAR, expand=True)
     if move.opacity < 1:
         alpha = np.asarray(img.getchannel("A"), np.float32) * max(move.opacity, 0.0)
         img.putalpha(Image.fromarray(alpha.astype(np.uint8)))

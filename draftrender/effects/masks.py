@@ -45,6 +45,7 @@ def mask_alpha(width: int, height: int, shape: str, *, center_x: float = 0.0, ce
     c, s = np.float32(math.cos(t)), np.float32(math.sin(t))
     u = x * c + y * s
     v = y * c - x * s
+    ref: float
     if shape == "line":
         d, ref = v, min(width, height)  # the part below the line is cut away
     elif shape == "mirror":

@@ -15,12 +15,13 @@ own transitions are resources we approximate by name (names.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageFilter
+from PIL.Image import Resampling, Transform
 
 EDGE = 0.02  # soft edge of wipes, irises and blinds, as a fraction of the canvas's longer side
 ZOOM = 0.5  # zoom transitions scale by up to 1 + ZOOM
@@ -84,7 +85,7 @@ def cut_weight(p: float) -> float:
 def lerp(a: np.ndarray, b: np.ndarray, w) -> np.ndarray:
     """a·(1 − w) + b·w on uint8 planes, for a weight in 0–1 or an array of weights that
     broadcasts against them."""
-    if np.isscalar(w):
+    if not isinstance(w, np.ndarray):
         k = int(round(float(w) * 256))
         if k <= 0:
             return a
@@ -93,9 +94,9 @@ def lerp(a: np.ndarray, b: np.ndarray, w) -> np.ndarray:
         x = np.multiply(a, 256 - k, dtype=np.uint16)
         x += np.multiply(b, k, dtype=np.uint16)
     else:
-        k = (np.asarray(w, np.float32) * 256 + 0.5).astype(np.uint16)
-        x = a * (256 - k)
-        x += b * k
+        ks = (np.asarray(w, np.float32) * 256 + 0.5).astype(np.uint16)
+        x = a * (256 - ks)
+        x += b * ks
     x += 128
     x >>= 8
     return x.astype(np.uint8)
@@ -146,7 +147,7 @@ def faded_to(stage: Stage, level: int, k: float) -> Stage:
     if level == 0:
         target = np.zeros_like(stage.rgb)
     else:
-        grey = scaled_by(stage.alpha, np.uint16(level))  # the grey premultiplied by the coverage
+        grey = scaled_by(stage.alpha, np.asarray(level, np.uint16))  # the grey premultiplied by the coverage
         target = np.repeat(grey[..., None], 3, axis=2)
     return Stage(lerp(stage.rgb, target, k), stage.alpha)
 
@@ -166,7 +167,7 @@ def transformed(stage: Stage, scale: float = 1.0, rotation: float = 0.0) -> Stag
     coeffs = (c, s, cx - c * cx - s * cy, -s, c, cy + s * cx - c * cy)
 
     def warp(plane: np.ndarray) -> np.ndarray:
-        return np.asarray(Image.fromarray(plane).transform((w, h), Image.AFFINE, coeffs, Image.BILINEAR))
+        return np.asarray(Image.fromarray(plane).transform((w, h), Transform.AFFINE, coeffs, Resampling.BILINEAR))
 
     return Stage(warp(stage.rgb), warp(stage.alpha))
 
@@ -178,14 +179,14 @@ def zoomed(stage: Stage, scale: float) -> Stage:
         # The middle 1/scale of the picture, resized to fill it.
         bw, bh = w / scale, h / scale
         box = ((w - bw) / 2, (h - bh) / 2, (w + bw) / 2, (h + bh) / 2)
-        grow = lambda plane: np.asarray(Image.fromarray(plane).resize((w, h), Image.BILINEAR, box=box))  # noqa: E731
+        grow = lambda plane: np.asarray(Image.fromarray(plane).resize((w, h), Resampling.BILINEAR, box=box))  # noqa: E731
         return Stage(grow(stage.rgb), grow(stage.alpha))
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     x0, y0 = (w - sw) // 2, (h - sh) // 2
     out = Stage.empty(h, w)
-    out.rgb[y0:y0 + sh, x0:x0 + sw] = np.asarray(Image.fromarray(stage.rgb).resize((sw, sh), Image.BILINEAR,
+    out.rgb[y0:y0 + sh, x0:x0 + sw] = np.asarray(Image.fromarray(stage.rgb).resize((sw, sh), Resampling.BILINEAR,
                                                                                      reducing_gap=2.0))
-    out.alpha[y0:y0 + sh, x0:x0 + sw] = np.asarray(Image.fromarray(stage.alpha).resize((sw, sh), Image.BILINEAR,
+    out.alpha[y0:y0 + sh, x0:x0 + sw] = np.asarray(Image.fromarray(stage.alpha).resize((sw, sh), Resampling.BILINEAR,
                                                                                          reducing_gap=2.0))
     return out
 
@@ -199,9 +200,9 @@ def blurred(stage: Stage, sigma: float) -> Stage:
     def blur(plane: np.ndarray) -> np.ndarray:
         im = Image.fromarray(plane)
         if factor > 1:
-            im = im.resize((max(1, w // factor), max(1, h // factor)), Image.BILINEAR, reducing_gap=2.0)
+            im = im.resize((max(1, w // factor), max(1, h // factor)), Resampling.BILINEAR, reducing_gap=2.0)
         im = im.filter(ImageFilter.GaussianBlur(sigma / factor))
-        return np.asarray(im.resize((w, h), Image.BILINEAR) if factor > 1 else im)
+        return np.asarray(im.resize((w, h), Resampling.BILINEAR) if factor > 1 else im)
 
     return Stage(blur(stage.rgb), blur(stage.alpha))
 
@@ -415,7 +416,7 @@ def pixelate(a: Stage, b: Stage, p: float) -> Stage:
     small = (max(1, w // block), max(1, h // block))
 
     def blocks(plane: np.ndarray) -> np.ndarray:
-        return np.asarray(Image.fromarray(plane).resize(small, Image.BOX).resize((w, h), Image.NEAREST))
+        return np.asarray(Image.fromarray(plane).resize(small, Resampling.BOX).resize((w, h), Resampling.NEAREST))
 
     return Stage(blocks(out.rgb), blocks(out.alpha))
 

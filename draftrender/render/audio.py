@@ -11,9 +11,10 @@ the true-peak limiter.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -64,7 +65,7 @@ def volume_points(seg: Segment) -> tuple[np.ndarray, np.ndarray]:
     kf = seg.keyframes_for("volume")
     if kf is None:
         return np.array([0.0]), np.array([seg.volume])
-    offsets = [o for a, b in zip(kf.points, kf.points[1:])
+    offsets = [o for a, b in pairwise(kf.points)
                for o in np.linspace(a.offset, b.offset, 16, endpoint=False)] + [kf.points[-1].offset]
     scale = 1.0 if KEYFRAMES_REPLACE_VOLUME else seg.volume
     return np.array(offsets, float), np.array([kf.value_at(o) * scale for o in offsets])
@@ -125,7 +126,7 @@ class CurveSpeed:
         return float(np.interp(u, self._x, self._y)) * self._scale
 
 
-def segment_blocks(reader: AudioReader, seg: Segment, rate: int, offset: int) -> Iterator[np.ndarray]:
+def segment_blocks(reader: AudioReader, seg: Segment, rate: int, offset: int) -> Generator[np.ndarray]:
     """The segment's sound from `offset` µs into it, at the output rate, timed like its picture.
 
     Speed keeps the pitch (atempo) unless the segment modifies tone, which plays it like tape.
@@ -137,10 +138,10 @@ def segment_blocks(reader: AudioReader, seg: Segment, rate: int, offset: int) ->
     varispeed = speed if seg.tone_modify else 1.0
     tail = TAIL_US * max(speed, 1.0)
     if seg.reverse:
-        blocks = reader.backward(begin - span - tail, begin - played)
+        read = reader.backward(begin - span - tail, begin - played)
     else:
-        blocks = reader.forward(begin + played, begin + span + tail)
-    blocks = resampled(blocks, reader.rate, rate, varispeed)
+        read = reader.forward(begin + played, begin + span + tail)
+    blocks = resampled(read, reader.rate, rate, varispeed)
     if curve is None:
         tempo = speed / varispeed
         return blocks if math.isclose(tempo, 1.0, rel_tol=1e-6) else stretched(blocks, rate, tempo, tempo, tempo)

@@ -11,9 +11,10 @@ bounded memory however long the medium.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import av.filter
@@ -153,7 +154,8 @@ def _frame(block: np.ndarray, rate: int, pts: int) -> av.AudioFrame:
     return frame
 
 
-def resampled(blocks: Iterable[np.ndarray], rate: int, out_rate: int, speed: float = 1.0) -> Iterator[np.ndarray]:
+def resampled(blocks: Iterable[np.ndarray], rate: int, out_rate: int,
+              speed: float = 1.0) -> Generator[np.ndarray]:
     """Blocks at `rate` as blocks at `out_rate`. With `speed`, they play that much faster
     and pitch follows, like tape (FFmpeg's asetrate then aresample)."""
     played_as = max(1, round(rate * speed))
@@ -178,7 +180,7 @@ def atempo_stages(lowest: float, highest: float) -> int:
 
 
 def stretched(blocks: Iterable[np.ndarray], rate: int, tempo: float | Callable[[int], float],
-              lowest: float, highest: float) -> Iterator[np.ndarray]:
+              lowest: float, highest: float) -> Generator[np.ndarray]:
     """Blocks played at `tempo` with their pitch kept (FFmpeg's atempo, chained when needed).
 
     `tempo` is a number, or a function of the samples consumed so far (a speed curve): it is
@@ -199,7 +201,7 @@ def stretched(blocks: Iterable[np.ndarray], rate: int, tempo: float | Callable[[
     def drain() -> Iterator[np.ndarray]:
         while True:
             try:
-                yield sink.pull().to_ndarray()
+                yield cast(av.AudioFrame, sink.pull()).to_ndarray()
             except (av.BlockingIOError, av.EOFError):
                 return
 

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from PIL import Image
+from PIL.Image import Resampling, Transform
 
 from ..effects.blend import blend_into, div255, row_bands
 from ..effects.transform import Placement, inverse_affine, rotated_bounds
@@ -40,8 +41,8 @@ def footprint(p: Placement, width: int, height: int) -> tuple[int, int, int, int
     """The box (x0, y0, x1, y1) of a width×height canvas that draw() may change for `p`."""
     if p.axis_aligned:
         w, h = max(1, round(p.width)), max(1, round(p.height))
-        left, top = round(p.cx - w / 2), round(p.cy - h / 2)
-        x0, y0, x1, y1 = left, top, left + w, top + h
+        x0, y0 = round(p.cx - w / 2), round(p.cy - h / 2)
+        x1, y1 = x0 + w, y0 + h
     else:
         left, top, right, bottom = rotated_bounds(p)
         x0, y0, x1, y1 = math.floor(left) - 1, math.floor(top) - 1, math.ceil(right) + 1, math.ceil(bottom) + 1
@@ -94,7 +95,7 @@ def crop_to_visible(picture: np.ndarray, w: int, h: int, box: tuple[int, int, in
     img = Image.fromarray(np.ascontiguousarray(picture[y0:y1, x0:x1]))
     size = (box[2] - box[0], box[3] - box[1])
     # reducing_gap keeps large downscales fast and free of aliasing.
-    return np.asarray(img.resize(size, Image.BILINEAR, reducing_gap=3.0,
+    return np.asarray(img.resize(size, Resampling.BILINEAR, reducing_gap=3.0,
                                  box=(src_box[0] - x0, src_box[1] - y0, src_box[2] - x0, src_box[3] - y0)))
 
 
@@ -108,12 +109,12 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
     # Resample to the drawn size first with a proper filter, so the warp only rotates.
     w, h = max(1, round(p.width)), max(1, round(p.height))
     if img.size != (w, h):
-        img = img.resize((w, h), Image.BILINEAR, reducing_gap=3.0)
+        img = img.resize((w, h), Resampling.BILINEAR, reducing_gap=3.0)
     img = img.convert("RGBa")
     padded = Image.new("RGBa", (w + 2, h + 2))  # a transparent margin antialiases the edges
     padded.paste(img, (1, 1))
     a, b, c, d, e, f = inverse_affine(Placement(w, h, p.cx, p.cy, p.rotation), w, h, x0, y0)
-    warped = padded.transform((x1 - x0, y1 - y0), Image.AFFINE, (a, b, c + 1, d, e, f + 1), Image.BILINEAR)
+    warped = padded.transform((x1 - x0, y1 - y0), Transform.AFFINE, (a, b, c + 1, d, e, f + 1), Resampling.BILINEAR)
     if mode is not None:
         straight = np.asarray(warped.convert("RGBA"))
         blend_into(canvas[y0:y1, x0:x1], straight[..., :3], straight[..., 3] * np.float32(opacity / 255), mode)
@@ -121,8 +122,9 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
     if coverage is None:
         paste_over(canvas[y0:y1, x0:x1], np.asarray(warped.convert("RGBA")), opacity)
         return
-    warped = np.asarray(warped)
-    blend_premultiplied(canvas[y0:y1, x0:x1], warped[..., :3], warped[..., 3], opacity, coverage[y0:y1, x0:x1])
+    premultiplied = np.asarray(warped)
+    blend_premultiplied(canvas[y0:y1, x0:x1], premultiplied[..., :3], premultiplied[..., 3], opacity,
+                        coverage[y0:y1, x0:x1])
 
 
 def paste_over(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:

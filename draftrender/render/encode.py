@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 import av
 import av.logging
@@ -80,12 +81,12 @@ def nvenc_unavailable(codec_name: str) -> str | None:
     def attempt() -> None:
         with av.logging.Capture() as logs:  # per thread: keeps the lines off stderr
             try:
-                ctx = av.CodecContext.create(codec_name, "w")
+                ctx = cast(av.VideoCodecContext, av.CodecContext.create(codec_name, "w"))
                 ctx.width, ctx.height, ctx.pix_fmt = 256, 256, "yuv420p"
                 ctx.time_base = Fraction(1, 25)
                 ctx.open()
                 outcome.append(None)
-            except Exception as e:  # any failure to open means "not here"
+            except Exception as e:  # noqa: BLE001 - any failure to open means "not here"
                 said = [" ".join(message.split()) for _, name, message in logs if name == codec_name]
                 outcome.append(f"{codec_name}: {'; '.join(said) if said else _reason(e)}")
 
@@ -188,9 +189,9 @@ class VideoEncoder:
         self.samples_written = 0
         self._audio_rate = audio_rate
         self._audio_layout = audio_layout
-        self._pending = None  # audio samples not yet filling an AAC frame
+        self._pending: np.ndarray | None = None  # audio samples not yet filling an AAC frame
         self._done = False
-        self._container = None
+        self._container: av.container.OutputContainer | None = None
         self._tmp = self._make_temp()
         try:
             self.encoder_name, self.warnings = choose_encoder(settings)
@@ -201,7 +202,8 @@ class VideoEncoder:
         except (av.FFmpegError, ValueError, TypeError) as e:
             if not self.encoder_name.endswith("_nvenc") or not isinstance(e, av.FFmpegError):
                 self.abort()
-                raise EncodeFailed(f"opening encoder {self.encoder_name} for {self.output} failed: {_reason(e)}") from None
+                raise EncodeFailed(
+                    f"opening encoder {self.encoder_name} for {self.output} failed: {_reason(e)}") from None
             # NVENC opened on the probe but not on the real size/options: the CPU encoder will.
             self._close_container()
             cpu = CPU_ENCODERS[settings.codec]
@@ -233,7 +235,8 @@ class VideoEncoder:
         except (av.FFmpegError, OSError) as e:
             raise EncodeFailed(f"cannot create {self._tmp}: {_reason(e)}") from None
         self._container = container
-        video = container.add_stream(encoder, rate=self.fps, options=video_options(encoder, self.settings))
+        video = cast(av.VideoStream,
+                     container.add_stream(encoder, rate=self.fps, options=video_options(encoder, self.settings)))
         video.width, video.height, video.pix_fmt = self.width, self.height, "yuv420p"
         ctx = video.codec_context
         ctx.time_base = 1 / self.fps
@@ -249,7 +252,7 @@ class VideoEncoder:
         if encoder == "libx265" or encoder == "hevc_nvenc":
             ctx.codec_tag = "hvc1"  # Apple players only accept HEVC in MP4 tagged hvc1
         self._video = video
-        self._audio = None
+        self._audio: av.AudioStream | None = None
         if self._audio_rate:
             audio = container.add_stream("aac", rate=int(self._audio_rate), layout=self._audio_layout)
             audio.codec_context.time_base = Fraction(1, int(self._audio_rate))
@@ -264,20 +267,25 @@ class VideoEncoder:
     def _yuv_frame(self, image) -> av.VideoFrame:
         if isinstance(image, av.VideoFrame):
             if (image.width, image.height) != (self.width, self.height):
-                raise EncodeFailed(f"frame {self.frames_written} is {image.width}x{image.height}, expected {self.width}x{self.height}")
+                raise EncodeFailed(f"frame {self.frames_written} is {image.width}x{image.height}, "
+                                   f"expected {self.width}x{self.height}")
             if image.format.name == "yuv420p":
                 return image
-            return self._to_yuv.reformat(image, format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+            return self._to_yuv.reformat(image, format="yuv420p", dst_colorspace=Colorspace.ITU709,
+                                         dst_color_range=ColorRange.MPEG)
         pixels = np.asarray(image)
-        if pixels.dtype != np.uint8 or pixels.shape[:2] != (self.height, self.width) or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        if (pixels.dtype != np.uint8 or pixels.shape[:2] != (self.height, self.width) or pixels.ndim != 3
+                or pixels.shape[2] not in (3, 4)):
             raise EncodeFailed(
                 f"frame {self.frames_written} for {self.output.name} has shape {pixels.shape} {pixels.dtype}, "
                 f"expected ({self.height}, {self.width}, 3) uint8"
             )
         # from_numpy_buffer wraps the array without copying (3x faster than from_ndarray at
         # 1080x1920); rgba is read straight by swscale, as dropping alpha in numpy would copy.
-        frame = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(pixels), format="rgb24" if pixels.shape[2] == 3 else "rgba")
-        return self._to_yuv.reformat(frame, format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+        frame = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(pixels),
+                                                format="rgb24" if pixels.shape[2] == 3 else "rgba")
+        return self._to_yuv.reformat(frame, format="yuv420p", dst_colorspace=Colorspace.ITU709,
+                                     dst_color_range=ColorRange.MPEG)
 
     def write_frame(self, rgb) -> None:
         """Append one frame; its pts is its index (time base 1/fps)."""
@@ -316,6 +324,7 @@ class VideoEncoder:
         return packets
 
     def _encode_audio(self, chunk: np.ndarray) -> list[av.Packet]:
+        assert self._audio is not None and self._audio_rate  # encode_audio checked
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=self._audio_layout)
         frame.sample_rate = self._audio_rate
         frame.pts = self.samples_written  # counted in samples: no float time drifts in
@@ -336,6 +345,8 @@ class VideoEncoder:
 
     def mux(self, packets: list[av.Packet]) -> None:
         """Write encoded packets into the file (from the thread that writes the frames)."""
+        if self._container is None:
+            raise EncodeFailed(f"{self.output} is closed")
         try:
             for packet in packets:
                 self._container.mux(packet)
@@ -365,8 +376,9 @@ class VideoEncoder:
             self.abort()
             raise
         try:
-            self._container.close()
-            self._container = None
+            container, self._container = self._container, None
+            if container is not None:
+                container.close()
             os.replace(self._tmp, self.output)
         except (av.FFmpegError, OSError) as e:
             self.abort()
@@ -378,7 +390,7 @@ class VideoEncoder:
         if container is not None:
             try:
                 container.close()
-            except Exception:  # the file is being thrown away; its trailer does not matter
+            except Exception:  # noqa: BLE001 - the file is being thrown away; its trailer does not matter
                 pass
 
     def abort(self) -> None:
@@ -441,7 +453,7 @@ class Worker:
             t0 = time.perf_counter()
             try:
                 call(*args)
-            except BaseException as e:  # handed to the caller's thread
+            except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
                 self.failure = e
             self.busy += time.perf_counter() - t0
 

@@ -100,7 +100,8 @@ class FrameRenderer:
                 if canvas is None:
                     # The bottom layers: each brings its own background into the transition.
                     canvas = self.black.copy()
-                    stages = [self.background(s, lay.source) if lay is not None else None for s, lay in drawn]
+                    stages = [self.background(s, lay.source) if s is not None and lay is not None else None
+                              for s, lay in drawn]
                 else:
                     stages = [None, None]
                 self.draw_transition(canvas, [lay for _, lay in drawn], stages, state.transition)
@@ -128,9 +129,10 @@ class FrameRenderer:
             return None
         used: set = set()
         bottom, above = [layers[0]], layers[1:]
-        if layers[0].transition is not None:
+        phase = layers[0].transition
+        if phase is not None:
             j = partner(layers, 0)
-            if j is None or resolve("transition", layers[0].transition.effect.name).effect != "dissolve":
+            if j is None or resolve("transition", phase.effect.name).effect != "dissolve":
                 return None
             bottom.append(layers[j])
             above = [s for k, s in enumerate(layers) if k not in (0, j)]
@@ -141,13 +143,14 @@ class FrameRenderer:
             if not self.start_yuv(canvas, bottom[0], used):
                 return None
         else:
-            outgoing, incoming = bottom if bottom[0].transition.role == "out" else bottom[::-1]
+            assert phase is not None  # two bottom layers only in a transition
+            outgoing, incoming = bottom if phase.role == "out" else bottom[::-1]
             if not self.start_yuv(canvas, outgoing, used):
                 return None
             first = canvas.frame
             if not self.start_yuv(canvas, incoming, used):
                 return None
-            canvas.mix_from(first, 1 - layers[0].transition.progress)
+            canvas.mix_from(first, 1 - phase.progress)
         island: list[Layer] = []  # consecutive layers drawn in RGB share one conversion
         for state in above:
             plain = self.pasted(state, used)
@@ -250,7 +253,7 @@ class FrameRenderer:
         if source is None:
             return None
         picture = source
-        if text and (move.chars < 1 or move.lines < 1):
+        if isinstance(seg.material, Text) and (move.chars < 1 or move.lines < 1):
             picture = revealed(picture, self.text_lines(seg.material, picture), move.chars, move.lines)
         if seg.chroma is not None:
             c = seg.chroma
@@ -304,7 +307,7 @@ class FrameRenderer:
         """The outgoing and incoming layers, each on its own stage (over its own background,
         when it has one), mixed by the transition and drawn over the canvas."""
         stages = []
-        for layer, background in zip(layers, backgrounds):
+        for layer, background in zip(layers, backgrounds, strict=True):
             stage = Stage.opaque(background) if background is not None else Stage.empty(self.height, self.width)
             if layer is not None:  # an opaque stage stays opaque: only an empty one tracks coverage
                 draw(stage.rgb, layer.picture, layer.placement, layer.opacity,
@@ -385,9 +388,10 @@ class FrameRenderer:
             native = self.native_size(seg)
             if native is not None:  # ask the decoder for a picture just big enough to blur
                 small = cover_size(*native, self.width, self.height)
-                picture = self.picture(state, set(), self.decode_size(seg, Placement(*small, 0, 0)))
+                smaller = self.picture(state, set(), self.decode_size(seg, Placement(*small, 0, 0)))
+                picture = picture if smaller is None else smaller
             return blurred_cover(picture, self.width, self.height, bg.blur)
-        if bg.kind == "image":
+        if bg.kind == "image" and bg.image is not None:
             probe = self.probes.get(bg.image.id)
             if probe is None:
                 return self.black.copy()
@@ -434,6 +438,8 @@ class FrameRenderer:
 def partner(layers: list[LayerState], i: int) -> int | None:
     """The index of the other layer in layer i's transition, if it is showing."""
     mine = layers[i].transition
+    if mine is None:
+        return None
     for j in range(i + 1, len(layers)):
         other = layers[j].transition
         if other is not None and (other.cut, other.track) == (mine.cut, mine.track) and other.role != mine.role:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -188,7 +188,8 @@ def sound_report(sound: Soundtrack) -> dict:
             "gain_db": round(sound.gain_db, 2), "peak_reduction_db": round(sound.peak_reduction_db, 2)}
 
 
-def render_still(tl: Timeline, t: float, output: Path | None = None, opts: RenderOptions = RenderOptions()) -> np.ndarray:
+def render_still(tl: Timeline, t: float, output: Path | None = None,
+                 opts: RenderOptions = RenderOptions()) -> np.ndarray:
     """One frame at `t` seconds, as HxWx3 RGB; written as an image when `output` is given."""
     probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
     width, height, _ = output_geometry(tl, opts)

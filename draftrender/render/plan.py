@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator, Literal
+from itertools import pairwise
+from typing import Literal
 
 from ..timeline.model import NamedEffect, Segment, Timeline
 
@@ -125,7 +127,7 @@ def curve_progress(points: tuple[tuple[float, float], ...], u: float) -> float:
 
 def integral(points: tuple[tuple[float, float], ...], u: float) -> float:
     area = 0.0
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in pairwise(points):
         if u <= x0:
             break
         x_end = min(u, x1)
@@ -162,7 +164,9 @@ def layer_state(layer: LayerSpan | Segment, t: int) -> LayerState:
 
 
 def transition_phase(span: LayerSpan, t: int) -> TransitionPhase | None:
-    for window, role in ((span.leaving, "out"), (span.entering, "in")):
+    windows: tuple[tuple[TransitionWindow | None, Literal["out", "in"]], ...] = (
+        (span.leaving, "out"), (span.entering, "in"))
+    for window, role in windows:
         if window is not None and window.start <= t < window.end:
             progress = (t - window.start) / (window.end - window.start)
             return TransitionPhase(window.effect, role, progress, window.cut, window.track)
@@ -200,7 +204,7 @@ def layer_spans(segments: tuple[Segment, ...]) -> list[LayerSpan]:
     leaving: dict[int, TransitionWindow] = {}
     for track, segs in tracks.items():
         segs.sort(key=lambda s: s.target.start)
-        for a, b in zip(segs, segs[1:]):
+        for a, b in pairwise(segs):
             tr = a.transition
             if tr is None or tr.duration <= 0 or abs(b.target.start - a.target.end) > ADJACENT_US:
                 continue

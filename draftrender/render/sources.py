@@ -113,7 +113,7 @@ class VideoReader:
         except BaseException:
             self._container.close()
             raise
-        self._origin = self._stream.start_time if self._stream.start_time is not None else first.pts
+        self._origin: int = self._stream.start_time if self._stream.start_time is not None else (first.pts or 0)
         self.duration = self._duration()
         self._frame_us = self._nominal_frame_us()
         self._window: list[tuple[int, av.VideoFrame]] = []  # contiguous decoded frames, by start
@@ -464,7 +464,7 @@ class ImageSource:
         # By power-of-two reduction: a photo zooming across a power of two, or shown twice at
         # different sizes (a blurred background), needs two.
         self._stills: BoundedCache[np.ndarray] = BoundedCache(kept=2)
-        self._starts = [0]
+        self._starts: list[int] = [0]
         self.duration = 0
         if image.format == "JPEG":
             # A JPEG decodes at 1/2, 1/4 or 1/8 of its size for about that share of the work:
@@ -535,7 +535,7 @@ class ImageSource:
         self._transpose = _TRANSPOSE.get(image.getexif().get(_EXIF_ORIENTATION, 1))
         keep_all = n * image.width * image.height * 4 <= IMAGE_CACHE_BYTES
         self._frames: list[np.ndarray | None] = []
-        self._starts: list[int] = []
+        self._starts = []
         t = 0
         for i, frame in enumerate(ImageSequence.Iterator(image)):
             frame.load()  # WebP sets a frame's duration when it loads, GIF when it seeks

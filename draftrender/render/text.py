@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+from PIL.Image import Resampling, Transform
 
 from ..timeline.model import Text, TextBackground, TextStyle
 from .fonts import SHAPING, Face, FontBook, is_extender
@@ -289,7 +290,7 @@ def strip_trailing_spaces(cells: list[_Cell]) -> list[_Cell]:
 def horizontal_layout(text: Text, paragraphs: list[list[_Cell]], paragraph_em: list[float],
                       max_width: float) -> Layout:
     rows: list[tuple[list[_Cell], float]] = []  # (cells, em of an empty line)
-    for cells, empty_em in zip(paragraphs, paragraph_em):
+    for cells, empty_em in zip(paragraphs, paragraph_em, strict=True):
         if not cells:
             rows.append(([], empty_em))
             continue
@@ -307,7 +308,7 @@ def horizontal_layout(text: Text, paragraphs: list[list[_Cell]], paragraph_em: l
     frame_w = max(widths, default=0.0)
     glyphs: list[Glyph] = []
     y = 0.0
-    for n, ((cells, empty_em), w) in enumerate(zip(rows, widths)):
+    for n, ((cells, empty_em), w) in enumerate(zip(rows, widths, strict=True)):
         em = max((c.em for c in cells), default=empty_em)
         pitch = line_pitch(em, text.line_spacing)
         baseline = y + (pitch - em) / 2 + EM_BOX_ASCENT * em
@@ -324,7 +325,7 @@ def vertical_layout(text: Text, paragraphs: list[list[_Cell]], paragraph_em: lis
     in the font's vertical forms. Alignment 0/1/2 is top/middle/bottom."""
     spacing = text.letter_spacing * LETTER_SPACING_EM
     columns = []
-    for cells, empty_em in zip(paragraphs, paragraph_em):
+    for cells, empty_em in zip(paragraphs, paragraph_em, strict=True):
         em = max((c.em for c in cells), default=empty_em)
         height = sum(c.em for c in cells) + spacing * sum(c.em for c in cells[:-1])
         columns.append((cells, em, height))
@@ -377,7 +378,7 @@ def draw_mask(mask: np.ndarray, text: str, font, x: float, baseline: float, grow
     if shear:
         base = oy + fy
         # Output (u, v) samples the upright tile at (u - shear × (base - v), v).
-        tile = tile.transform(tile.size, Image.AFFINE, (1, shear, -shear * base, 0, 1, 0), Image.BILINEAR)
+        tile = tile.transform(tile.size, Transform.AFFINE, (1, shear, -shear * base, 0, 1, 0), Resampling.BILINEAR)
     union(mask, np.asarray(tile, dtype=np.float32) / 255.0, xi - ox, yi - oy)
 
 
@@ -427,7 +428,7 @@ def emoji_tile(face: Face, cluster: str, em: float) -> np.ndarray:
     scale = emoji_scale(face, em)
     out = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
     # Pillow premultiplies RGBA while resampling, so the edges keep their colour.
-    im = Image.fromarray((rgba * 255 + 0.5).astype(np.uint8)).resize(out, Image.LANCZOS)
+    im = Image.fromarray((rgba * 255 + 0.5).astype(np.uint8)).resize(out, Resampling.LANCZOS)
     small = np.asarray(im, dtype=np.float32) / 255.0
     small[..., :3] *= small[..., 3:]
     small.flags.writeable = False
@@ -478,7 +479,8 @@ def gaussian(mask: np.ndarray, sigma: float) -> np.ndarray:
 def shift(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:
     """The mask moved by (dx, dy) px, bilinear for the fraction."""
     im = Image.fromarray(mask.astype(np.float32, copy=False))
-    return np.asarray(im.transform(im.size, Image.AFFINE, (1, 0, -dx, 0, 1, -dy), Image.BILINEAR), dtype=np.float32)
+    moved = im.transform(im.size, Transform.AFFINE, (1, 0, -dx, 0, 1, -dy), Resampling.BILINEAR)
+    return np.asarray(moved, dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)

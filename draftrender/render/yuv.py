@@ -28,7 +28,7 @@ def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Writable numpy views of a yuv420p frame's Y, U and V planes (line padding cut off)."""
     views = []
     for plane in frame.planes:
-        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
         views.append(rows[:plane.height, :plane.width])
     return views[0], views[1], views[2]
 
@@ -36,7 +36,7 @@ def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def rgb_view(frame: av.VideoFrame) -> np.ndarray:
     """A writable HxWx3 numpy view of an rgb24 frame's pixels (no copy: drawn on in place)."""
     plane = frame.planes[0]
-    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
     return rows[:plane.height, :plane.width * 3].reshape(plane.height, plane.width, 3)
 
 
@@ -45,7 +45,8 @@ def yuv_colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     """Y, U, V of an 8-bit RGB colour, converted as the encoder converts RGB frames."""
     flat = av.VideoFrame.from_ndarray(np.full((2, 2, 3), rgb, np.uint8), format="rgb24")
     yuv = flat.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
-    return tuple(int(p[0, 0]) for p in planes(yuv))
+    y, u, v = (int(p[0, 0]) for p in planes(yuv))
+    return y, u, v
 
 
 def visible_part(size: tuple[int, int], left: int, top: int, width: int, height: int) -> Box | None:
@@ -101,7 +102,7 @@ class YuvCanvas:
         self.frame = av.VideoFrame(self.width, self.height, "yuv420p")
         self.y, self.u, self.v = planes(self.frame)
         if fill is not None:
-            for plane, value in zip((self.y, self.u, self.v), yuv_colour(fill)):
+            for plane, value in zip((self.y, self.u, self.v), yuv_colour(fill), strict=True):
                 plane.fill(value)
 
     def paste(self, picture: av.VideoFrame, left: int, top: int) -> None:
@@ -122,7 +123,7 @@ class YuvCanvas:
 
     def mix_from(self, other: av.VideoFrame, share: float) -> None:
         """Cross-fade: `share` (0–1) of each sample comes from `other`, a frame of this size."""
-        for mine, theirs in zip((self.y, self.u, self.v), planes(other)):
+        for mine, theirs in zip((self.y, self.u, self.v), planes(other), strict=True):
             mine[:] = lerp(mine, theirs, share)
 
     def draw_rgb(self, box: Box, draw: Callable[[np.ndarray, int, int], None], filled: Box | None = None) -> None:

@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TextIO
 
 from aiohttp import web
 
@@ -42,7 +43,7 @@ STORE = web.AppKey("store", TaskStore)
 POOL = web.AppKey("pool", RenderPool)
 SWEEPER = web.AppKey("sweeper", asyncio.Task)
 DRAFT_THREADS = web.AppKey("draft_threads", ThreadPoolExecutor)
-LOCK = web.AppKey("lock", object)
+LOCK = web.AppKey("lock", TextIO)  # the open lock file: closing it frees the data dir
 
 TASK_ID = re.compile(r"^[0-9a-f]{32}$")
 # Open without a key: the page and the spec carry no data, and video URLs are unguessable
@@ -109,7 +110,7 @@ async def _sweep(app: web.Application) -> None:
             gone = app[STORE].expire(time.time() - config.retention_s)
             if gone:
                 log.info("retention removed %d task(s)", len(gone))
-        except Exception:  # noqa: BLE001 - a failed sweep must not end the sweeping
+        except Exception:  # a failed sweep must not end the sweeping
             log.exception("retention sweep failed")
 
 
@@ -136,7 +137,7 @@ async def errors_as_json(request: web.Request, handler):
                                                                 if k.lower() == "allow"})
     except (asyncio.CancelledError, ConnectionResetError):
         raise
-    except Exception as e:  # noqa: BLE001 - a bug answers 500 in the contract's shape, not a traceback
+    except Exception as e:  # a bug answers 500 in the contract's shape, not a traceback
         log.exception("%s %s failed", request.method, request.path)
         return json_response({"detail": "服务器内部错误", "message": f"{type(e).__name__}: {e}",
                                   "error": type(e).__name__}, status=500)

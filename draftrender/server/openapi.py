@@ -27,7 +27,8 @@ OPTION_TYPES = {"encoder": "string", "codec": "string", "preset": "string", "crf
 
 
 def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
 def _json(description: str, schema: dict) -> dict:
@@ -69,11 +70,13 @@ def openapi_spec(server_url: str) -> dict:
                     "responses": {
                         "200": _json("视频生成成功: the video is ready", {"allOf": [task_ref, {"properties": {
                             "message": {"const": "视频生成成功"}}}]}),
-                        "202": _json("视频生成中: still rendering; call again to poll", {"type": "object", "properties": {
+                        "202": _json("视频生成中: still rendering; call again to poll", {
+                            "type": "object", "properties": {
                             "message": {"const": "视频生成中"}, "task_id": {"type": "string"},
                             "status": {"type": "string"}, "progress": {"type": "number"},
                             "stage": {"type": ["string", "null"]}}}),
-                        "400": _error("draft_url是必填项 | draft_url格式无效 | 草稿内容为空 | 素材无法访问 | 草稿格式错误 | 请求参数无效"),
+                        "400": _error("draft_url是必填项 | draft_url格式无效 | 草稿内容为空 | 素材无法访问 | "
+                                      "草稿格式错误 | 请求参数无效"),
                         "401": _error("未授权"),
                         "404": _error("草稿不存在"),
                         "413": _error("请求体过大"),

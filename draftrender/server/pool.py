@@ -15,6 +15,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 
 from ..errors import RenderFailed, RenderTimeout, ServiceBusy
 from . import worker
@@ -39,7 +40,7 @@ def process_context():
 class Running:
     task: Task
     process: multiprocessing.process.BaseProcess
-    conn: object
+    conn: Connection
     timer: asyncio.TimerHandle
     stage_started: float = field(default_factory=time.monotonic)
     outcome: tuple | None = None  # ("done", result) or ("error", error), once sent
@@ -53,12 +54,19 @@ class RenderPool:
         self.queue: deque[str] = deque()
         self.running: dict[str, Running] = {}
         self.finished: dict[str, asyncio.Event] = {}  # for requests waiting on a task
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The service's event loop: the pool's callbacks all run on it."""
+        if self._loop is None:
+            raise RuntimeError("RenderPool.start() has not run")
+        return self._loop
 
     # -- intake ---------------------------------------------------------------------
 
     async def start(self, queued: list[Task]) -> None:
-        self.loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         if self.ctx.get_start_method() == "forkserver":
             # Started (and the renderer imported) now, off the loop; else the first
             # render's start would hold the loop for as long as that takes.

@@ -66,14 +66,14 @@ def load_source(source: str | os.PathLike | dict | None, *, timeline: str | None
 def _looks_like_url(text: str) -> bool:
     m = SCHEME.match(text)
     # One letter is a Windows drive (C:\...), not a scheme.
-    return bool(m) and len(m.group(1)) > 1 and ("://" in text or m.group(1).lower() in ("http", "https"))
+    return m is not None and len(m.group(1)) > 1 and ("://" in text or m.group(1).lower() in ("http", "https"))
 
 
 def check_url(url: str) -> str:
     """The URL, if it is a usable http(s) URL; else InvalidDraftUrl."""
     try:
         parts = urlsplit(url)
-        parts.port  # raises ValueError on a bad port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         raise InvalidDraftUrl(f"invalid draft URL {url!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):

@@ -16,6 +16,8 @@ from .keyframes import Keyframes
 
 RGBA = tuple[float, float, float, float]
 TrackType = Literal["video", "audio", "text", "sticker", "effect", "filter", "adjust"]
+EffectKind = Literal["transition", "animation", "filter", "video_effect", "mix_mode", "lut", "adjust",
+                     "text_shape", "text_effect"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +226,7 @@ class NamedEffect:
     `kind` tells which family; `params` holds what the draft gives (intensity, adjust params).
     """
 
-    kind: Literal["transition", "animation", "filter", "video_effect", "mix_mode", "lut", "adjust",
-                  "text_shape", "text_effect"]
+    kind: EffectKind
     name: str
     id: str = ""
     resource_id: str = ""

@@ -12,7 +12,7 @@ import math
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from ..effects.registry import support
 from ..errors import DraftEmpty, MalformedDraft
@@ -27,6 +27,7 @@ from .model import (
     Chroma,
     Clip,
     Crop,
+    EffectKind,
     FidelityNote,
     Mask,
     Media,
@@ -44,6 +45,7 @@ from .model import (
     Timeline,
     Transition,
     Track,
+    TrackType,
     Word,
 )
 
@@ -128,7 +130,8 @@ class _Parser:
         h = as_int(cfg.get("height"), "canvas_config.height", self)
         for side, name in ((w, "width"), (h, "height")):
             if not 2 <= side <= MAX_CANVAS_SIDE:
-                raise MalformedDraft(f"{self.origin}: canvas_config.{name} is {side}; it must be 2 to {MAX_CANVAS_SIDE}")
+                raise MalformedDraft(
+                    f"{self.origin}: canvas_config.{name} is {side}; it must be 2 to {MAX_CANVAS_SIDE}")
         return Canvas(w, h, str(cfg.get("ratio", "") or ""))
 
     def fps(self) -> Fraction:
@@ -140,7 +143,7 @@ class _Parser:
         # 29.97 and friends are NTSC rates: keep them exact. (limit_denominator alone gives
         # 2997/100 for 29.97, which drifts a frame from 30000/1001 every 5.5 minutes.)
         ntsc = Fraction(round(raw * 1.001) * 1000, 1001)
-        if raw != int(raw) and abs(raw - ntsc) < 0.005:
+        if raw != int(raw) and abs(raw - float(ntsc)) < 0.005:
             return ntsc
         return Fraction(raw).limit_denominator(1001)
 
@@ -177,17 +180,19 @@ class _Parser:
             seg = self.segment(index, i, ttype, s)
             if seg is not None:
                 segments.append(seg)
-        return Track(index, str(t.get("id", "")), ttype, str(t.get("name", "")), muted, tuple(segments))
+        return Track(index, str(t.get("id", "")), cast(TrackType, ttype), str(t.get("name", "")), muted,
+                     tuple(segments))
 
     def segment(self, ti: int, si: int, ttype: str, s: Any) -> Segment | None:
         where = f"tracks[{ti}].segments[{si}]"
         if not isinstance(s, dict):
             raise MalformedDraft(f"{self.origin}: {where} must be an object, not {type_name(s)}")
-        target = self.timerange(s.get("target_timerange"), f"{where}.target_timerange", required=True)
+        target = self.timerange(s.get("target_timerange"), f"{where}.target_timerange")
         if target.duration == 0:
             self.note(ti, si, "empty segment", "ignored", "its duration is 0")
             return None
-        source = self.timerange(s.get("source_timerange"), f"{where}.source_timerange", required=False)
+        raw_source = s.get("source_timerange")
+        source = None if raw_source is None else self.timerange(raw_source, f"{where}.source_timerange")
         speed = as_float(s.get("speed", 1.0), f"{where}.speed", self, default=1.0)
         if not 0 < speed <= 100:
             raise MalformedDraft(f"{self.origin}: {where}.speed is {speed}; it must be above 0 and at most 100")
@@ -219,7 +224,7 @@ class _Parser:
             id=str(s.get("id", "")),
             track_index=ti,
             index=si,
-            kind=ttype,
+            kind=cast(TrackType, ttype),
             material=material,
             target=target,
             source=source,
@@ -244,11 +249,9 @@ class _Parser:
         )
         return seg
 
-    def timerange(self, tr: Any, where: str, required: bool) -> TimeRange | None:
+    def timerange(self, tr: Any, where: str) -> TimeRange:
         if tr is None:
-            if required:
-                raise MalformedDraft(f"{self.origin}: {where} is missing")
-            return None
+            raise MalformedDraft(f"{self.origin}: {where} is missing")
         if not isinstance(tr, dict):
             raise MalformedDraft(f"{self.origin}: {where} must be an object, not {type_name(tr)}")
         start = as_int(tr.get("start", 0), f"{where}.start", self, default=0)
@@ -261,12 +264,12 @@ class _Parser:
 
     def clip(self, s: dict, where: str) -> Clip:
         c = s.get("clip")
-        uni = s.get("uniform_scale") if isinstance(s.get("uniform_scale"), dict) else {}
+        uni = dig(s, "uniform_scale")
         if not isinstance(c, dict):
             return Clip(uniform_scale=bool(uni.get("on", True)))
-        flip = c.get("flip") if isinstance(c.get("flip"), dict) else {}
-        scale = c.get("scale") if isinstance(c.get("scale"), dict) else {}
-        tr = c.get("transform") if isinstance(c.get("transform"), dict) else {}
+        flip = dig(c, "flip")
+        scale = dig(c, "scale")
+        tr = dig(c, "transform")
         f = lambda v, k, d: as_float(v, f"{where}.clip.{k}", self, default=d)  # noqa: E731
         return Clip(
             alpha=min(max(f(c.get("alpha", 1.0), "alpha", 1.0), 0.0), 1.0),
@@ -326,7 +329,7 @@ class _Parser:
         if kind == "videos":
             mtype = str(m.get("type", "video"))
             if mtype == "photo" or mtype == "video":
-                return self.media(m, mtype, where)
+                return self.media(m, "photo" if mtype == "photo" else "video", where)
             color = m.get("color") or m.get("background_color")
             if isinstance(color, str):
                 return SolidColor(mid, hex_color(color, self, f"{where} colour"))
@@ -350,7 +353,7 @@ class _Parser:
         self.note(ti, si, f"{ttype} segment material {kind!r}", "ignored", "unknown material kind")
         return None
 
-    def media(self, m: dict, kind: str, where: str) -> Media:
+    def media(self, m: dict, kind: Literal["video", "photo", "audio"], where: str) -> Media:
         mid = m["id"]
         if mid in self.media_cache:
             return self.media_cache[mid]
@@ -385,7 +388,8 @@ class _Parser:
                 if len(pts) >= 2:
                     out["speed_curve"] = SpeedCurve(tuple(sorted(pts)), str(curve.get("name", "") or ""))
         elif kind == "audio_fades":
-            out["fade"] = AudioFade(max(0, int(num(m.get("fade_in_duration")))), max(0, int(num(m.get("fade_out_duration")))))
+            out["fade"] = AudioFade(max(0, int(num(m.get("fade_in_duration")))),
+                                    max(0, int(num(m.get("fade_out_duration")))))
         elif kind == "canvases":
             out["background"] = self.background(ti, si, m)
         elif kind in ("masks", "common_mask"):
@@ -409,7 +413,9 @@ class _Parser:
                 atype = str(a.get("type", "in"))
                 effect = NamedEffect("animation", str(a.get("name", "")), str(a.get("id", "")),
                                      str(a.get("resource_id", "")))
-                out["animations"].append(Animation(effect, atype if atype in ("in", "out", "group", "loop") else "in",
+                kind = cast(Literal["in", "out", "group", "loop"],
+                            atype if atype in ("in", "out", "group", "loop") else "in")
+                out["animations"].append(Animation(effect, kind,
                                                    int(num(a.get("start"))), max(0, int(num(a.get("duration"))))))
                 self.note_effect(ti, si, effect, f"{atype} animation")
         elif kind in ("effects", "video_effects"):
@@ -438,7 +444,7 @@ class _Parser:
                                   "text_effect") else default_kind
         params = tuple((str(p.get("name", "")), num(p.get("value"))) for p in as_list(m.get("adjust_params"))
                        if isinstance(p, dict))
-        return NamedEffect(kind, str(m.get("name", "") or ""), str(m.get("effect_id", "") or ""),
+        return NamedEffect(cast(EffectKind, kind), str(m.get("name", "") or ""), str(m.get("effect_id", "") or ""),
                            str(m.get("resource_id", "") or ""), num(m.get("value", 1.0), 1.0), params,
                            str(m.get("path", "") or ""))
 
@@ -455,7 +461,7 @@ class _Parser:
         return None
 
     def mask(self, m: dict) -> Mask:
-        cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
+        cfg = dig(m, "config")
         rtype = str(m.get("resource_type", "") or "")
         # The name first: heart and star share the resource_type geometric_shape.
         shape = MASK_SHAPES.get(str(m.get("name", ""))) or MASK_SHAPES.get(rtype) or rtype or "rectangle"
@@ -496,7 +502,8 @@ class _Parser:
             or (self.flat_text_style(m, len(body), default_size, flags),)
 
         background = None
-        if (flags & 16 or "check_flag" not in m) and num(m.get("background_alpha"), 0.0) > 0 and m.get("background_style"):
+        if ((flags & 16 or "check_flag" not in m) and num(m.get("background_alpha"), 0.0) > 0
+                and m.get("background_style")):
             rgba = hex_color(str(m.get("background_color") or "#000000"), self, "text background colour")
             background = TextBackground(
                 color=rgba[:3] + (num(m.get("background_alpha"), 1.0),),
@@ -521,7 +528,7 @@ class _Parser:
             background=background,
             words=words(m.get("words")),
             glow=bool(flags & 64),
-            effect_style=str((m.get("effectStyle") or {}).get("id", "") if isinstance(m.get("effectStyle"), dict) else ""),
+            effect_style=str(m["effectStyle"].get("id", "") if isinstance(m.get("effectStyle"), dict) else ""),
             bubble=str(m.get("text_shape", "") or "") if isinstance(m.get("text_shape"), str) else "",
         )
         if text.glow:
@@ -541,10 +548,10 @@ class _Parser:
             start, end = int(num(rng[0])), int(num(rng[1], length))
         else:
             start, end = 0, length
-        fill = s.get("fill") if isinstance(s.get("fill"), dict) else {}
+        fill = dig(s, "fill")
         solid = dig(fill, "content", "solid")
         color = rgb_list(solid.get("color"), (1.0, 1.0, 1.0)) + (num(solid.get("alpha"), num(fill.get("alpha"), 1.0)),)
-        font = s.get("font") if isinstance(s.get("font"), dict) else {}
+        font = dig(s, "font")
         strokes = tuple(
             Stroke(rgb_list(dig(st, "content", "solid").get("color"), (0.0, 0.0, 0.0))
                    + (num(dig(st, "content", "solid").get("alpha"), 1.0),), num(st.get("width"), 0.08))
@@ -570,7 +577,8 @@ class _Parser:
 
     def flat_text_style(self, m: dict, length: int, size: float, flags: int) -> TextStyle:
         """Older drafts keep one style in the material's flat fields."""
-        strokes, shadows = (), ()
+        strokes: tuple[Stroke, ...] = ()
+        shadows: tuple[Shadow, ...] = ()
         if flags & 8 or num(m.get("border_width")) > 0:
             strokes = (Stroke(hex_color(str(m.get("border_color") or "#000000"), self, "text border colour"),
                               num(m.get("border_width"), 0.08)),)
@@ -587,7 +595,7 @@ class _Parser:
 
     # ------------------------------------------------------------ fidelity
 
-    def note(self, ti, si, feature: str, status: str, reason: str) -> None:
+    def note(self, ti, si, feature: str, status: Literal["approximated", "ignored"], reason: str) -> None:
         self.notes.append(FidelityNote(ti, si, feature, status, reason))
 
     def note_family(self, ti: int, si: int, family: str, feature: str, name: str = "") -> None:
@@ -688,8 +696,10 @@ def hex_color(s: str, p: _Parser, where: str) -> RGBA:
 def crop(c: Any) -> Crop:
     if not isinstance(c, dict):
         return Crop()
-    xs = [num(c.get(k), d) for k, d in (("upper_left_x", 0), ("lower_left_x", 0), ("upper_right_x", 1), ("lower_right_x", 1))]
-    ys = [num(c.get(k), d) for k, d in (("upper_left_y", 0), ("upper_right_y", 0), ("lower_left_y", 1), ("lower_right_y", 1))]
+    xs = [num(c.get(k), d)
+          for k, d in (("upper_left_x", 0), ("lower_left_x", 0), ("upper_right_x", 1), ("lower_right_x", 1))]
+    ys = [num(c.get(k), d)
+          for k, d in (("upper_left_y", 0), ("upper_right_y", 0), ("lower_left_y", 1), ("lower_right_y", 1))]
     left, right = max(0.0, min(xs[:2])), min(1.0, max(xs[2:]))
     top, bottom = max(0.0, min(ys[:2])), min(1.0, max(ys[2:]))
     if right <= left or bottom <= top:
@@ -714,7 +724,7 @@ def words(w: Any) -> tuple[Word, ...]:
     if isinstance(w, dict):
         texts, starts, ends = w.get("text") or [], w.get("start_time") or [], w.get("end_time") or []
         if isinstance(texts, list) and isinstance(starts, list) and isinstance(ends, list):
-            return tuple(Word(str(t), int(num(s)), int(num(e))) for t, s, e in zip(texts, starts, ends))
+            return tuple(Word(str(t), int(num(s)), int(num(e))) for t, s, e in zip(texts, starts, ends, strict=True))
     if isinstance(w, list):
         return tuple(Word(str(x.get("text", "")), int(num(x.get("start_time"))), int(num(x.get("end_time"))))
                      for x in w if isinstance(x, dict))

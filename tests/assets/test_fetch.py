@@ -73,7 +73,7 @@ def test_local_media_are_probed_in_place(tmp_path):
 
 def test_relative_path_resolves_against_draft_dir(tmp_path):
     make_image(tmp_path / "media" / "p.jpg")
-    m = Media(id="p", kind="photo", name="p.jpg", written_path="media/p.jpg", path=tmp_path.joinpath("media/p.jpg").relative_to(tmp_path))
+    m = Media(id="p", kind="photo", name="p.jpg", written_path="media/p.jpg", path=Path("media/p.jpg"))
     probes = prepare_media(timeline_of(m, draft_dir=tmp_path), cache_dir=tmp_path / "cache")
     assert probes["p"].width == 320
 

@@ -12,7 +12,7 @@ from draftrender.effects.animations import (GROUP_SPLIT, LOOPS, SLIDE, STEPS, ST
 
 def same(a: Motion, b: Motion) -> bool:
     """Equal motions, up to rounding."""
-    return all(x == pytest.approx(y, abs=1e-9) for x, y in zip(fields(a), fields(b)))
+    return all(x == pytest.approx(y, abs=1e-9) for x, y in zip(fields(a), fields(b), strict=True))
 
 
 def fields(m: Motion) -> list:

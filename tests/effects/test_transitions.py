@@ -43,7 +43,7 @@ def test_there_are_at_least_24_transitions():
 
 def test_dissolve_at_its_midpoint_is_the_half_and_half_mix():
     out = run("dissolve", plate(RED), plate(BLUE), 0.5)
-    expected = [(a + b) / 2 for a, b in zip(RED, BLUE)]
+    expected = [(a + b) / 2 for a, b in zip(RED, BLUE, strict=True)]
     assert np.all(np.abs(out[..., :3].astype(int) - expected) <= 1)
     assert np.all(out[..., 3] == 255)
 

@@ -60,11 +60,11 @@ def frame(folder: Path, t: float) -> np.ndarray:
 
 def test_dissolve_between_red_and_blue_is_purple_at_the_cut(tmp_path):
     folder = draft(tmp_path, two_clips(jy.TransitionType.叠化))
-    purple = [(a + b) / 2 for a, b in zip(RED, BLUE)]
+    purple = [(a + b) / 2 for a, b in zip(RED, BLUE, strict=True)]
     assert close(frame(folder, 1.0)[90, 160], purple)
     # A quarter of the way in the outgoing clip dominates, three quarters in the incoming one.
-    assert close(frame(folder, 0.9)[90, 160], [0.75 * a + 0.25 * b for a, b in zip(RED, BLUE)])
-    assert close(frame(folder, 1.1)[90, 160], [0.25 * a + 0.75 * b for a, b in zip(RED, BLUE)])
+    assert close(frame(folder, 0.9)[90, 160], [0.75 * a + 0.25 * b for a, b in zip(RED, BLUE, strict=True)])
+    assert close(frame(folder, 1.1)[90, 160], [0.25 * a + 0.75 * b for a, b in zip(RED, BLUE, strict=True)])
     assert close(frame(folder, 0.7)[90, 160], RED) and close(frame(folder, 1.3)[90, 160], BLUE)
 
 
@@ -224,7 +224,7 @@ def test_blend_mode_mixes_by_its_formula_inside_the_layer_only(tmp_path, mode, f
         script.add_segment(seg, "top")
 
     img = frame(draft(tmp_path, build), 0.5)
-    assert close(img[90, 160], [formula(b, s) for b, s in zip(under, over)], 3)
+    assert close(img[90, 160], [formula(b, s) for b, s in zip(under, over, strict=True)], 3)
     assert close(img[90, 20], under, 3), "outside the layer the backdrop is untouched"
 
 

@@ -207,7 +207,8 @@ needs_nvenc = pytest.mark.skipif(
 
 
 @needs_nvenc
-@pytest.mark.parametrize("codec, encoder_name, decoded_as", [("h264", "h264_nvenc", "h264"), ("h265", "hevc_nvenc", "hevc")])
+@pytest.mark.parametrize("codec, encoder_name, decoded_as",
+                         [("h264", "h264_nvenc", "h264"), ("h265", "hevc_nvenc", "hevc")])
 def test_nvenc_round_trip_on_a_gpu(tmp_path, codec, encoder_name, decoded_as):
     out = tmp_path / "gpu.mp4"
     with VideoEncoder(out, W, H, Fraction(25), EncodeSettings(codec=codec, encoder="nvenc")) as encoder:

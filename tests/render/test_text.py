@@ -78,7 +78,7 @@ def bbox_from_centre(mask: np.ndarray) -> tuple[float, float, float, float]:
 def bands(profile: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) runs where a 1-D profile is true."""
     edges = np.diff(np.concatenate([[0], profile.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def line_texts(renderer: TextRenderer, text) -> list[str]:
@@ -309,7 +309,7 @@ def test_stroke_lies_just_outside_the_fill(tmp_path, renderer):
     picture = renderer.picture(stroked)
     box = bbox_from_centre(ink(picture))
     grow = 0.08 * EM_SIZE_10_AT_1080  # 5.4 px
-    for a, b, sign in zip(fill_box, box, (-1, -1, 1, 1)):
+    for a, b, sign in zip(fill_box, box, (-1, -1, 1, 1), strict=True):
         assert abs((b - a) * sign - grow) <= 1.5
     # Where the plain glyph has no ink but the stroked one does, the pixels are the stroke colour.
     # Both pictures share their centre, so padding the smaller one evenly aligns them.
@@ -337,7 +337,7 @@ def test_shadow_is_offset_along_its_angle(tmp_path, renderer, angle, direction):
     picture = renderer.picture(shadowed)
     box = bbox_from_centre(ink(picture))
     # The ink grows on the shadow's side only, by the offset.
-    for k, (a, b) in enumerate(zip(fill_box, box)):
+    for k, (a, b) in enumerate(zip(fill_box, box, strict=True)):
         d = dx if k % 2 == 0 else dy
         expected = d if (d > 0) == (k >= 2) and abs(d) > 0.5 else 0.0
         assert abs((b - a) - expected) <= 1.5, (k, a, b, expected)

@@ -6,7 +6,6 @@ write them); each test checks which path a frame took and what its pixels are.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -203,7 +202,7 @@ def test_overlays_drawn_in_rgb_share_one_island_and_match_the_rgb_path(tmp_path)
     frame, rgb = composed(stacked_draft(tmp_path, square))
     assert isinstance(frame, av.VideoFrame)
     out = to_rgb(frame)
-    half = [(a + b) / 2 for a, b in zip(ORANGE, BLUE)]
+    half = [(a + b) / 2 for a, b in zip(ORANGE, BLUE, strict=True)]
     assert close(out[20, 20], ORANGE) and close(rgb[100, 130], half, 8) and close(out[100, 130], half, 8)
     diff = np.abs(out - rgb.astype(int))
     assert diff.mean() < 1.5 and np.percentile(diff, 99.5) <= 24
@@ -221,7 +220,7 @@ def test_a_full_frame_overlay_in_screen_mode_rewrites_the_whole_island(tmp_path)
     frame, rgb = composed(stacked_draft(tmp_path, leak))
     assert isinstance(frame, av.VideoFrame)
     out = to_rgb(frame)
-    screen = [255 - (255 - a) * (255 - b) / 255 for a, b in zip(ORANGE, BLUE)]
+    screen = [255 - (255 - a) * (255 - b) / 255 for a, b in zip(ORANGE, BLUE, strict=True)]
     assert close(out[20, 20], screen, 8) and close(rgb[20, 20], screen, 8)
     # Off the caption, the two paths differ by the rounding of one more 4:2:0 round trip.
     diff = np.abs(out - rgb.astype(int))
@@ -265,11 +264,11 @@ def test_a_dissolve_between_two_plain_videos_is_mixed_in_yuv(tmp_path):
     folder = dissolve_draft(tmp_path, jy.TransitionType.叠化)
     frame, rgb = composed(folder, 1.0)  # halfway
     assert isinstance(frame, av.VideoFrame)
-    middle = [(a + b) / 2 for a, b in zip(ORANGE, BLUE)]
+    middle = [(a + b) / 2 for a, b in zip(ORANGE, BLUE, strict=True)]
     assert close(to_rgb(frame)[90, 160], middle, 8)
     assert np.abs(to_rgb(frame) - rgb.astype(int)).max() <= 6
     early, _ = composed(folder, 0.75)
-    assert close(to_rgb(early)[90, 160], [a + (b - a) * 0.083 for a, b in zip(ORANGE, BLUE)], 10)
+    assert close(to_rgb(early)[90, 160], [a + (b - a) * 0.083 for a, b in zip(ORANGE, BLUE, strict=True)], 10)
 
 
 def test_other_transitions_go_through_rgb(tmp_path):
@@ -318,7 +317,7 @@ def test_the_yuv_canvas_pastes_clipped_at_the_edges_and_islands_leave_the_rest_a
     canvas = YuvCanvas(8, 6)
     canvas.start(fill=(0, 0, 0))
     picture = av.VideoFrame(4, 4, "yuv420p")
-    for plane, value in zip(planes(picture), (200, 90, 160)):
+    for plane, value in zip(planes(picture), (200, 90, 160), strict=True):
         plane.fill(value)
     canvas.paste(picture, -2, 4)  # only its top-right 2×2 lands, at (0, 4)
     y, u, v = planes(canvas.frame)

@@ -33,7 +33,7 @@ def keyframed(tmp_path_factory):
         # Three keyframes, added out of order: the writer sorts them, the parser must too.
         for prop, values in ((kp.position_x, (0.0, 1.0, -1.0)), (kp.alpha, (1.0, 0.0, 1.0)),
                              (kp.rotation, (0.0, 180.0, 360.0)), (kp.brightness, (0.0, 1.0, -1.0))):
-            for offset, value in sorted(zip((0, SEC // 2, SEC), values), key=lambda p: -p[0]):
+            for offset, value in sorted(zip((0, SEC // 2, SEC), values, strict=True), key=lambda p: -p[0]):
                 seg.add_keyframe(prop, offset, value)
         script.add_segment(seg, "v")
         audio = jy.AudioSegment(str(media["bgm"]), jy.trange(0, 2 * SEC))

@@ -662,7 +662,7 @@ def test_every_shared_sample_parses(name, tmp_path):
     for m in tl.media():
         assert not m.missing, m.looked_in
         assert m.path == (tmp_path / m.written_path).resolve()
-    for seg, raw in zip(tl.segments, (s for t in data["tracks"] for s in t["segments"])):
+    for seg, raw in zip(tl.segments, (s for t in data["tracks"] for s in t["segments"]), strict=True):
         assert (seg.target.start, seg.target.duration) == (raw["target_timerange"].get("start", 0),
                                                            raw["target_timerange"]["duration"])
         if isinstance(seg.material, Text):
