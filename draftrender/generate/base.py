@@ -41,7 +41,8 @@ class GenerationRequest(BaseModel):
     resolution: str | None = Field(None, description="e.g. 720p, where the API takes a resolution")
     images: tuple[str, ...] = Field((), description="reference images: URLs or local file paths")
     audio: bool = Field(False, description="ask for a clip with sound")
-    seed: int | None = Field(None, ge=0, description="the same seed and request give the same clip, where the provider allows")
+    seed: int | None = Field(None, ge=0,
+                             description="the same seed and request give the same clip, where the provider allows")
     negative_prompt: str | None = Field(None, description="what the clip must not show")
     extra: dict[str, Any] = Field(default_factory=dict, description="provider-specific fields, passed through as given")
 
