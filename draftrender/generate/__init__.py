@@ -18,6 +18,6 @@ from .base import (
 )
 
 __all__ = [
-    "STATUS_TABLE", "VARIANTS", "GenerationError", "GenerationRequest", "InvalidGeneration", "Job", "JobDeadline", "JobFailed",
-    "JobStatus", "Provider", "ProviderError", "UnknownModel", "Variant", "normalise_status",
+    "STATUS_TABLE", "VARIANTS", "GenerationError", "GenerationRequest", "InvalidGeneration", "Job", "JobDeadline",
+    "JobFailed", "JobStatus", "Provider", "ProviderError", "UnknownModel", "Variant", "normalise_status",
 ]

@@ -33,7 +33,8 @@ def add_providers_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--providers", type=Path, metavar="FILE",
-                   help="the providers file (default: $DRAFTRENDER_PROVIDERS, else ~/.config/draftrender/providers.toml)")
+                   help="the providers file "
+                        "(default: $DRAFTRENDER_PROVIDERS, else ~/.config/draftrender/providers.toml)")
     p.add_argument("--cache-dir", type=Path, help="where generated clips are kept")
 
 

@@ -138,7 +138,7 @@ class ApiClient:
         except aiohttp.ClientConnectorError as e:  # never connected: nothing was sent, any call may retry
             raise _Retry(ProviderError(f"{what}: cannot connect ({self._redact(str(e.os_error or e))})",
                                        code="connection_error")) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+        except (TimeoutError, aiohttp.ClientError) as e:
             reason = (f"no answer within {self.timeout:g} s" if isinstance(e, asyncio.TimeoutError)
                       else self._redact(str(e) or type(e).__name__))
             error = ProviderError(f"{what}: {reason}", code="connection_error")
@@ -183,8 +183,9 @@ class ApiClient:
                 if r.status != 200:
                     raw = await r.read()
                     code, message = self.read_error(r.status, _json(raw))
+                    said = f": {self._redact(message)}" if message else ""
                     error = ProviderError(f"{self.name}: downloading {shown} answered {r.status}"
-                                          f"{' ' + code if code else ''}{': ' + self._redact(message) if message else ''}",
+                                          f"{' ' + code if code else ''}{said}",
                                           code=code, http_status=r.status)
                     if r.status == 429 or r.status >= 500:
                         raise _Retry(error, retry_after(r.headers.get("Retry-After")))
@@ -192,7 +193,7 @@ class ApiClient:
                 with open(part, "wb") as out:
                     async for chunk in r.content.iter_chunked(CHUNK):
                         out.write(chunk)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+        except (TimeoutError, aiohttp.ClientError) as e:
             raise _Retry(ProviderError(f"{self.name}: downloading {shown} failed: {type(e).__name__} {e}".strip(),
                                        code="connection_error")) from None
 

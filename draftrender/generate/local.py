@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image, ImageOps
+from PIL.Image import Resampling
 
 from ..assets.fetch import cache_path
 from ..assets.http import FetchFailed, fetch_to_file, run_sync
@@ -133,7 +134,8 @@ def _photo(image: str, cache_dir: Path) -> tuple[Path, tuple[int, int]]:
             try:
                 run_sync(lambda: fetch_to_file(image, path))
             except FetchFailed as e:
-                raise InvalidGeneration(f"image {image} cannot be fetched: {e.reason}", code="image_unreachable") from None
+                raise InvalidGeneration(f"image {image} cannot be fetched: {e.reason}",
+                                        code="image_unreachable") from None
     try:
         with Image.open(path) as im:
             return path, ImageOps.exif_transpose(im).size
@@ -152,7 +154,7 @@ def _stills(tl: Timeline, folder: Path, opts: RenderOptions) -> None:
     sheet = Image.new("RGB", (tile[0] * cols, tile[1] * rows))
     for i in range(cols * rows):
         frame = Image.fromarray(render_still(tl, seconds * (i + 0.5) / (cols * rows), None, opts))
-        sheet.paste(frame.resize(tile, Image.LANCZOS), ((i % cols) * tile[0], (i // cols) * tile[1]))
+        sheet.paste(frame.resize(tile, Resampling.LANCZOS), ((i % cols) * tile[0], (i // cols) * tile[1]))
     _save_jpeg(sheet, folder / FILES["spritesheet"])
 
 
@@ -219,7 +221,7 @@ class LocalProvider:
         folder = self._folder(job_id)
         try:
             make_clip(request, folder, self.cache_dir, progress)
-        except Exception as e:  # a job's failure is its result, never the thread's traceback
+        except Exception as e:  # noqa: BLE001 - a job's failure is its result, never the thread's traceback
             code = getattr(e, "code", None) or ("cancelled" if isinstance(e, Cancelled) else "generation_failed")
             message = str(e) if isinstance(e, DraftRenderError) else f"{type(e).__name__}: {e}"
             (folder / "error.json").write_text(json.dumps({"code": code, "message": message}), encoding="utf-8")
@@ -236,7 +238,8 @@ class LocalProvider:
             video = folder / FILES["video"]
             return job.model_copy(update={
                 "status": JobStatus.COMPLETED, "provider_status": "completed", "progress": 100,
-                "video_url": video.resolve().as_uri(), "thumbnail_url": (folder / FILES["thumbnail"]).resolve().as_uri(),
+                "video_url": video.resolve().as_uri(),
+                "thumbnail_url": (folder / FILES["thumbnail"]).resolve().as_uri(),
                 "completed_at": _mtime(sheet), "updated_at": _mtime(sheet)})
         if error.exists():
             failure = json.loads(error.read_text(encoding="utf-8"))

@@ -35,7 +35,8 @@ class OpenAIVideos(RemoteProvider):
         urls = [i for i in request.images if is_url(i)]
         if files:
             if len(request.images) > 1:
-                raise InvalidGeneration(f"{self.name}: one reference image when it is a file (got {len(request.images)})",
+                raise InvalidGeneration(f"{self.name}: one reference image when it is a file "
+                                        f"(got {len(request.images)})",
                                         code="too_many_images")
             path = Path(files[0])
             data = path.read_bytes()

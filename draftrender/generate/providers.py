@@ -77,7 +77,8 @@ class ProviderConfig(BaseModel):
                 return key
         where = " or ".join(w for w in (f"${self.key_env}" if self.key_env else "",
                                         f"key_file {self.key_file}" if self.key_file else "") if w)
-        raise InvalidGeneration(f"provider {self.name} has no API key: set {where or 'key_env or key_file in the providers file'}",
+        where = where or "key_env or key_file in the providers file"
+        raise InvalidGeneration(f"provider {self.name} has no API key: set {where}",
                                 code="missing_key")
 
     def with_defaults(self, request: GenerationRequest) -> GenerationRequest:
@@ -101,7 +102,7 @@ def load_configs(path: Path | None = None) -> list[ProviderConfig]:
     ~/.config/draftrender/providers.toml) when it exists; a named file must exist.
     """
     explicit = path is not None
-    path = Path(path) if explicit else default_path()
+    path = Path(path) if path is not None else default_path()
     if not path.exists():
         if explicit or os.environ.get(PROVIDERS_ENV):
             raise InvalidGeneration(f"providers file {path} does not exist", code="no_providers_file")
@@ -139,7 +140,8 @@ def build(config: ProviderConfig, cache_dir: Path | None = None) -> Provider:
     if config.kind == "local":
         return LocalProvider(cache / "generated" / config.name, cache_dir=cache, name=config.name)
     if not config.base_url:
-        raise GenerationError(f"provider {config.name} has no base_url in the providers file", code="bad_providers_file")
+        raise GenerationError(f"provider {config.name} has no base_url in the providers file",
+                              code="bad_providers_file")
     # The HTTP adapters are imported only when a remote provider is used.
     if config.kind == "vibegen":
         from .vibegen import Vibegen

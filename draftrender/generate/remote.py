@@ -40,7 +40,7 @@ class RemoteProvider:
                 return _str(body.get("code")), str(body["message"])
         return None, ""
 
-    def job(self, job_id: str, model: str, raw_status: Any, *, previous: JobStatus = JobStatus.QUEUED,
+    def job(self, job_id: str, model: str | None, raw_status: Any, *, previous: JobStatus = JobStatus.QUEUED,
             **fields: Any) -> Job:
         """A Job from an API's answer; the status word goes through the one table."""
         status = normalise_status(str(raw_status or ""), current=previous)
@@ -65,7 +65,7 @@ def timestamp(value: Any) -> datetime | None:
     return None
 
 
-def error_fields(error: Any) -> dict[str, str | None]:
+def error_fields(error: Any) -> dict[str, Any]:
     """error_code and error_message from an error object or string."""
     if isinstance(error, dict):
         return {"error_code": _str(error.get("code") or error.get("type")),

@@ -73,7 +73,7 @@ def gradient(rng: random.Random, size: tuple[int, int]) -> Image.Image:
 
 def _keyframes(prop: str, values: tuple[float, ...], times: tuple[int, ...]) -> dict:
     return {"property_type": prop, "keyframe_list": [
-        {"time_offset": t, "values": [v], "curveType": "Line"} for t, v in zip(times, values)]}
+        {"time_offset": t, "values": [v], "curveType": "Line"} for t, v in zip(times, values, strict=True)]}
 
 
 def _move_keyframes(move: Move, duration: int) -> list[dict]:

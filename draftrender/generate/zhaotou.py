@@ -39,8 +39,8 @@ class Zhaotou(RemoteProvider):
             raise InvalidGeneration(f"{self.name}: the gateway takes image URLs only, not files", code="image_not_url")
         optional = {"image": request.images[0] if request.images else None,
                     "duration": whole_seconds(request.seconds), "size": request.size}
-        body = {"model": request.model, "prompt": request.prompt, **{k: v for k, v in optional.items() if v is not None},
-                "metadata": metadata(request)}
+        given = {k: v for k, v in optional.items() if v is not None}
+        body = {"model": request.model, "prompt": request.prompt, **given, "metadata": metadata(request)}
         return self._job(await self.client.call("POST", "/v1/video/generations", json_body=body, submit=True),
                          request.model)
 

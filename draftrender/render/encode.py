@@ -240,7 +240,8 @@ class VideoEncoder:
         video.width, video.height, video.pix_fmt = self.width, self.height, "yuv420p"
         ctx = video.codec_context
         ctx.time_base = 1 / self.fps
-        ctx.thread_count = self.settings.threads  # 0: the encoder picks (x264 uses every core); FFmpeg's own default is 1
+        # 0: the encoder picks (x264 uses every core); FFmpeg's own default is 1.
+        ctx.thread_count = self.settings.threads
         # Slice threads (PyAV's default), not frame threads (the ffmpeg command's): x264's frame
         # threads encode 1080p about 8 % faster on two cores but hold 60 MB more frames.
         ctx.thread_type = "SLICE"

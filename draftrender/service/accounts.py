@@ -77,7 +77,7 @@ def _vibegen_table() -> tuple[Price, ...]:
     table = {("480p", 5): (20, 15), ("720p", 5): (43, 30), ("1080p", 5): (90, 50),
              ("480p", 10): (40, 25), ("720p", 10): (86, 45), ("1080p", 10): (180, 100)}
     return tuple(Price("seedance*", credits, res, secs, audio)
-                 for (res, secs), pair in table.items() for audio, credits in zip((True, False), pair))
+                 for (res, secs), pair in table.items() for audio, credits in zip((True, False), pair, strict=True))
 
 
 DEFAULT_PRICES: tuple[Price, ...] = _vibegen_table()
@@ -108,8 +108,9 @@ def read_prices(rows: list[dict]) -> tuple[Price, ...]:
     for i, row in enumerate(rows, 1):
         unknown = set(row) - {"model", "credits", "resolution", "seconds", "audio"}
         if unknown or "model" not in row or not isinstance(row.get("credits"), int):
+            extra = f"; unknown {', '.join(sorted(unknown))}" if unknown else ""
             raise ValueError(f"price rule {i}: needs model (a glob) and credits (a whole number); "
-                             f"optional resolution, seconds, audio{'; unknown ' + ', '.join(sorted(unknown)) if unknown else ''}")
+                             f"optional resolution, seconds, audio{extra}")
         out.append(Price(**row))
     return tuple(out)
 
@@ -131,10 +132,7 @@ class RateLimited(DraftRenderError):
     def __init__(self, message: str, window: RateWindow):
         super().__init__(message)
         self.window = window
-
-    @property
-    def retry_after(self) -> int:
-        return max(1, math.ceil(self.window.reset - time.time()))
+        self.retry_after = max(1, math.ceil(window.reset - time.time()))
 
 
 @dataclass(frozen=True)
@@ -308,14 +306,16 @@ class Accounts:
 
     def _from_jwt(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(token, self._jwt_secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(token, self._jwt_secret, algorithms=[JWT_ALGORITHM],
+                                options={"require": ["exp", "sub"]})
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired: log in again") from None
         except jwt.InvalidTokenError:
             raise Unauthorized("invalid token") from None
         with self.engine.begin() as db:
             user = db.execute(sa.select(users).where(users.c.id == claims["sub"])).mappings().first()
-            key = db.execute(sa.select(api_keys).where(api_keys.c.user_id == claims["sub"], api_keys.c.revoked.is_(None))
+            key = db.execute(sa.select(api_keys)
+                             .where(api_keys.c.user_id == claims["sub"], api_keys.c.revoked.is_(None))
                              .order_by(api_keys.c.created).limit(1)).mappings().first()
         if user is None:
             raise Unauthorized("the token's user no longer exists")
@@ -394,7 +394,7 @@ class Accounts:
                 window = RateWindow(limit, 0, start + window_s)
                 raise RateLimited(f"Rate limit exceeded: {limit} requests per {window_s} s for this key", window)
             count = db.execute(sa.select(rate_windows.c.count).where(*where)).scalar()
-        return RateWindow(limit, max(0, limit - count), start + window_s)
+        return RateWindow(limit, max(0, limit - (count or 0)), start + window_s)
 
     @staticmethod
     def _open_window(db, key_id: str, scope: str, start: int) -> bool:

@@ -116,7 +116,7 @@ class Webhooks:
             while True:
                 try:
                     await self.send_due(session)
-                except Exception:  # noqa: BLE001 - a failed round must not end the sender
+                except Exception:
                     log.exception("webhook round failed")
                 self._wake.clear()
                 try:

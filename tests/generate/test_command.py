@@ -10,7 +10,8 @@ from draftrender.cli import main
 def test_generate_writes_the_clip_then_takes_it_from_the_cache(tmp_path, capsys):
     out = tmp_path / "title.mp4"
     args = ["generate", "--model", "local-title", "--prompt", "春天 Spring", "--seconds", "1", "--size", "320x180",
-            "--seed", "2", "-o", str(out), "--cache-dir", str(tmp_path / "cache"), "--providers", str(tmp_path / "none.toml")]
+            "--seed", "2", "-o", str(out), "--cache-dir", str(tmp_path / "cache"),
+            "--providers", str(tmp_path / "none.toml")]
     assert main(args) == 1  # a named providers file must exist
     assert capsys.readouterr().err == f"draftrender: error: providers file {tmp_path / 'none.toml'} does not exist\n"
     args = args[:-2]
@@ -62,4 +63,5 @@ def test_a_bad_providers_file_says_where(tmp_path, capsys):
     file = tmp_path / "providers.toml"
     file.write_text('[providers.vg]\nkind = "nope"\n')
     assert main(["providers", "--providers", str(file)]) == 1
-    assert capsys.readouterr().err.startswith(f"draftrender: error: providers file {file}: [providers.vg] kind: Input should be")
+    assert capsys.readouterr().err.startswith(
+        f"draftrender: error: providers file {file}: [providers.vg] kind: Input should be")

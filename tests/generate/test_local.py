@@ -90,7 +90,8 @@ def test_size_from_resolution_and_aspect_ratio():
 @pytest.mark.parametrize("request_, error, message", [
     (GenerationRequest(model="local-kenburns"), InvalidGeneration, "local-kenburns needs at least one image"),
     (GenerationRequest(model="local-title", prompt=" "), InvalidGeneration, "local-title needs a prompt"),
-    (GenerationRequest(model="local-kenburns", images=("nope.png",)), InvalidGeneration, "image nope.png does not exist"),
+    (GenerationRequest(model="local-kenburns", images=("nope.png",)), InvalidGeneration,
+     "image nope.png does not exist"),
     (GenerationRequest(model="local-foo"), UnknownModel, "the local provider has no model 'local-foo'"),
 ])
 def test_bad_requests_are_refused_at_submit(tmp_path, request_, error, message):

@@ -116,9 +116,9 @@ def test_two_racing_completions_settle_one_hold_once(any_accounts):
         start = threading.Barrier(2)
         won = []
 
-        def finish(success: bool) -> None:
+        def finish(success: bool, start=start, won=won, task=f"t{round_}") -> None:
             start.wait()
-            won.append((success, accounts.settle(f"t{round_}", success=success)))
+            won.append((success, accounts.settle(task, success=success)))
 
         threads = [threading.Thread(target=finish, args=(s,)) for s in (False, False)]
         [t.start() for t in threads]
