@@ -109,7 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--public-url", metavar="BASE", help="base of video_url, e.g. https://render.example.com")
     p.add_argument("--max-draft-mb", type=float, default=32.0, help="largest draft JSON fetched")
     p.add_argument("--max-media-mb", type=float, default=2048.0, help="largest medium downloaded")
+    scale_out_arguments(p, "render nothing here: put each render on the broker, for `draftrender worker`s")
     p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("worker", help="run renders from the broker (a Celery worker), beside `serve --broker`")
+    scale_out_arguments(p, "the broker `draftrender serve --broker` publishes to", required=True)
+    p.add_argument("--data-dir", type=Path, help="this machine's work and media cache "
+                                                 "(default: ~/.local/share/draftrender/worker)")
+    p.add_argument("--concurrency", type=int, default=None, metavar="N",
+                   help="renders at once on this machine (default: half the CPU cores, 1 to 4)")
+    p.add_argument("--queues", default="render,generate", help="the queues to take tasks from")
+    p.add_argument("--visibility-timeout", type=float, default=3600.0, metavar="S",
+                   help="seconds before a task whose worker went silent goes to another worker; "
+                        "longer than the longest render")
+    p.set_defaults(run=cmd_worker)
 
     p = sub.add_parser("bench", help="time draftrender against an ffmpeg filter graph and MoviePy")
     bench_arguments(p)
@@ -220,11 +233,21 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def scale_out_arguments(p, broker_help: str, required: bool = False) -> None:
+    p.add_argument("--broker", required=required, metavar="URL", help=f"redis://HOST:6379/0: {broker_help}")
+    p.add_argument("--store", required=required, metavar="URL",
+                   help="the task store shared by the service and the workers: postgresql://USER@HOST/DB "
+                        "(default: SQLite in the data dir)")
+    p.add_argument("--storage", required=required, metavar="DIR|s3://BUCKET/PREFIX",
+                   help="drafts and videos, shared by the service and the workers (default: the data dir)")
+
+
 def cmd_serve(args) -> int:
     # Imported here: render and inspect need none of the service.
     import logging
 
     from aiohttp import web
+    from sqlalchemy.exc import SQLAlchemyError
 
     from .server import ServerConfig, create_app
     from .server.config import read_keys_file
@@ -238,7 +261,10 @@ def cmd_serve(args) -> int:
                        allow_private_urls=args.allow_private_urls, media_roots=tuple(args.media_root),
                        task_timeout=args.task_timeout, retention_hours=args.retention_hours,
                        public_url=args.public_url, max_draft_bytes=int(args.max_draft_mb * (1 << 20)),
-                       max_media_bytes=int(args.max_media_mb * (1 << 20)))
+                       max_media_bytes=int(args.max_media_mb * (1 << 20)),
+                       broker=args.broker, store=store_url(args.store), storage=args.storage)
+        if args.broker and not (args.store and args.storage):
+            raise ValueError("--broker needs --store and --storage that every worker shares as well")
         if args.data_dir:
             options["data_dir"] = args.data_dir
         if args.workers is not None:
@@ -247,14 +273,41 @@ def cmd_serve(args) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         if not config.api_keys and args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"draftrender: warning: serving on {args.host} with no API key", file=sys.stderr)
+        where = f"renders on {args.broker}" if args.broker else f"{config.workers} worker(s)"
         print(f"draftrender: serving gen_video on http://{args.host}:{args.port} "
-              f"(data in {config.data_dir}, {config.workers} worker(s))", file=sys.stderr, flush=True)
+              f"(data in {config.data_dir}, {where})", file=sys.stderr, flush=True)
         web.run_app(create_app(config), host=args.host, port=args.port, print=None)
-    except (OSError, ValueError, DataDirInUse) as e:
-        print(f"draftrender: error: cannot serve: {e}", file=sys.stderr)
+    except (OSError, ValueError, DataDirInUse, SQLAlchemyError) as e:
+        print(f"draftrender: error: cannot serve: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1
     return 0
 
+
+def cmd_worker(args) -> int:
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .server.config import default_data_dir, default_workers
+    from .service.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    data_dir = args.data_dir or default_data_dir().with_name("worker")
+    try:
+        run_worker(broker=args.broker, store=store_url(args.store), storage=args.storage, data_dir=data_dir,
+                   concurrency=args.concurrency or default_workers(),
+                   queues=tuple(q for q in args.queues.split(",") if q), visibility_timeout=args.visibility_timeout)
+    except (OSError, ValueError, SQLAlchemyError) as e:
+        print(f"draftrender: error: cannot start the worker: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def store_url(url: str | None) -> str | None:
+    """postgresql://… means psycopg 3, the driver draftrender installs."""
+    if url and url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
 def cmd_effects(args) -> int:

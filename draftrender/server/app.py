@@ -33,14 +33,18 @@ from .intake import fetch_draft, read_request, task_key
 from .openapi import openapi_spec
 from .page import DOCS_HTML, INDEX_HTML
 from .pool import RenderPool
-from ..service.store import TaskStore, claim
-from ..service.tasks import COMPLETED, FAILED, STATUSES, Task
+from ..service.queue import CeleryQueue
+from ..service.storage import open_storage
+from ..service.store import TaskStore, claim, video_name
+from ..service.tasks import COMPLETED, FAILED, QUEUED, STATUSES, Task
 
 log = logging.getLogger("draftrender.server")
 
 CONFIG = web.AppKey("config", ServerConfig)
 STORE = web.AppKey("store", TaskStore)
-POOL = web.AppKey("pool", RenderPool)
+# Where render tasks run: RenderPool (local processes) or CeleryQueue (scaled out); both have
+# submit(task), wait(task_id, seconds), cancel(task_id), check_capacity().
+POOL = web.AppKey("pool", RenderPool | CeleryQueue)
 SWEEPER = web.AppKey("sweeper", asyncio.Task)
 DRAFT_THREADS = web.AppKey("draft_threads", ThreadPoolExecutor)
 LOCK = web.AppKey("lock", TextIO)  # the open lock file: closing it frees the data dir
@@ -81,10 +85,15 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
 async def _start(app: web.Application) -> None:
     config = app[CONFIG]
     app[LOCK] = claim(config.data_dir)
-    store = app[STORE] = TaskStore(config.data_dir)
+    storage = open_storage(config.storage) if config.storage else None
+    store = app[STORE] = TaskStore(config.data_dir, config.store, storage)
     store.expire(time.time() - config.retention_s)
-    pool = app[POOL] = RenderPool(config, store)
-    queued = store.recover(config.max_attempts)
+    if config.broker:  # scaled out: workers elsewhere run the renders; those running go on
+        pool = app[POOL] = CeleryQueue(config, store, config.broker)
+        queued = store.with_status(QUEUED)
+    else:
+        pool = app[POOL] = RenderPool(config, store)
+        queued = store.recover(config.max_attempts)
     if queued:
         log.info("%d task(s) from before the last stop are queued again", len(queued))
     await pool.start(queued)
@@ -233,9 +242,13 @@ async def delete_task(request: web.Request) -> web.Response:
 
 async def video_file(request: web.Request) -> web.StreamResponse:
     task_id = request.match_info["task_id"]
-    path = request.app[STORE].video_file(task_id)
-    if not TASK_ID.match(task_id) or not path.is_file():
+    storage = request.app[STORE].storage
+    if not TASK_ID.match(task_id) or not storage.exists(video_name(task_id)):
         raise TaskNotFound(f"no video {task_id}.mp4 (unknown, not finished, or removed after retention)")
+    url = storage.url(video_name(task_id))
+    if url is not None:  # a bucket: the caller fetches it there, presigned
+        raise web.HTTPFound(url)
+    path = storage.path(video_name(task_id))
     # FileResponse answers Range requests (206 + Content-Range), so players can seek.
     return web.FileResponse(path, headers={"Content-Type": "video/mp4", "Cache-Control": "private, max-age=3600"})
 

@@ -40,6 +40,10 @@ class ServerConfig:
     max_media_bytes: int = 2 << 30
     max_attempts: int = 2  # starts of one task across restarts before it is failed
     retry_after: int = 10  # seconds, for 503 answers
+    # Scaled out (all three, or none): renders go to `draftrender worker`s through the broker.
+    broker: str | None = None  # redis://HOST:6379/0
+    store: str | None = None  # the task store's SQLAlchemy URL; default: SQLite in the data dir
+    storage: str | None = None  # a shared folder or s3://bucket/prefix; default: the data dir
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -150,7 +149,7 @@ class RenderPool:
         work = self.store.work_dir(task.id)
         work.mkdir(parents=True, exist_ok=True)
         return {
-            "draft": str(self.store.draft_file(task.id)), "origin": task.draft_url, "base_url": task.base_url,
+            "draft": str(self.store.fetch_draft(task.id, work / "draft.json")), "origin": task.draft_url, "base_url": task.base_url,
             "output": str(work / "video.mp4"), "options": task.options,
             "media_roots": [str(r) for r in self.config.media_roots],
             "allow_private_urls": self.config.allow_private_urls, "cache_dir": str(self.store.cache_dir),
@@ -211,7 +210,7 @@ class RenderPool:
         task = run.task
         self._progress(run, "store", 0, 1)
         try:
-            os.replace(result.pop("output"), self.store.video_file(task.id))
+            self.store.save_video(task.id, result.pop("output"))
         except OSError as e:
             self._fail(task, RenderFailed(f"cannot store the video: {e}"))
             return

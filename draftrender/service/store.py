@@ -1,9 +1,11 @@
-"""The task store: the task rows in a database (SQLite in the data dir by default, or any
-SQLAlchemy URL, such as PostgreSQL), plus the drafts and videos in the data dir.
+"""The task store: task rows in a database (SQLite in the data dir by default, or any
+SQLAlchemy URL, such as PostgreSQL shared by several machines), each task's draft and video
+in a Storage (the data dir by default, or a shared folder or bucket), and the local work and
+cache folders under the data dir.
 
-Owns the task rows, the files that belong to a task (drafts/<id>.json, videos/<id>.mp4,
-work/<id>/) and what a restart does to tasks that were running. Every call is a short
-statement in its own transaction, so it never holds the event loop for long.
+Owns what a restart does to tasks that were running, and the terminal transitions: a task
+finishes once (compare-and-set), however many workers race to finish it. Every call is a
+short statement in its own transaction, so it never holds the event loop for long.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..errors import RenderFailed
-from .tasks import COMPLETED, FAILED, PROCESSING, QUEUED, Task
+from .tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED, Task
 from .db import open_database, sqlite_url
 from .schema import tasks
+from .storage import FolderStorage, Storage
 
 COLUMNS = tuple(c.name for c in tasks.columns)
 
@@ -41,11 +44,13 @@ def claim(data_dir: Path):
 
 
 class TaskStore:
-    def __init__(self, data_dir: Path, url: str | None = None):
-        """Files under `data_dir`; rows in the database at `url` (default: data_dir/tasks.sqlite3)."""
+    def __init__(self, data_dir: Path, url: str | None = None, storage: Storage | None = None):
+        """Work and cache under `data_dir`; rows in the database at `url` (default:
+        data_dir/tasks.sqlite3); drafts and videos in `storage` (default: the data dir)."""
         self.root = Path(data_dir)
-        for sub in ("drafts", "videos", "work", "cache"):
+        for sub in ("work", "cache"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.storage = storage or FolderStorage(self.root)
         self.db = open_database(url or sqlite_url(self.root / "tasks.sqlite3"))
 
     def close(self) -> None:
@@ -53,11 +58,17 @@ class TaskStore:
 
     # -- files ----------------------------------------------------------------------
 
-    def draft_file(self, task_id: str) -> Path:
-        return self.root / "drafts" / f"{task_id}.json"
+    def save_draft(self, task_id: str, draft: dict) -> None:
+        self.storage.put_bytes(json.dumps(draft, ensure_ascii=False).encode("utf-8"), draft_name(task_id))
 
-    def video_file(self, task_id: str) -> Path:
-        return self.root / "videos" / f"{task_id}.mp4"
+    def fetch_draft(self, task_id: str, dest: Path) -> Path:
+        """The task's saved draft, copied to the local file `dest`."""
+        dest.write_bytes(self.storage.read_bytes(draft_name(task_id)))
+        return dest
+
+    def save_video(self, task_id: str, src: Path) -> None:
+        """Move the rendered file in as the task's video."""
+        self.storage.put_file(src, video_name(task_id))
 
     def work_dir(self, task_id: str) -> Path:
         return self.root / "work" / task_id
@@ -69,7 +80,7 @@ class TaskStore:
     # -- rows -----------------------------------------------------------------------
 
     def add(self, task: Task, draft: dict) -> Task:
-        self.draft_file(task.id).write_text(json.dumps(draft, ensure_ascii=False), encoding="utf-8")
+        self.save_draft(task.id, draft)
         self._execute(tasks.insert().values(_row(task)))
         return task
 
@@ -108,10 +119,28 @@ class TaskStore:
         self.remove_files(task_id)
 
     def remove_files(self, task_id: str, *, keep_video: bool = False) -> None:
-        self.draft_file(task_id).unlink(missing_ok=True)
+        self.storage.delete(draft_name(task_id))
         shutil.rmtree(self.work_dir(task_id), ignore_errors=True)
         if not keep_video:
-            self.video_file(task_id).unlink(missing_ok=True)
+            self.storage.delete(video_name(task_id))
+
+    # -- a worker's side (scaled out: the rows are all the workers and the service share) --
+
+    def claim(self, task_id: str, worker_pid: int, *, takeover: bool = False) -> Task | None:
+        """Start a queued task; with `takeover`, also one whose worker died while it ran.
+        None when another worker has it, or it is finished or gone."""
+        statuses = (QUEUED, PROCESSING) if takeover else (QUEUED,)
+        done = self._execute(tasks.update().where(tasks.c.id == task_id, tasks.c.status.in_(statuses))
+                             .values(status=PROCESSING, stage="parse", progress=0.0, stages={}, started=time.time(),
+                                     attempts=tasks.c.attempts + 1, worker_pid=worker_pid))
+        return self.get(task_id) if done.rowcount else None
+
+    def report(self, task: Task) -> bool:
+        """Save a running task's stage and progress; False when it is no longer running
+        (deleted, or finished by another worker): the render should stop."""
+        done = self._execute(tasks.update().where(tasks.c.id == task.id, tasks.c.status == PROCESSING)
+                             .values(stage=task.stage, progress=task.progress, stages=task.stages))
+        return bool(done.rowcount)
 
     def _execute(self, statement) -> sa.CursorResult:
         with self.db.begin() as conn:
@@ -142,18 +171,24 @@ class TaskStore:
                 task.status, task.stage, task.progress, task.stages = QUEUED, None, 0.0, {}
                 self.update(task)
         for task in self.with_status(QUEUED):
-            if not self.draft_file(task.id).is_file():
+            if not self.storage.exists(draft_name(task.id)):
                 err = RenderFailed("the task's saved draft is gone from the data dir")
                 self.finish(task, FAILED, error={"status": err.status, **err.to_json()})
         return self.with_status(QUEUED)
 
-    def finish(self, task: Task, status: str, *, error: dict | None = None, result: dict | None = None) -> None:
+    def finish(self, task: Task, status: str, *, error: dict | None = None, result: dict | None = None) -> bool:
+        """Move the task to its terminal `status`, once: False (and nothing changed) when it
+        had already finished or is gone."""
         task.status, task.error, task.result = status, error, result
         task.finished, task.worker_pid = time.time(), None
         if status == COMPLETED:
             task.progress = 100.0
-        self.update(task)
-        self.remove_files(task.id, keep_video=status == COMPLETED)
+        row = _row(task)
+        done = self._execute(tasks.update().where(tasks.c.id == task.id, tasks.c.status.not_in(FINISHED))
+                             .values({n: v for n, v in row.items() if n != "id"}))
+        if done.rowcount:
+            self.remove_files(task.id, keep_video=status == COMPLETED)
+        return bool(done.rowcount)
 
     def expire(self, before: float) -> list[str]:
         """Remove tasks that finished before `before`, and their files; then files no task owns."""
@@ -169,15 +204,27 @@ class TaskStore:
         with self.db.connect() as conn:
             known = set(conn.scalars(sa.select(tasks.c.id)))
             live = set(conn.scalars(sa.select(tasks.c.id).where(tasks.c.status.in_((QUEUED, PROCESSING)))))
-        for path in (self.root / "videos").iterdir():
-            if path.stem not in known and not path.name.startswith("."):
-                path.unlink(missing_ok=True)
+        for name in self.storage.names("videos/"):
+            if _task_id(name) not in known:
+                self.storage.delete(name)
+        for name in self.storage.names("drafts/"):
+            if _task_id(name) not in live:
+                self.storage.delete(name)
         for path in (self.root / "work").iterdir():
             if path.name not in live:
                 shutil.rmtree(path, ignore_errors=True)
-        for path in (self.root / "drafts").iterdir():
-            if path.stem not in live:
-                path.unlink(missing_ok=True)
+
+
+def draft_name(task_id: str) -> str:
+    return f"drafts/{task_id}.json"
+
+
+def video_name(task_id: str) -> str:
+    return f"videos/{task_id}.mp4"
+
+
+def _task_id(name: str) -> str:
+    return name.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def _row(task: Task) -> dict:

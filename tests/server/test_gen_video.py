@@ -7,6 +7,7 @@ import time
 from service_harness import pid_alive, probe_mp4, publish, tiny_draft
 
 from draftrender.server.app import STORE
+from draftrender.service.store import video_name
 
 
 def test_a_draft_renders_end_to_end(tmp_path, http_server, start_service):
@@ -120,7 +121,7 @@ def test_retention_removes_old_tasks_and_files(tmp_path, http_server, start_serv
     service = start_service(retention_hours=1)
     done = service.gen_video(url).json
     store = service.app[STORE]
-    video = store.video_file(done["task_id"])
+    video = store.storage.path(video_name(done["task_id"]))
     assert video.is_file()
     # What the hourly sweep does, an hour and a bit later.
     assert service.on_loop(lambda: store.expire(before=time.time() + 1)) == [done["task_id"]]

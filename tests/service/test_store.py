@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 
 from draftrender.service.db import MIGRATIONS
 from draftrender.service.schema import metadata
-from draftrender.service.store import TaskStore
+from draftrender.service.store import TaskStore, draft_name
 from draftrender.service.tasks import COMPLETED, FAILED, PROCESSING, QUEUED, Task
 
 
@@ -36,7 +36,7 @@ def task(n: int, **fields) -> Task:
 
 def test_rows_round_trip_with_json_and_utf8(store):
     t = store.add(task(1, created=100.0), {"标题": "你好"})
-    assert store.draft_file(t.id).read_text(encoding="utf-8") == '{"标题": "你好"}'
+    assert store.storage.read_bytes(draft_name(t.id)).decode() == '{"标题": "你好"}'
     t.status, t.stage, t.progress, t.stages = PROCESSING, "render", 42.5, {"parse": 0.25}
     store.update(t, "status", "stage", "progress", "stages")
     got = store.get(t.id)
@@ -56,9 +56,9 @@ def test_queries_order_and_filter(store):
     assert [t.id for t in store.with_status(QUEUED)] == [f"{n:032x}" for n in (0, 2, 4)]
     assert store.latest_for_url("https://x.example/3.json").id == f"{3:032x}"
     assert store.joinable("k3", failed_since=0).id == f"{3:032x}"
-    old = store.get(f"{1:032x}")
-    store.finish(old, FAILED, error={"status": 500})
-    assert store.joinable("k1", failed_since=time.time() + 60) is None
+    assert store.finish(store.get(f"{0:032x}"), FAILED, error={"status": 500})
+    assert store.joinable("k0", failed_since=time.time() - 60).status == FAILED
+    assert store.joinable("k0", failed_since=time.time() + 60) is None
 
 
 def test_recover_and_expire(store):
@@ -102,3 +102,19 @@ def test_a_data_dir_from_before_migrations_keeps_its_tasks(tmp_path):
     with store.db.connect() as conn:
         assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == newest_migration()
     store.close()
+
+
+def test_a_task_finishes_once_and_only_a_redelivery_takes_over_a_running_one(store):
+    t = store.add(task(1), {})
+    assert store.claim(t.id, 11).attempts == 1
+    assert store.claim(t.id, 12) is None  # a second copy of the message: another worker has it
+    taken = store.claim(t.id, 13, takeover=True)  # handed out again after its worker died
+    assert (taken.worker_pid, taken.attempts) == (13, 2)
+    taken.progress = 50.0
+    assert store.report(taken)
+    assert store.finish(taken, COMPLETED, result={"frames": 30})
+    late = store.get(t.id)
+    assert not store.finish(late, FAILED, error={"status": 500})  # the slower worker loses
+    assert not store.report(late)
+    assert store.get(t.id).status == COMPLETED and store.get(t.id).result == {"frames": 30}
+    assert store.claim(t.id, 14, takeover=True) is None

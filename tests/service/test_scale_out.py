@@ -1,0 +1,72 @@
+"""draftrender scaled out: `serve --broker` renders nothing itself, two `draftrender
+worker`s render everything, and a batch outlives a worker killed with SIGKILL, a service
+restart, and the database and the broker each gone for a moment."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import av
+import numpy as np
+import pytest
+from cluster import Cluster
+from service_harness import publish, tiny_draft
+
+from draftrender.service.tasks import COMPLETED, PROCESSING
+
+BATCH = 20
+
+
+@pytest.fixture
+def cluster(tmp_path, postgres, redis_server):
+    c = Cluster(tmp_path, postgres, redis_server, f"scale_{uuid.uuid4().hex[:12]}")
+    yield c
+    c.close()
+
+
+def colour(n: int) -> tuple[int, int, int]:
+    return (20 + 11 * n, 200 - 7 * n, 60 + 5 * n)
+
+
+def test_a_batch_survives_a_killed_worker_a_restart_and_outages(tmp_path, http_server, gates, cluster):
+    gate = gates()
+    urls = [publish(http_server, tiny_draft(tmp_path / "drafts", f"row{n}", seconds=0.5, color=colour(n)),
+                    f"/row{n}", gate=gate if n == 0 else None) for n in range(BATCH)]
+    service = cluster.start_service()
+    workers = [cluster.add_worker(), cluster.add_worker()]
+    ids = []
+    for url in urls:
+        reply = service.gen_video(url, wait=0)
+        assert reply.status == 202, reply.body
+        ids.append(reply.json["task_id"])
+
+    # Row 0 is held in its download: its worker dies there, with the message unacknowledged.
+    gate.wait_reached()
+    held = cluster.wait_row(ids[0], lambda r: r.status == PROCESSING and r.worker_pid)
+    victim = next(w for w in workers if w.owns(held.worker_pid))
+    victim.kill()
+    cluster.add_worker()  # what a supervisor does; the other worker goes on meanwhile
+
+    cluster.restart_service()
+    cluster.postgres.stop()
+    time.sleep(2)
+    cluster.postgres.start()
+    cluster.redis.stop()
+    time.sleep(2)
+    cluster.redis.start()
+    gate.open()
+
+    for n, task_id in enumerate(ids):
+        cluster.wait_row(task_id, lambda r: r.status == COMPLETED, timeout=120)
+        task = service.task(task_id)
+        assert task["status"] == COMPLETED and task["progress"] == 100
+        reply = service.download(task["video_url"])
+        assert reply.status == 200
+        path = tmp_path / f"row{n}.mp4"
+        path.write_bytes(reply.body)
+        with av.open(str(path)) as c:
+            frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        assert len(frames) == 15
+        assert np.abs(frames[7][90, 160].astype(int) - colour(n)).max() <= 6, (n, frames[7][90, 160])
+    assert cluster.row(ids[0]).attempts == 2  # the killed worker's start, then another's
