@@ -21,10 +21,10 @@ Adjustments (all **(calibrate)**: the editor's filters are resources we approxim
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -236,27 +236,46 @@ def shake(rgb: np.ndarray, amplitude: float, time: float) -> np.ndarray:
 # ---------------------------------------------------------------- .cube LUTs
 
 
+# A 65-point LUT, the largest editors write, is about 8 MB of text; a larger file is refused
+# before it is read (a hostile draft may name /dev/zero or a huge file).
+MAX_CUBE_BYTES = 16 << 20
+MAX_CUBE_SIZE = 129
+
+
 @lru_cache(maxsize=8)
 def load_cube(path: str) -> np.ndarray | None:
-    """A .cube 3D LUT as an N×N×N×3 float32 table indexed [b, g, r], or None when unreadable."""
+    """A .cube 3D LUT as an N×N×N×3 float32 table indexed [b, g, r], or None when unreadable
+    or larger than MAX_CUBE_BYTES."""
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CUBE_BYTES + 1)  # bounded even where st_size says nothing
     except OSError:
         return None
-    size, values = 0, []
-    for line in lines:
+    if len(raw) > MAX_CUBE_BYTES:
+        return None
+    size, rows, table = 0, 0, None
+    for line in io.StringIO(raw.decode("utf-8", errors="replace")):
         parts = line.split("#", 1)[0].split()
         if not parts:
             continue
-        if parts[0].upper() == "LUT_3D_SIZE" and len(parts) > 1:
-            size = int(parts[1])
+        if parts[0].upper() == "LUT_3D_SIZE" and len(parts) > 1 and table is None:
+            size = int(parts[1]) if parts[1].isdigit() else 0
+            if not 2 <= size <= MAX_CUBE_SIZE:
+                return None
+            table = np.empty((size ** 3, 3), np.float32)
         elif parts[0][0] in "+-.0123456789" and len(parts) == 3:
-            values.append([float(p) for p in parts])
-    if not 2 <= size <= 256 or len(values) != size ** 3:
+            if table is None or rows == len(table):
+                return None  # values before the size, or more than it allows
+            try:
+                table[rows] = [float(p) for p in parts]
+            except ValueError:
+                return None
+            rows += 1
+    if table is None or rows != len(table):
         return None
-    table = np.asarray(values, np.float32).reshape(size, size, size, 3)  # red varies fastest
-    table.flags.writeable = False
-    return table
+    cube = table.reshape(size, size, size, 3)  # red varies fastest
+    cube.flags.writeable = False
+    return cube
 
 
 def apply_lut(rgb: np.ndarray, table: np.ndarray, amount: float = 1.0) -> np.ndarray:

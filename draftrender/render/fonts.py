@@ -126,7 +126,7 @@ def fontconfig(*args: str) -> tuple[Face, ...]:
 
 def file_faces(path: Path) -> tuple[Face, ...]:
     """Every face in a font file; a bare face when fontconfig cannot read it."""
-    faces = fontconfig("fc-query", str(path))
+    faces = fontconfig("fc-query", "--", str(path))
     return faces or (Face(str(path), 0, path.stem),)
 
 
@@ -182,7 +182,9 @@ class FontBook:
 
     def _find_primary(self, font_path: str, font_name: str) -> Face:
         path = Path(font_path.replace("\\", "/")) if font_path else None
-        if path is not None and path.suffix.lower() in FONT_SUFFIXES and path.is_file():
+        # Only a path the parser's locator resolved (absolute) is opened: a bare name is
+        # looked up below, never against the working directory.
+        if path is not None and path.is_absolute() and path.suffix.lower() in FONT_SUFFIXES and path.is_file():
             return file_faces(path)[0]
         # A path written on another machine still names its file; placeholders like "D:" name nothing.
         file_name = path.name if path is not None and path.suffix.lower() in FONT_SUFFIXES else ""
@@ -192,7 +194,9 @@ class FontBook:
             if font_name and (face.named(font_name) or Path(face.path).stem.casefold() == font_name.casefold()):
                 return face
         if font_name:
-            found = next((f for f in fontconfig("fc-match", f"{font_name}:lang=zh-cn") if f.named(font_name)), None)
+            # "--": a name that starts with "-" is a pattern, never an fc-match option.
+            matches = fontconfig("fc-match", "--", f"{font_name}:lang=zh-cn")
+            found = next((f for f in matches if f.named(font_name)), None)
             if found is not None:
                 return found
         if file_name:
@@ -235,7 +239,7 @@ class FontBook:
     def covering(self, cp: int) -> Face | None:
         """Any installed face that has the codepoint, asked of fontconfig once per codepoint."""
         if cp not in self._covering:
-            self._covering[cp] = next(iter(fontconfig("fc-list", f":charset={cp:x}")), None)
+            self._covering[cp] = next(iter(fontconfig("fc-list", "--", f":charset={cp:x}")), None)
         return self._covering[cp]
 
     def styled(self, face: Face, bold: bool, italic: bool) -> tuple[Face, bool, bool]:
@@ -261,7 +265,7 @@ class FontBook:
             candidates = [f for f in self.folder if f.family == face.family]
             # fontconfig may answer with the regular file marked for synthetic bold/oblique: read
             # the answer's own file to know what it really is.
-            for m in fontconfig("fc-match", f"{escape(face.family)}:weight={weight}:slant={slant}"):
+            for m in fontconfig("fc-match", "--", f"{escape(face.family)}:weight={weight}:slant={slant}"):
                 candidates += [f for f in file_faces(Path(m.path)) if f.index == m.index]
             for f in candidates:
                 if (f.named(face.family) and (f.weight >= FC_BOLD) == (want_bold or face.weight >= FC_BOLD)

@@ -327,7 +327,9 @@ class FrameRenderer:
         if effect.kind not in ("filter", "video_effect", "lut"):
             return picture  # adjustment layers: reported as not rendered
         if effect.kind == "lut":
-            table = load_cube(self.lut_path(effect.path))
+            if not effect.path:
+                return picture  # not found or refused by the parser, which reported it
+            table = load_cube(effect.path)
             if table is None:
                 warning = f"LUT {effect.name or effect.path}: {effect.path} cannot be read; it is left out"
                 if warning not in self.warnings:
@@ -340,12 +342,6 @@ class FrameRenderer:
                 return picture
             out = grade_picture(rgb, PRESETS[key].scaled(min(max(effect.intensity, 0.0), 1.0)), offset / 1e6)
         return out if picture.shape[2] == 3 else np.dstack([out, picture[..., 3]])
-
-    def lut_path(self, written: str) -> str:
-        path = Path(written)
-        if not path.is_absolute() and self.tl.draft_dir is not None:
-            path = self.tl.draft_dir / path
-        return str(path)
 
     def mask(self, mask: Mask, width: int, height: int) -> np.ndarray:
         """The mask's coverage of a width×height picture, uint8; computed once per mask and size."""

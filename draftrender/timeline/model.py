@@ -124,7 +124,7 @@ class TextStyle:
     underline: bool = False
     strokes: tuple[Stroke, ...] = ()
     shadows: tuple[Shadow, ...] = ()
-    font_path: str = ""
+    font_path: str = ""  # the font file found by the media locator, else only its file name
     font_id: str = ""
     font_name: str = ""
 
@@ -232,7 +232,7 @@ class NamedEffect:
     resource_id: str = ""
     intensity: float = 1.0
     params: tuple[tuple[str, float], ...] = ()
-    path: str = ""  # a LUT's .cube file
+    path: str = ""  # a LUT's local .cube file, found by the media locator; '' when none
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 from ..effects.registry import support
 from ..errors import DraftEmpty, MalformedDraft
 from .keyframes import PROPERTY_NAMES, Keyframe, Keyframes
-from .media import MediaLocator
+from .media import MediaLocator, base_name
 from .model import (
     RGBA,
     Animation,
@@ -422,6 +422,10 @@ class _Parser:
             effect = self.named_effect(m, default_kind="video_effect" if kind == "video_effects" else "filter")
             if effect.kind == "mix_mode":
                 out["mix_mode"] = effect
+            elif effect.kind == "lut" and not effect.path:
+                self.note(ti, si, f"LUT {effect.name or effect.resource_id or '?'}", "ignored",
+                          f"its .cube file {self.file_refusal(str(m.get('path', '') or ''))}")
+                return
             elif effect.kind in ("filter", "lut"):
                 out["filters"].append(effect)
             elif effect.kind == "text_shape":
@@ -444,9 +448,29 @@ class _Parser:
                                   "text_effect") else default_kind
         params = tuple((str(p.get("name", "")), num(p.get("value"))) for p in as_list(m.get("adjust_params"))
                        if isinstance(p, dict))
+        path = self.local_file(str(m.get("path", "") or "")) if kind == "lut" else ""
         return NamedEffect(cast(EffectKind, kind), str(m.get("name", "") or ""), str(m.get("effect_id", "") or ""),
-                           str(m.get("resource_id", "") or ""), num(m.get("value", 1.0), 1.0), params,
-                           str(m.get("path", "") or ""))
+                           str(m.get("resource_id", "") or ""), num(m.get("value", 1.0), 1.0), params, path)
+
+    def local_file(self, written: str) -> str:
+        """A file the draft names besides its media (a LUT, a font): found through the same
+        locator and roots as media, so a hostile draft reads nothing outside them. '' when
+        it is not a readable local file."""
+        path, _, _ = self.locator.locate(written) if written else (None, None, ())
+        return str(path) if path is not None else ""
+
+    def file_refusal(self, written: str) -> str:
+        """Why local_file found nothing, for the fidelity report."""
+        path, url, looked = self.locator.locate(written)
+        if url is not None:
+            return f"{url} is not a local file (only local LUT files are read)"
+        return "was not found (looked in " + "; ".join(looked) + ")"
+
+    def font_file(self, written: str) -> str:
+        """A style's font: its file when the locator allows and finds it, else only the
+        file's name (looked up among installed fonts), so that nothing outside the roots is
+        opened and the warning is the same whether such a file exists or not."""
+        return self.local_file(written) or (base_name(written) if written else "")
 
     def background(self, ti: int, si: int, m: dict) -> Background | None:
         ctype = str(m.get("type", ""))
@@ -571,7 +595,7 @@ class _Parser:
             underline=bool(s.get("underline", False)),
             strokes=strokes,
             shadows=shadows,
-            font_path=str(font.get("path", "") or ""),
+            font_path=self.font_file(str(font.get("path", "") or "")),
             font_id=str(font.get("id", "") or ""),
         )
 
@@ -590,7 +614,8 @@ class _Parser:
         return TextStyle(0, length, size, color[:3] + (num(m.get("text_alpha"), 1.0),),
                          bold=bool(m.get("bold_width", 0)), italic=bool(m.get("italic_degree", 0)),
                          underline=bool(m.get("underline", False)), strokes=strokes, shadows=shadows,
-                         font_path=str(m.get("font_path", "") or ""), font_id=str(m.get("font_id", "") or ""),
+                         font_path=self.font_file(str(m.get("font_path", "") or "")),
+                         font_id=str(m.get("font_id", "") or ""),
                          font_name=str(m.get("font_name", "") or ""))
 
     # ------------------------------------------------------------ fidelity

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from draftrender.effects.filters import PRESETS, Grade, apply_lut, grade_picture, load_cube
+from draftrender.effects.filters import MAX_CUBE_BYTES, PRESETS, Grade, apply_lut, grade_picture, load_cube
 
 GREYS = np.linspace(0, 255, 64, dtype=np.uint8)
 
@@ -86,3 +86,18 @@ def test_a_cube_lut_renders_exactly(tmp_path):
     half = apply_lut(pic, table, 0.5).astype(int)
     assert np.abs(half - (pic.astype(int) + pic[..., ::-1]) / 2).max() <= 1
     assert load_cube(str(tmp_path / "missing.cube")) is None
+
+
+def test_a_lut_is_bounded_before_it_is_read(tmp_path):
+    assert load_cube("/dev/zero") is None  # endless: read no further than the cap
+    huge = tmp_path / "huge.cube"
+    with open(huge, "w") as f:
+        f.write("LUT_3D_SIZE 2\n")
+        f.truncate(MAX_CUBE_BYTES + 1)
+    assert load_cube(str(huge)) is None
+    extra = tmp_path / "extra.cube"
+    extra.write_text("LUT_3D_SIZE 2\n" + "0 0 0\n" * 9)  # one row more than 2³
+    assert load_cube(str(extra)) is None
+    exact = tmp_path / "exact.cube"
+    exact.write_text("LUT_3D_SIZE 2\n" + "0 0 0\n" * 8)
+    assert load_cube(str(exact)).shape == (2, 2, 2, 3)

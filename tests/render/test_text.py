@@ -15,6 +15,7 @@ import pycapcut as cc
 import pyJianYingDraft as jy
 import pytest
 
+from draftrender.render import fonts as fonts_module
 from draftrender.render.text import (
     CLOSING,
     NOTDEF_PROBE,
@@ -28,7 +29,8 @@ SEC = 1_000_000
 EM_SIZE_10_AT_1080 = 67.5  # px: size 10 on a 1080-wide canvas
 
 
-def text_draft(tmp_path: Path, items, *, writer=jy, width=1080, height=1920, seconds=1.0, edit=None):
+def text_draft(tmp_path: Path, items, *, writer=jy, width=1080, height=1920, seconds=1.0, edit=None,
+               media_roots=None):
     """Write one text segment per item with a real draft writer, parse the draft, and return
     the Text materials in order. An item is (content, kwargs-factory taking the writer module)."""
     name = f"{writer.__name__}_{len(list(tmp_path.iterdir()))}"
@@ -47,7 +49,7 @@ def text_draft(tmp_path: Path, items, *, writer=jy, width=1080, height=1920, sec
     if edit is not None:
         for m in data["materials"]["texts"]:
             edit(m)
-    tl = parse(data)
+    tl = parse(data, media_roots=media_roots)
     return [s.material for s in tl.segments if s.kind == "text"]
 
 
@@ -165,6 +167,45 @@ def test_missing_fonts_fall_back_and_a_named_one_is_reported_once(tmp_path):
     for t in texts:
         assert r.picture(t)[..., 3].any()
     assert r.warnings == [f"font 'NoSuchFont Sans' not found: drawn with {r.fonts.default.family}"]
+
+
+def test_a_font_file_outside_the_media_roots_is_never_opened(tmp_path):
+    fonts, library = tmp_path / "fonts", tmp_path / "library"
+    fonts.mkdir(), library.mkdir()
+    outside = shutil.copy(system_font("DejaVu Sans"), fonts / "MyLatin.ttf")
+    inside = shutil.copy(system_font("DejaVu Sans"), library / "Inside.ttf")
+    seen = {}
+    for name, path in (("exists", outside), ("absent", fonts / "Absent.ttf"), ("inside", inside)):
+        def set_font(text, styles, path=path):
+            for s in styles:
+                s["font"] = {"id": "1", "path": str(path)}
+            return styles
+
+        (text,) = text_draft(tmp_path, [("Font", style(size=10))], edit=edit_styles(set_font), media_roots=(library,))
+        r = TextRenderer(1080, 1920)
+        seen[name] = (text.styles[0].font_path, {g.face.path for g in r.layout(text).glyphs}, r.warnings)
+    assert seen["inside"] == (str(inside.resolve()), {str(inside.resolve())}, [])
+    # Outside the roots: only the name is looked up (among installed fonts), and the warning
+    # is the same whether such a file exists or not.
+    assert seen["exists"][0] == "MyLatin.ttf" and str(outside) not in seen["exists"][1]
+    assert seen["exists"][2] == [f"font 'MyLatin.ttf' not found: drawn with {TextRenderer(8, 8).fonts.default.family}"]
+    assert seen["absent"][2] == [seen["exists"][2][0].replace("MyLatin", "Absent")]
+
+
+def test_a_font_name_is_never_an_fc_match_option(monkeypatch):
+    calls = []
+    real_run = subprocess.run
+
+    def run(argv, **kw):
+        calls.append(argv)
+        return real_run(argv, **kw)
+
+    monkeypatch.setattr(fonts_module.subprocess, "run", run)
+    book = fonts_module.FontBook()
+    calls.clear()
+    assert book.primary("", "-s") == book.default
+    (argv,) = [a for a in calls if a[0] == "fc-match"]
+    assert argv[-2:] == ["--", "-s:lang=zh-cn"]
 
 
 # ---------------------------------------------------------------- size and layout

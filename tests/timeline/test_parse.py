@@ -461,11 +461,27 @@ def test_dangling_extra_material_refs_are_tolerated(pyjy_folder, pyjy_data):
 
 
 def test_lut_from_the_effects_list(pyjy_folder, pyjy_data):
+    cube = pyjy_folder / "luts" / "film.cube"
+    cube.parent.mkdir(exist_ok=True)
+    cube.write_text("LUT_3D_SIZE 2\n")
     pyjy_data["materials"]["effects"].append({"id": "lut1", "type": "lut", "name": "胶片", "path": "luts/film.cube",
                                               "value": 0.8})
     seg_json(pyjy_data, "main", 0)["extra_material_refs"].append("lut1")
     seg = track(load(pyjy_folder, pyjy_data), "main").segments[0]
-    assert [(f.kind, f.name, f.path, f.intensity) for f in seg.filters] == [("lut", "胶片", "luts/film.cube", 0.8)]
+    assert [(f.kind, f.name, f.path, f.intensity) for f in seg.filters] == [("lut", "胶片", str(cube.resolve()), 0.8)]
+
+
+@pytest.mark.parametrize("written, reason", [
+    ("/dev/zero", "outside the allowed media folders"), ("luts/none.cube", "was not found"),
+    ("../outside.cube", "climbs out of the draft folder")])
+def test_a_lut_file_goes_through_the_media_locator_and_roots(pyjy_folder, pyjy_data, tmp_path, written, reason):
+    (pyjy_folder.parent / "outside.cube").write_text("LUT_3D_SIZE 2\n")
+    pyjy_data["materials"]["effects"].append({"id": "lut1", "type": "lut", "name": "胶片", "path": written})
+    seg_json(pyjy_data, "main", 0)["extra_material_refs"].append("lut1")
+    tl = parse(pyjy_data, draft_dir=pyjy_folder, origin="draft_content.json", media_roots=(tmp_path,))
+    assert track(tl, "main").segments[0].filters == ()
+    (note,) = [n for n in tl.fidelity if n.feature == "LUT 胶片"]
+    assert note.status == "ignored" and reason in note.reason
 
 
 # ---------------------------------------------------------------- text
@@ -529,7 +545,8 @@ def test_flat_fields_when_styles_are_missing(pyjy_folder, pyjy_data):
     assert style.color == (1.0, 0.0, 0.0, 0.75)
     assert [(s.color, s.width) for s in style.strokes] == [((0.0, 1.0, 0.0, 1.0), 0.06)]
     assert [(s.color, s.distance, s.angle) for s in style.shadows] == [((0.0, 0.0, 1.0, 0.5), 3.0, -30.0)]
-    assert (style.font_path, style.font_name) == ("fonts/old.ttf", "旧体")
+    # No such file in the draft folder: only its name is kept, to look up installed fonts.
+    assert (style.font_path, style.font_name) == ("old.ttf", "旧体")
 
 
 def test_old_markup_content(pyjy_folder, pyjy_data):
