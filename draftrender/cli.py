@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-draft-mb", type=float, default=32.0, help="largest draft JSON fetched")
     p.add_argument("--max-media-mb", type=float, default=2048.0, help="largest medium downloaded")
     scale_out_arguments(p, "render nothing here: put each render on the broker, for `draftrender worker`s")
+    p.add_argument("--request-timeout", type=float, default=30.0, metavar="S",
+                   help="seconds a client has to send a request's head, and again its body")
+    p.add_argument("--max-connections", type=int, default=0, metavar="N",
+                   help="open connections at once; more get 503 (default: the descriptor limit less 256)")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("worker", help="run renders from the broker (a Celery worker), beside `serve --broker`")
@@ -244,13 +248,14 @@ def scale_out_arguments(p, broker_help: str, required: bool = False) -> None:
 
 def cmd_serve(args) -> int:
     # Imported here: render and inspect need none of the service.
+    import asyncio
     import logging
 
-    from aiohttp import web
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .server import ServerConfig, create_app
+    from .server import ServerConfig
     from .server.config import read_keys_file
+    from .server.listen import serve
     from .service.store import DataDirInUse
 
     keys = set(args.api_key)
@@ -262,7 +267,8 @@ def cmd_serve(args) -> int:
                        task_timeout=args.task_timeout, retention_hours=args.retention_hours,
                        public_url=args.public_url, max_draft_bytes=int(args.max_draft_mb * (1 << 20)),
                        max_media_bytes=int(args.max_media_mb * (1 << 20)),
-                       broker=args.broker, store=store_url(args.store), storage=args.storage)
+                       broker=args.broker, store=store_url(args.store), storage=args.storage,
+                       request_timeout=args.request_timeout, max_connections=args.max_connections)
         if args.broker and not (args.store and args.storage):
             raise ValueError("--broker needs --store and --storage that every worker shares as well")
         if args.data_dir:
@@ -276,7 +282,7 @@ def cmd_serve(args) -> int:
         where = f"renders on {args.broker}" if args.broker else f"{config.workers} worker(s)"
         print(f"draftrender: serving gen_video on http://{args.host}:{args.port} "
               f"(data in {config.data_dir}, {where})", file=sys.stderr, flush=True)
-        web.run_app(create_app(config), host=args.host, port=args.port, print=None)
+        asyncio.run(serve(config))
     except (OSError, ValueError, DataDirInUse, SQLAlchemyError) as e:
         print(f"draftrender: error: cannot serve: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1

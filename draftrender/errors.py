@@ -118,6 +118,12 @@ class RequestTooLarge(DraftRenderError):
     status, detail = 413, "请求体过大"
 
 
+class RequestTimeout(DraftRenderError):
+    """The client did not send its whole request body in time."""
+
+    status, detail = 408, "请求超时"
+
+
 # ---------------------------------------------------------------- templates
 
 

@@ -33,6 +33,7 @@ from drafts import draft_file, edit_json
 from media_factory import make_clip
 
 from draftrender.server import ServerConfig, create_app
+from draftrender.server.listen import LimitedSite, service_runner
 
 SEC = 1_000_000
 HOLD_LIMIT = 60  # seconds a gate holds a request at most, so a forgotten gate cannot hang a run
@@ -171,14 +172,15 @@ class Service(Endpoint):
     def __init__(self, config: ServerConfig):
         self.config = config
         self.app = create_app(config)
-        self.runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
+        self.runner = service_runner(self.app, config, shutdown_timeout=0.5, access_log=None)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 
         async def start() -> int:
             await self.runner.setup()
-            await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+            self.site = LimitedSite(self.runner, config, "127.0.0.1", 0)
+            await self.site.start()
             return self.runner.addresses[0][1]
 
         self.port = self.run(start())

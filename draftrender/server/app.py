@@ -23,6 +23,7 @@ from ..errors import (
     DraftRenderError,
     DraftUrlMissing,
     InvalidRequest,
+    RequestTimeout,
     RequestTooLarge,
     ServiceBusy,
     TaskNotFound,
@@ -131,6 +132,10 @@ async def errors_as_json(request: web.Request, handler):
     """Every error answers {"detail", "message", "error"}: callers match on detail."""
     try:
         return await handler(request)
+    except RequestTimeout as e:
+        response = error_response(e)
+        response.force_close()  # the rest of the body is not waited for
+        return response
     except ServiceBusy as e:
         return error_response(e, headers={"Retry-After": str(request.app[CONFIG].retry_after)})
     except DraftRenderError as e:
@@ -177,7 +182,12 @@ async def require_key(request: web.Request, handler):
 async def gen_video(request: web.Request) -> web.Response:
     config, store, pool = request.app[CONFIG], request.app[STORE], request.app[POOL]
     try:
-        body = await request.json()
+        async with asyncio.timeout(config.request_timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {config.request_timeout:g} s") from None
+    try:
+        body = json.loads(raw)
     except ValueError:
         raise InvalidRequest("the request body must be JSON: {\"draft_url\": \"…\"}") from None
     req = read_request(body, config)

@@ -44,6 +44,10 @@ class ServerConfig:
     broker: str | None = None  # redis://HOST:6379/0
     store: str | None = None  # the task store's SQLAlchemy URL; default: SQLite in the data dir
     storage: str | None = None  # a shared folder or s3://bucket/prefix; default: the data dir
+    # Seconds a client has to send a request's head after connecting (or after the last
+    # answer on a kept-alive connection), and again its body.
+    request_timeout: float = 30.0
+    max_connections: int = 0  # open at once; 0: the descriptor limit less a reserve
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))

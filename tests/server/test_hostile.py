@@ -3,6 +3,10 @@ every test drives the real service on loopback the way the probe did."""
 
 from __future__ import annotations
 
+import json
+import logging
+import socket
+import time
 from pathlib import Path
 
 import av
@@ -60,3 +64,52 @@ def test_lut_files_pass_the_media_roots(tmp_path, start_service, http_server):
     assert "outside the allowed media folders" in results["outside"][1][0]
     assert "outside the allowed media folders" in results["zero"][1][0]
     assert "is not a local file" in results["relative"][1][0]
+
+
+# ---------------------------------------------------------------- slow and many connections
+
+
+def raw_exchange(service, data: bytes) -> bytes:
+    """Send `data` on a fresh connection and read until the service closes it."""
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as s:
+        s.sendall(data)
+        received = b""
+        while chunk := s.recv(65536):
+            received += chunk
+        return received
+
+
+def test_a_request_head_that_never_ends_is_cut_off(start_service):
+    service = start_service(request_timeout=1)
+    assert raw_exchange(service, b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ") == b""
+
+
+def test_a_body_shorter_than_its_length_is_answered_408(start_service):
+    service = start_service(request_timeout=1)
+    answer = raw_exchange(service, b"POST /v1/gen_video HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: 1000\r\n\r\n{")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert json.loads(body)["detail"] == "请求超时"
+
+
+def test_connections_past_the_limit_get_503_and_one_log_line(start_service, caplog):
+    service = start_service(max_connections=3)
+    held = []
+    for _ in range(3):  # kept-alive connections that each had an answer: counted as open
+        s = socket.create_connection(("127.0.0.1", service.port), timeout=30)
+        s.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(12) == b"HTTP/1.1 200"
+        held.append(s)
+    with caplog.at_level(logging.WARNING, logger="draftrender.server"):
+        for _ in range(20):
+            answer = raw_exchange(service, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 10" in answer
+            assert json.loads(answer.partition(b"\r\n\r\n")[2])["detail"] == "服务繁忙"
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refused == ["refused 1 connection(s) since the last report: 3 open, the limit is 3 (--max-connections)"]
+    for s in held:
+        s.close()
+    end = time.monotonic() + 30
+    while service.call("GET", "/openapi.json").status != 200:  # once the closes have reached it
+        assert time.monotonic() < end
