@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import MaterialUnreachable, UnsafeSource
 from ..timeline.model import Media, Timeline
-from .http import FetchFailed, fetch_to_file, run_sync
+from .http import FetchFailed, fetch_to_file, new_session, run_sync
 from .probe import Probe, probe
 
 CACHE_ENV = "DRAFTRENDER_CACHE"
@@ -100,9 +100,7 @@ async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: 
         if dest.is_file() and dest.stat().st_size > 0:
             return dest
         if session is None:  # made on the first download: a local draft never imports aiohttp
-            import aiohttp
-
-            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+            session = new_session(allow_private_urls=allow_private_urls, limit=concurrency)
         async with gate:
             return await fetch_to_file(url, dest, session=session, timeout=timeout,
                                        max_bytes=max_bytes, retries=retries,

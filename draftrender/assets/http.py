@@ -2,8 +2,9 @@
 
 Owns: one GET with a stall timeout and an overall deadline, the size cap enforced while
 streaming, retries with exponential backoff (5xx, timeouts, dropped connections; never 4xx),
-redirects followed by hand so that every hop passes the private-address guard, the guard
-itself, and running these coroutines from synchronous code.
+redirects followed by hand, the private-address guard (a resolver that refuses private
+answers, so the address checked is the address connected to, on every hop), and running
+these coroutines from synchronous code.
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ def _is_public(address: str) -> bool:
 async def ensure_public_url(url: str) -> None:
     """Raise UnsafeSource unless every address the URL's host resolves to is public.
 
-    Used before each request and each redirect hop when private URLs are not allowed, so a
-    public URL cannot bounce the fetch to 127.0.0.1 or a cloud metadata address.
+    A check ahead of a request, for callers that only need an answer; a fetch itself goes
+    through PublicResolver, which checks the very addresses it connects to.
     """
     import asyncio
 
@@ -91,10 +92,57 @@ async def ensure_public_url(url: str) -> None:
             host, parts.port or 443, type=socket.SOCK_STREAM)  # runs in the default executor
     except (OSError, ValueError, UnicodeError):
         return  # unresolvable: the request itself reports "host not found"
-    private = sorted({str(info[4][0]) for info in infos if not _is_public(str(info[4][0]))})
+    _refuse_private(host, [str(info[4][0]) for info in infos])
+
+
+def _refuse_private(host: str, addresses: list[str]) -> None:
+    private = sorted({a for a in addresses if not _is_public(a)})
     if private:
-        raise UnsafeSource(
-            f"refusing {url}: host {host} resolves to a private address ({', '.join(private)})")
+        raise UnsafeSource(f"refusing host {host}: it resolves to a private address ({', '.join(private)})")
+
+
+def _refuse_private_literal(url: str) -> None:
+    """aiohttp connects to an IP literal without asking the resolver: checked here."""
+    host = urlsplit(url).hostname or ""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return  # a name: PublicResolver checks what it resolves to
+    _refuse_private(host, [host])
+
+
+def base_resolver():
+    """The DNS resolver every fetch starts from (tests substitute it)."""
+    import aiohttp
+
+    return aiohttp.DefaultResolver()
+
+
+class PublicResolver:
+    """An aiohttp resolver that refuses hosts resolving to private, loopback or link-local
+    addresses. aiohttp connects only to the addresses a resolver returns, so no second
+    lookup can answer differently (DNS rebinding), and every redirect hop is checked."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict]:
+        infos = await self.inner.resolve(host, port, family)
+        _refuse_private(host, [info["host"] for info in infos])
+        return infos
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def new_session(*, allow_private_urls: bool, limit: int = 100) -> aiohttp.ClientSession:
+    """A client session whose connections pass the private-address guard unless allowed."""
+    import aiohttp
+
+    resolver = base_resolver()
+    if not allow_private_urls:
+        resolver = PublicResolver(resolver)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit, resolver=resolver))
 
 
 # ---------------------------------------------------------------- one request
@@ -137,7 +185,7 @@ async def _stream(session: aiohttp.ClientSession, url: str, write: Callable[[byt
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchFailed(url, "not an http(s) URL")
         if not allow_private_urls:
-            await ensure_public_url(url)
+            _refuse_private_literal(url)
         try:
             async with session.get(url, allow_redirects=False, timeout=_client_timeout(stall),
                                    headers={"User-Agent": USER_AGENT}) as resp:
@@ -180,17 +228,15 @@ def format_size(n: int) -> str:
 
 async def _with_retries(session: aiohttp.ClientSession | None, url: str,
                         attempt: Callable[[aiohttp.ClientSession], Coroutine[Any, Any, T]], *,
-                        deadline: float | None, retries: int,
-                        backoff: float) -> T:
+                        deadline: float | None, retries: int, backoff: float,
+                        allow_private_urls: bool) -> T:
     """Run `attempt` until it succeeds, retrying what may be transient, within `deadline` s."""
     import asyncio
-
-    import aiohttp
 
     loop = asyncio.get_running_loop()
     end = None if deadline is None else loop.time() + deadline
     own = session is None
-    client = aiohttp.ClientSession() if session is None else session
+    client = new_session(allow_private_urls=allow_private_urls) if session is None else session
     try:
         for n in range(retries + 1):
             left = None if end is None else end - loop.time()
@@ -223,6 +269,7 @@ async def fetch_bytes(url: str, *, session: aiohttp.ClientSession | None = None,
 
     `timeout`: seconds without progress (connecting, or between chunks) before an attempt
     is abandoned; `deadline`: seconds for the whole fetch, retries included.
+    `session`, when given, must come from new_session (it carries the address guard).
     Raises FetchFailed, or UnsafeSource from the private-address guard.
     """
 
@@ -232,8 +279,8 @@ async def fetch_bytes(url: str, *, session: aiohttp.ClientSession | None = None,
                       allow_private_urls=allow_private_urls)
         return b"".join(chunks)
 
-    return await _with_retries(session, url, attempt, deadline=deadline,
-                               retries=retries, backoff=backoff)
+    return await _with_retries(session, url, attempt, deadline=deadline, retries=retries,
+                               backoff=backoff, allow_private_urls=allow_private_urls)
 
 
 async def fetch_to_file(url: str, dest: Path, *, session: aiohttp.ClientSession | None = None,
@@ -255,8 +302,8 @@ async def fetch_to_file(url: str, dest: Path, *, session: aiohttp.ClientSession 
                           allow_private_urls=allow_private_urls)
 
     try:
-        await _with_retries(session, url, attempt, deadline=deadline,
-                            retries=retries, backoff=backoff)
+        await _with_retries(session, url, attempt, deadline=deadline, retries=retries,
+                            backoff=backoff, allow_private_urls=allow_private_urls)
         os.replace(part, dest)
     finally:
         part.unlink(missing_ok=True)

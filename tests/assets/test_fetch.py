@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from aiohttp import web
 from drafts import full_pyjy_draft
 
 import draftrender
-from draftrender.assets import cache_path, default_cache_dir, prepare_media
+from draftrender.assets import cache_path, default_cache_dir, http, prepare_media
 from draftrender.errors import MaterialUnreachable
 from draftrender.timeline.model import Canvas, Media, Segment, TimeRange, Timeline, Track
 from media_factory import make_clip, make_image, make_tone
@@ -195,6 +196,26 @@ def test_private_url_refused(http_server, tmp_path, clip_bytes):
         prepare_media(timeline_of(remote("v", url, "p.mp4")), cache_dir=tmp_path / "cache",
                       allow_private_urls=False)
     assert http_server.hits["/p.mp4"] == 0
+
+
+def test_a_medium_whose_name_resolves_to_loopback_is_refused_at_connect(http_server, tmp_path, clip_bytes,
+                                                                       monkeypatch):
+    class LoopbackDNS:  # what a rebinding DNS server answers to the lookup made to connect
+        async def resolve(self, host, port=0, family=socket.AF_INET):
+            return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET,
+                     "proto": 0, "flags": socket.AI_NUMERICHOST}]
+
+        async def close(self):
+            pass
+
+    monkeypatch.setattr(http, "base_resolver", LoopbackDNS)
+    url = http_server.serve("/rebound.mp4", clip_bytes).replace("127.0.0.1", "media.example.com")
+    tl = timeline_of(remote("v", url, "rebound.mp4"))
+    with pytest.raises(MaterialUnreachable, match=r"media.example.com: it resolves to a private address \(127"):
+        prepare_media(tl, cache_dir=tmp_path / "cache", allow_private_urls=False)
+    assert http_server.hits["/rebound.mp4"] == 0
+    assert prepare_media(tl, cache_dir=tmp_path / "cache", allow_private_urls=True)["v"].kind == "video"
+    assert http_server.hits["/rebound.mp4"] == 1
 
 
 def test_non_http_url_is_unreachable(tmp_path):

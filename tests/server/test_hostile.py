@@ -12,7 +12,10 @@ from pathlib import Path
 import av
 import numpy as np
 from drafts import draft_file, edit_json
-from service_harness import tiny_draft
+from service_harness import publish, tiny_draft
+
+from draftrender.assets import http
+from draftrender.assets.http import run_sync
 
 
 def swap_cube(path: Path, n: int = 3) -> Path:
@@ -113,3 +116,39 @@ def test_connections_past_the_limit_get_503_and_one_log_line(start_service, capl
     end = time.monotonic() + 30
     while service.call("GET", "/openapi.json").status != 200:  # once the closes have reached it
         assert time.monotonic() < end
+
+
+# ---------------------------------------------------------------- DNS rebinding
+
+
+class LoopbackDNS:
+    """A resolver answering every name with 127.0.0.1, as a rebinding DNS server answers
+    the lookup that counts (the one made to connect)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict]:
+        self.asked.append(host)
+        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET,
+                 "proto": 0, "flags": socket.AI_NUMERICHOST}]
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_name_that_resolves_to_loopback_at_connect_time_is_refused(tmp_path, start_service, http_server,
+                                                                     monkeypatch):
+    dns = LoopbackDNS()
+    monkeypatch.setattr(http, "base_resolver", lambda: dns)
+    url = publish(http_server, tiny_draft(tmp_path / "drafts"), "/rebind").replace("127.0.0.1", "rebind.example.com")
+    # The substituted resolver does lead to the loopback server when private URLs are allowed...
+    assert run_sync(lambda: http.fetch_bytes(url, allow_private_urls=True)).startswith(b"{")
+    assert http_server.hits["/rebind/draft_content.json"] == 1
+    # ...and the service, which refuses them, checks the very answer it would connect to.
+    dns.asked.clear()
+    reply = start_service(allow_private_urls=False).gen_video(url)
+    assert reply.status == 400 and reply.json["detail"] == "素材无法访问", reply.body
+    assert "rebind.example.com" in reply.json["message"] and "private address (127.0.0.1)" in reply.json["message"]
+    assert dns.asked and set(dns.asked) == {"rebind.example.com"}
+    assert http_server.hits["/rebind/draft_content.json"] == 1
