@@ -353,7 +353,7 @@ def format_inspect(info: dict) -> str:
         "tracks",
     ]
     for t in info["tracks"]:
-        muted = " (muted)" if t["muted"] else ""
+        muted = "".join(f" ({word})" for word in ("muted", "hidden") if t[word])
         lines.append(f"  [{t['index']}] {t['type']:<7} {t['name']}{muted}: {len(t['segments'])} segments")
         for s in t["segments"]:
             what = s.get("text") or s.get("material_path") or s.get("effect") or s.get("material_kind", "")

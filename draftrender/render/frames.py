@@ -63,7 +63,7 @@ class FrameRenderer:
         self.width, self.height = width, height
         self.text = TextRenderer(width, height, font_dirs=font_dirs)
         self._sources: dict[tuple[str, int], VideoReader | ImageSource] = {}
-        videos = [t.index for t in tl.tracks if t.type == "video" and not t.muted and t.segments]
+        videos = [t.index for t in tl.tracks if t.type == "video" and not t.hidden and t.segments]
         self.bottom_track = min(videos, default=-1)
         self.yuv = YuvCanvas(width, height)
         self.warnings: list[str] = []  # e.g. a LUT file that cannot be read

@@ -326,8 +326,9 @@ class Track:
     id: str
     type: TrackType
     name: str
-    muted: bool  # attribute 1: muted (audio) or hidden (visual)
+    muted: bool  # attribute bit 1: the track's sound is off (a muted video track still shows)
     segments: tuple[Segment, ...]
+    hidden: bool = False  # attribute bit 2: the track's pictures are off (bit 4 only locks it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +382,7 @@ class Timeline:
         layers = [
             s
             for t in self.tracks
-            if not t.muted and t.type in ("video", "text", "sticker", "effect", "filter", "adjust")
+            if not t.hidden and t.type in ("video", "text", "sticker", "effect", "filter", "adjust")
             for s in t.segments
             if s.visible
         ]

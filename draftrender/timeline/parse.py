@@ -55,6 +55,9 @@ MAX_CANVAS_SIDE = 8192
 MAX_TIME_US = 24 * 3600 * 1_000_000
 
 TRACK_TYPES = ("video", "audio", "text", "sticker", "effect", "filter", "adjust")
+EFFECT_TRACKS = ("effect", "filter", "adjust")  # their segments may name no material
+# A track's `attribute` bits: 1 mutes its sound, 2 hides its pictures, 4 locks it in the editor.
+TRACK_MUTED, TRACK_HIDDEN = 1, 2
 # Older writers give each track type a base render_index instead of per-segment values.
 TYPE_BASE_RENDER_INDEX = {"video": 0, "audio": 0, "effect": 10000, "filter": 11000, "adjust": 11000,
                           "sticker": 14000, "text": 15000}
@@ -88,6 +91,7 @@ class _Parser:
         self.notes: list[FidelityNote] = []
         self.materials = self.index_materials()
         self.media_cache: dict[str, Media] = {}
+        self.missing: list[tuple[int, TimeRange]] = []  # segments whose material is gone: (track, time)
 
     # ------------------------------------------------------------ top level
 
@@ -103,10 +107,10 @@ class _Parser:
             raise MalformedDraft(f"{self.origin}: the draft has {total} segments; the limit is {MAX_SEGMENTS}")
         self.canvas_ = canvas
         tracks = tuple(self.track(i, t) for i, t in enumerate(tracks_json))
-        if not any(t.segments for t in tracks):
+        if not any(t.segments for t in tracks) and not self.missing:
             raise DraftEmpty(f"{self.origin}: the draft's tracks hold no segments")
-        ends = [s.target.end for t in tracks for s in t.segments
-                if s.visible and not t.muted and t.type in ("video", "audio", "text", "sticker")]
+        ends = [s.target.end for t in tracks for s in t.segments if s.visible and shows_or_sounds(t)]
+        ends += [target.end for ti, target in self.missing if shows_or_sounds(tracks[ti])]
         app = opt(d, "platform", dict, "platform", self) or {}
         return Timeline(
             canvas=canvas,
@@ -170,18 +174,16 @@ class _Parser:
         segs_json = opt(t, "segments", list, f"{where}.segments", self) or []
         if ttype not in TRACK_TYPES:
             self.note(index, None, f"track type {ttype!r}", "ignored", "unknown track type")
-            return Track(index, str(t.get("id", "")), "video", str(t.get("name", "")), True, ())
-        muted = bool(as_int(t.get("attribute", 0), f"{where}.attribute", self, default=0) & 1)
-        if muted and segs_json:
-            self.note(index, None, "muted track", "ignored",
-                      "the track is muted" if ttype == "audio" else "the track is hidden")
+            return Track(index, str(t.get("id", "")), "video", str(t.get("name", "")), True, (), True)
+        attribute = as_int(t.get("attribute", 0), f"{where}.attribute", self, default=0)
+        muted, hidden = bool(attribute & TRACK_MUTED), bool(attribute & TRACK_HIDDEN)
         segments = []
         for i, s in enumerate(segs_json):
             seg = self.segment(index, i, ttype, s)
             if seg is not None:
                 segments.append(seg)
         return Track(index, str(t.get("id", "")), cast(TrackType, ttype), str(t.get("name", "")), muted,
-                     tuple(segments))
+                     tuple(segments), hidden)
 
     def segment(self, ti: int, si: int, ttype: str, s: Any) -> Segment | None:
         where = f"tracks[{ti}].segments[{si}]"
@@ -199,7 +201,15 @@ class _Parser:
         volume = as_float(s.get("volume", 1.0), f"{where}.volume", self, default=1.0)
         if volume < 0:
             raise MalformedDraft(f"{self.origin}: {where}.volume is {volume}; it must not be negative")
-        material = self.material(ti, si, ttype, s.get("material_id"), where)
+        mid = s.get("material_id")
+        if (mid or ttype not in EFFECT_TRACKS) and not (isinstance(mid, str) and mid in self.materials):
+            # Drafts edited by tools may keep segments whose material is gone. The editor shows
+            # such a segment as missing media over its time: here, nothing over its time.
+            self.note(ti, si, "missing material", "ignored",
+                      f"{where}.material_id {mid!r:.60} is in no materials list: its time is left empty")
+            self.missing.append((ti, target))
+            return None
+        material = self.material(ti, si, ttype, mid, where)
         if material is None:
             return None
 
@@ -218,8 +228,6 @@ class _Parser:
             if not isinstance(render_index, int) or isinstance(render_index, bool) or not render_index:
                 render_index = TYPE_BASE_RENDER_INDEX[ttype]
         visible = s.get("visible", True) is not False
-        if not visible:
-            self.note(ti, si, "hidden segment", "ignored", "the segment is set invisible")
         seg = Segment(
             id=str(s.get("id", "")),
             track_index=ti,
@@ -320,11 +328,9 @@ class _Parser:
     # ------------------------------------------------------------ materials
 
     def material(self, ti: int, si: int, ttype: str, mid: Any, where: str):
-        if ttype in ("effect", "filter", "adjust") and not mid:
+        if ttype in EFFECT_TRACKS and not mid:
             self.note(ti, si, f"{ttype} segment", "ignored", "it names no material")
             return None
-        if not isinstance(mid, str) or mid not in self.materials:
-            raise MalformedDraft(f"{self.origin}: {where}.material_id {mid!r} is not in materials")
         kind, m = self.materials[mid]
         if kind == "videos":
             mtype = str(m.get("type", "video"))
@@ -636,6 +642,12 @@ class _Parser:
 
 
 # ---------------------------------------------------------------- value readers
+
+
+def shows_or_sounds(t: Track) -> bool:
+    """Whether the track's segments reach the output: pictures not hidden, or sound not muted."""
+    shows = not t.hidden and t.type in ("video", "text", "sticker")
+    return shows or (not t.muted and t.type in ("video", "audio"))
 
 
 def type_name(v: Any) -> str:

@@ -24,6 +24,7 @@ def describe(tl: Timeline) -> dict:
                 "type": t.type,
                 "name": t.name,
                 "muted": t.muted,
+                "hidden": t.hidden,
                 "segments": [describe_segment(s) for s in t.segments],
             }
             for t in tl.tracks

@@ -385,6 +385,28 @@ def test_a_draft_without_sound_gets_a_silent_track_as_long_as_the_video(tmp_path
     assert abs(x.shape[1] - RATE * result.duration) < 1024  # within one AAC frame
 
 
+@pytest.mark.parametrize("attribute", [1, 2])
+def test_a_muted_video_track_shows_its_pictures_silently_and_a_hidden_one_plays_unseen(tmp_path, attribute):
+    # attribute bit 1 mutes a track's sound only; bit 2 hides its pictures only.
+    def build(script, media):
+        script.append_tracks([jy.TrackSpec(jy.TrackType.video, "camera")])
+        clip = make_clip(media / "camera.mp4", width=32, height=32, seconds=1.0, color=(200, 40, 40), audio_hz=440)
+        script.add_segment(jy.VideoSegment(str(clip), jy.trange(0, SEC)), "camera")
+
+    folder = sound_draft(tmp_path, build)
+    edit_json(folder, lambda d: track_json(d, "camera").update(attribute=attribute))
+    x, result = render(folder, tmp_path / "out.mp4")
+    with av.open(str(result.output)) as c:
+        middle = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)][15]
+    if attribute == 1:
+        assert np.abs(middle[8:24, 8:24].astype(int) - (200, 40, 40)).max() < 12
+        assert not x.any()
+    else:
+        assert middle.max() < 20
+        assert abs(db(amplitude(x[0, RATE // 4:3 * RATE // 4], 440)) - db(0.5)) < 1.0
+    assert result.duration == 1.0
+
+
 def test_a_draft_with_only_sound_renders_black_frames_for_its_length(tmp_path):
     folder = one_track_draft(tmp_path, jy.AudioSegment(str(make_tone(tmp_path / "t.wav", seconds=2)),
                                                        jy.trange(0, 1_500_000)))

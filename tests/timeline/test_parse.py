@@ -235,21 +235,45 @@ def test_reverse_volume_and_tone(pyjy_folder, pyjy_data, pyjy):
     assert (seg.reverse, seg.volume, seg.tone_modify) == (True, 2.5, True)
 
 
-def test_hidden_segment_is_kept_but_not_drawn_and_reported(pyjy_folder, pyjy_data):
+def test_hidden_segment_is_kept_but_not_drawn(pyjy_folder, pyjy_data):
     seg_json(pyjy_data, "caption", 1)["visible"] = False
     tl = load(pyjy_folder, pyjy_data)
     hidden = track(tl, "caption").segments[1]
     assert hidden.visible is False
     assert (3, 1) not in order(tl)
-    assert notes_at(tl, 3, 1)["hidden segment"][0] == "ignored"
+    assert notes_at(tl, 3, 1) == {}  # drawn as the editor shows it: nothing to report
 
 
-def test_muted_track_is_reported_and_not_drawn(pyjy_folder, pyjy_data):
-    next(t for t in pyjy_data["tracks"] if t["name"] == "pip")["attribute"] = 1
+@pytest.mark.parametrize("attribute, shown, muted", [(0, True, False), (1, True, True), (2, False, False),
+                                                     (3, False, True), (4, True, False), (5, True, True)])
+def test_track_attribute_bits_mute_sound_and_hide_pictures(pyjy_folder, pyjy_data, attribute, shown, muted):
+    # 1 mutes the sound only, 2 hides the pictures, 4 locks the track in the editor.
+    next(t for t in pyjy_data["tracks"] if t["name"] == "pip")["attribute"] = attribute
     tl = load(pyjy_folder, pyjy_data)
-    assert track(tl, "pip").muted
-    assert all(ti != 1 for ti, _ in order(tl))
-    assert notes_at(tl, 1, None) == {"muted track": ("ignored", "the track is hidden")}
+    assert (track(tl, "pip").muted, track(tl, "pip").hidden) == (muted, not shown)
+    assert any(ti == 1 for ti, _ in order(tl)) == shown
+    assert notes_at(tl, 1, None) == {}
+
+
+@pytest.mark.parametrize("mid", ["no-such-id", 7, None])
+def test_a_dangling_material_id_leaves_out_that_segment_and_says_which(pyjy_folder, pyjy_data, mid):
+    seg_json(pyjy_data, "main", 2)["material_id"] = mid
+    tl = load(pyjy_folder, pyjy_data)
+    assert [s.index for s in track(tl, "main").segments] == [0, 1]
+    assert len(track(tl, "caption").segments) == 2
+    status, reason = notes_at(tl, 0, 2)["missing material"]
+    assert status == "ignored"
+    assert f"tracks[0].segments[2].material_id {mid!r} is in no materials list" in reason
+    assert tl.duration == 3 * SEC  # the segment's time stays in the timeline, empty
+
+
+def test_a_draft_whose_every_material_is_gone_keeps_its_length(pyjy_folder, pyjy_data):
+    for t in pyjy_data["tracks"]:
+        for seg in t["segments"]:
+            seg["material_id"] = "gone"
+    tl = load(pyjy_folder, pyjy_data)
+    assert not tl.segments and tl.duration == 3 * SEC
+    assert sum(n.feature == "missing material" for n in tl.fidelity) == 10
 
 
 def test_empty_segment_is_dropped_keeping_the_others_indexes(pyjy_folder, pyjy_data):
@@ -764,10 +788,6 @@ HOSTILE = {
     "-inf keyframe offset": (lambda d: _seg(d)["common_keyframes"][0]["keyframe_list"][0].update(
         time_offset=float("-inf")), MalformedDraft,
         "tracks[0].segments[0].common_keyframes[0].keyframe_list[0].time_offset must be a finite number, not -inf"),
-    "dangling main material": (lambda d: _seg(d, "main", 2).update(material_id="no-such-id"), MalformedDraft,
-                               "tracks[0].segments[2].material_id 'no-such-id' is not in materials"),
-    "material id a number": (lambda d: _seg(d, "caption").update(material_id=7), MalformedDraft,
-                             "tracks[3].segments[0].material_id 7 is not in materials"),
     # nothing to render
     "no tracks, no materials": (lambda d: d.update(tracks=[], materials={}), DraftEmpty,
                                 "the draft has no tracks and no materials"),
