@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import shutil
 import sys
 from collections import Counter
@@ -29,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from media_factory import AUDIO_RATE, make_clip, make_image, tone  # noqa: E402
+from media_factory import AUDIO_RATE, make_clip, make_image, tone
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "real_drafts"
 SEC = 1_000_000
