@@ -7,13 +7,11 @@ Contract: POST /v1/gen_video {"draft_url"} → 200 {"message": "视频生成成�
 from __future__ import annotations
 
 import asyncio
-import functools
-import hmac
-import json
 import logging
 import re
 import secrets
 import time
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
@@ -29,6 +27,24 @@ from ..errors import (
     TaskNotFound,
     Unauthorized,
 )
+from ..generate.providers import default_path, load_configs
+from ..service.accounts import Accounts, read_prices
+from ..service.generations import Generations
+from ..service.webhooks import Webhooks
+from . import openai_videos, vibegen, zhaotou
+from .apis import (
+    ACCOUNTS,
+    CONFIG,
+    GENERATION_EVENTS,
+    GENERATIONS,
+    PRINCIPAL,
+    api_of,
+    error_headers,
+    json_response,
+    public_base,
+    query_int,
+    rate_headers,
+)
 from .config import ServerConfig
 from .intake import fetch_draft, read_request, task_key
 from .openapi import openapi_spec
@@ -41,7 +57,6 @@ from ..service.tasks import COMPLETED, FAILED, QUEUED, STATUSES, Task
 
 log = logging.getLogger("draftrender.server")
 
-CONFIG = web.AppKey("config", ServerConfig)
 STORE = web.AppKey("store", TaskStore)
 # Where render tasks run: RenderPool (local processes) or CeleryQueue (scaled out); both have
 # submit(task), wait(task_id, seconds), cancel(task_id), check_capacity().
@@ -49,6 +64,8 @@ POOL = web.AppKey("pool", RenderPool | CeleryQueue)
 SWEEPER = web.AppKey("sweeper", asyncio.Task)
 DRAFT_THREADS = web.AppKey("draft_threads", ThreadPoolExecutor)
 LOCK = web.AppKey("lock", TextIO)  # the open lock file: closing it frees the data dir
+WEBHOOKS = web.AppKey("webhooks", Webhooks)
+SENDER = web.AppKey("sender", asyncio.Task)
 
 TASK_ID = re.compile(r"^[0-9a-f]{32}$")
 # Open without a key: the page and the spec carry no data, and video URLs are unguessable
@@ -57,8 +74,6 @@ PUBLIC_PATHS = ("/", "/docs", "/openapi.json", "/favicon.ico")
 PUBLIC_PREFIXES = ("/files/",)
 MAX_PAGE = 100
 DRAFT_FETCHES = 16  # drafts fetched at once; more requests wait for a thread
-# UTF-8 as is: the contract's phrases stay readable in logs and curl output.
-json_response = functools.partial(web.json_response, dumps=functools.partial(json.dumps, ensure_ascii=False))
 
 
 def create_app(config: ServerConfig | None = None) -> web.Application:
@@ -74,6 +89,11 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     app.router.add_get("/v1/gen_video/{task_id}", get_task)
     app.router.add_delete("/v1/gen_video/{task_id}", delete_task)
     app.router.add_get("/files/{task_id}.mp4", video_file)
+    app.router.add_get("/files/generations/{name}", generation_file)
+    app[GENERATION_EVENTS] = {}
+    for api in (vibegen, zhaotou, openai_videos):  # OpenAI's last: it takes every other /v1/videos body
+        api.setup(app)
+    app.on_response_prepare.append(rate_headers)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs_page)
     app.router.add_get("/", index_page)
@@ -99,11 +119,31 @@ async def _start(app: web.Application) -> None:
         log.info("%d task(s) from before the last stop are queued again", len(queued))
     await pool.start(queued)
     app[DRAFT_THREADS] = ThreadPoolExecutor(DRAFT_FETCHES, thread_name_prefix="draftrender-draft")
+    configs = load_configs(config.providers_file)
+    accounts = app[ACCOUNTS] = Accounts(store.db, jwt_ttl=config.jwt_ttl, **_prices(config))
+    accounts.ensure_keys(config.api_keys)
+    hooks = app[WEBHOOKS] = Webhooks(store.db, retry_base=config.webhook_retry_base,
+                                     retry_max=config.webhook_retry_max, give_up_after=config.webhook_give_up_after,
+                                     allow_private_urls=config.allow_private_urls)
+    gens = app[GENERATIONS] = Generations(store.db, config.data_dir / "generations", configs, accounts, hooks,
+                                          cache_dir=store.cache_dir, retention_s=config.generation_retention_s,
+                                          events=app[GENERATION_EVENTS])
+    await gens.start()
+    app[SENDER] = asyncio.create_task(hooks.run())
     app[SWEEPER] = asyncio.create_task(_sweep(app))
+
+
+def _prices(config: ServerConfig) -> dict:
+    """Price rules from the providers file's [[price]] tables; vibegen's table when it has none."""
+    path = config.providers_file or default_path()
+    rules = tomllib.loads(path.read_text(encoding="utf-8")).get("price") if path.is_file() else None
+    return {"prices": read_prices(rules)} if rules else {}
 
 
 async def _stop(app: web.Application) -> None:
     app[SWEEPER].cancel()
+    app[SENDER].cancel()
+    await app[GENERATIONS].close()
     await app[POOL].close()
     app[DRAFT_THREADS].shutdown(wait=False, cancel_futures=True)
     app[STORE].close()
@@ -113,13 +153,14 @@ async def _stop(app: web.Application) -> None:
 async def _sweep(app: web.Application) -> None:
     """Retention: finished tasks older than the period go, with their files."""
     config = app[CONFIG]
-    every = min(max(config.retention_s / 10, 1.0), 600.0)
+    every = min(max(min(config.retention_s, config.generation_retention_s) / 10, 0.2), 60.0)
     while True:
         await asyncio.sleep(every)
         try:
             gone = app[STORE].expire(time.time() - config.retention_s)
             if gone:
                 log.info("retention removed %d task(s)", len(gone))
+            app[GENERATIONS].sweep()
         except Exception:  # a failed sweep must not end the sweeping
             log.exception("retention sweep failed")
 
@@ -129,7 +170,8 @@ async def _sweep(app: web.Application) -> None:
 
 @web.middleware
 async def errors_as_json(request: web.Request, handler):
-    """Every error answers {"detail", "message", "error"}: callers match on detail."""
+    """Every error answers in its API's shape: gen_video's is {"detail", "message", "error"}
+    (callers match on detail); the gateway's APIs register theirs (server/apis.py)."""
     try:
         return await handler(request)
     except RequestTimeout as e:
@@ -137,42 +179,57 @@ async def errors_as_json(request: web.Request, handler):
         response.force_close()  # the rest of the body is not waited for
         return response
     except ServiceBusy as e:
-        return error_response(e, headers={"Retry-After": str(request.app[CONFIG].retry_after)})
+        return error_response(request, e, headers={"Retry-After": str(request.app[CONFIG].retry_after)})
     except DraftRenderError as e:
-        return error_response(e)
+        return error_response(request, e)
     except web.HTTPRequestEntityTooLarge:
-        return error_response(RequestTooLarge(
+        return error_response(request, RequestTooLarge(
             f"the request body is larger than {request.app[CONFIG].max_request_bytes} bytes"))
     except web.HTTPException as e:
         if e.status < 400:
             raise
+        allow = {k: v for k, v in e.headers.items() if k.lower() == "allow"}
+        if api_of(request) is not None:
+            return error_response(request, HttpError(e.status, f"{request.method} {request.path}: {e.reason}"),
+                                  headers=allow)
         body = {"detail": e.reason, "message": f"{request.method} {request.path}: {e.reason}", "error": "HTTPError"}
-        return json_response(body, status=e.status, headers={k: v for k, v in e.headers.items()
-                                                                if k.lower() == "allow"})
+        return json_response(body, status=e.status, headers=allow)
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception as e:  # a bug answers 500 in the contract's shape, not a traceback
         log.exception("%s %s failed", request.method, request.path)
+        if api_of(request) is not None:
+            return error_response(request, HttpError(500, f"internal error: {type(e).__name__}: {e}"))
         return json_response({"detail": "服务器内部错误", "message": f"{type(e).__name__}: {e}",
                                   "error": type(e).__name__}, status=500)
 
 
-def error_response(e: DraftRenderError, headers: dict | None = None) -> web.Response:
-    headers = dict(headers or {})
-    if isinstance(e, Unauthorized):
-        headers["WWW-Authenticate"] = 'Bearer realm="draftrender"'
+class HttpError(DraftRenderError):
+    """aiohttp's own refusals (no such route, wrong method), for an API's error shape."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def error_response(request: web.Request, e: DraftRenderError, headers: dict | None = None) -> web.Response:
+    headers = {**(headers or {}), **error_headers(e)}
+    api = api_of(request)
+    if api is not None:
+        return json_response(api.error(e), status=api.status(e), headers=headers)
     return json_response(e.to_json(), status=e.status, headers=headers)
 
 
 @web.middleware
 async def require_key(request: web.Request, handler):
-    keys = request.app[CONFIG].api_keys
-    if keys and request.path not in PUBLIC_PATHS and not request.path.startswith(PUBLIC_PREFIXES):
+    """The caller's API key or JWT, when the service has accounts: request["principal"]."""
+    request[PRINCIPAL] = None
+    accounts = request.app[ACCOUNTS]
+    if request.path not in PUBLIC_PATHS and not request.path.startswith(PUBLIC_PREFIXES) and accounts.has_keys():
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        # compare_digest against every key: the time taken says nothing about which was close.
-        valid = [hmac.compare_digest(given.strip().encode(), k.encode()) for k in keys]
-        if scheme.lower() != "bearer" or not any(valid):
+        if scheme.lower() != "bearer" or not given.strip():
             raise Unauthorized("this service needs an API key: send Authorization: Bearer <key>")
+        request[PRINCIPAL] = accounts.authenticate(given)
     return await handler(request)
 
 
@@ -264,7 +321,16 @@ async def video_file(request: web.Request) -> web.StreamResponse:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return json_response(openapi_spec(public_base(request)))
+    spec = openapi_spec(public_base(request))
+    for api in (openai_videos, vibegen, zhaotou):
+        spec["paths"].update(api.openapi_paths())
+    spec["paths"]["/files/generations/{name}"] = {"get": {
+        "summary": "A generated video (<id>.mp4) or picture (<id>.thumbnail.jpg, <id>.spritesheet.jpg); no key "
+                   "needed: the name is unguessable", "security": [],
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the file", "content": {"video/mp4": {}, "image/jpeg": {}}},
+                      "404": {"description": "unknown, not finished, or deleted after the retention period"}}}}
+    return json_response(spec)
 
 
 async def index_page(request: web.Request) -> web.Response:
@@ -286,18 +352,15 @@ def find_task(request: web.Request) -> Task:
     return task
 
 
-def public_base(request: web.Request) -> str:
-    return request.app[CONFIG].public_url or f"{request.scheme}://{request.host}"
-
-
-def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a whole number, not {raw!r}") from None
-    if not lo <= value <= hi:
-        raise InvalidRequest(f"{name} must be between {lo} and {hi}")
-    return value
+async def generation_file(request: web.Request) -> web.StreamResponse:
+    """A generation's video or picture: unguessable names, so open like /files/{task_id}.mp4."""
+    name = request.match_info["name"]
+    gen_id, _, kind = name.partition(".")
+    variant = {"mp4": "video", "thumbnail.jpg": "thumbnail", "spritesheet.jpg": "spritesheet"}.get(kind)
+    gens = request.app[GENERATIONS]
+    gen = gens.get(gen_id) if variant else None
+    path = gens.file(gen_id, variant) if gen else None
+    if gen is None or gen.status != "completed" or gen.files_removed or not path.is_file():
+        raise TaskNotFound(f"no file {name} (unknown, not finished, or deleted after the retention period)")
+    return web.FileResponse(path, headers={"Content-Type": "video/mp4" if variant == "video" else "image/jpeg",
+                                           "Cache-Control": "private, max-age=3600"})

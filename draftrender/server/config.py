@@ -48,6 +48,17 @@ class ServerConfig:
     # answer on a kept-alive connection), and again its body.
     request_timeout: float = 30.0
     max_connections: int = 0  # open at once; 0: the descriptor limit less a reserve
+    # The generation gateway (OpenAI /v1/videos, 易尚云, vibegen, 兆投算力).
+    providers_file: Path | None = None  # model → provider, and [[price]] rules; default: generate.providers
+    generation_retention_hours: float = 24.0  # generated files live this long; the record stays
+    generation_timeout: float = 600.0  # seconds before an unfinished vibegen task is failed (its document)
+    poll_after_ms: int = 2000  # openai-poll-after-ms on /v1/videos answers
+    rate_per_minute: int | None = 1000  # per key, for creates and for queries each (vibegen's limits)
+    max_upload_bytes: int = 32 << 20  # a multipart /v1/videos body (an input_reference image)
+    jwt_ttl: float = 3600.0  # seconds a login's token is valid
+    webhook_retry_base: float = 30.0  # seconds before a failed callback's first retry; doubles each time
+    webhook_retry_max: float = 3600.0  # the longest wait between two tries
+    webhook_give_up_after: float = 86400.0  # a callback not delivered by then is failed
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -61,6 +72,10 @@ class ServerConfig:
     @property
     def retention_s(self) -> float:
         return self.retention_hours * 3600
+
+    @property
+    def generation_retention_s(self) -> float:
+        return self.generation_retention_hours * 3600
 
 
 def read_keys_file(path: Path) -> frozenset[str]:

@@ -252,6 +252,15 @@ class Accounts:
             return db.execute(api_keys.update().where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None))
                               .values(revoked=time.time())).rowcount == 1
 
+    def webhook_secret(self, key_id: str | None) -> str:
+        """The secret that signs a key's callbacks; the service's own for tasks made without a key."""
+        if key_id is not None:
+            with self.engine.begin() as db:
+                secret = db.execute(sa.select(api_keys.c.webhook_secret).where(api_keys.c.id == key_id)).scalar()
+            if secret:
+                return secret
+        return self._setting("webhook_secret", new_webhook_secret)
+
     def has_keys(self) -> bool:
         with self.engine.begin() as db:
             return db.execute(sa.select(api_keys.c.id).where(api_keys.c.revoked.is_(None)).limit(1)).first() is not None
@@ -301,7 +310,7 @@ class Accounts:
             row = db.execute(sa.select(api_keys).where(api_keys.c.key_hash == key_hash(token),
                                                        api_keys.c.revoked.is_(None))).mappings().first()
         if row is None:
-            raise Unauthorized("Invalid API key provided")
+            raise Unauthorized("Invalid API key provided (send Authorization: Bearer <key>)")
         return _principal(row)
 
     def _from_jwt(self, token: str) -> Principal:

@@ -96,3 +96,35 @@ deliveries = sa.Table(
     sa.Index("webhook_deliveries_task", "task_id", "created"),
     sa.Index("webhook_deliveries_due", "status", "next_at"),
 )
+
+# Generation tasks behind the gateway (service/generations.py), whichever API made them.
+generations = sa.Table(
+    "generations", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("api", sa.String(16), nullable=False),  # openai | vibegen | zhaotou: the shape it answers in
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),  # generate.GenerationRequest
+    sa.Column("params", sa.JSON, nullable=False),  # the API's own fields, echoed in its answers
+    sa.Column("status", sa.String(16), nullable=False),  # queued, in_progress, completed, failed
+    sa.Column("progress", sa.Integer, nullable=False),
+    sa.Column("key_id", sa.String(32)),
+    sa.Column("provider", sa.String(64)),
+    sa.Column("provider_job_id", sa.String(200)),
+    sa.Column("error_code", sa.String(64)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("callback_url", sa.Text),
+    sa.Column("base_url", sa.Text, nullable=False),
+    sa.Column("price", sa.BigInteger, nullable=False),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("started", sa.Double),
+    sa.Column("completed", sa.Double),
+    sa.Column("deadline", sa.Double),
+    sa.Column("expires", sa.Double),
+    sa.Column("files_removed", sa.Boolean, nullable=False),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("seconds", sa.Double),
+    sa.Column("file_size", sa.BigInteger),
+    sa.Index("generations_api", "api", "key_id", "created"),
+    sa.Index("generations_status", "status"),
+)

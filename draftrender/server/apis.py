@@ -1,0 +1,241 @@
+"""What the API modules share: which API a request speaks (so errors answer in its shape),
+the one dispatch of /v1/videos, the caller behind a request, rate limits, and request bodies.
+
+An API registers its error shape with `register_api(app, Api(...))`, naming its path
+prefixes; a handler that serves a path two APIs share names its API with `speak(request,
+name)`. POST /v1/videos goes to the first registered VideosApi whose `claims(body)` is true
+(OpenAI's claims every body, and is registered last); GET /v1/videos/{id} goes to the one
+that `owns(id)`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from pydantic import ValidationError
+
+from ..errors import DraftRenderError, InvalidRequest, RequestTooLarge, Unauthorized
+from ..generate.base import GenerationRequest
+from ..service.accounts import Accounts, Principal, RateLimited, RateWindow
+from ..service.generations import Generation, Generations
+from .config import ServerConfig
+
+ErrorShape = Callable[[DraftRenderError], dict]
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Api:
+    name: str
+    error: ErrorShape  # the error's body in this API's shape
+    prefixes: tuple[str, ...] = ()
+    status: Callable[[DraftRenderError], int] = lambda e: e.status  # where the API's status differs
+
+
+@dataclass(frozen=True)
+class VideosApi:
+    """An API that serves POST /v1/videos and GET /v1/videos/{id}."""
+
+    name: str
+    claims: Callable[[dict], bool]  # is this POST body this API's?
+    create: Handler  # (request, body) → response
+    owns: Callable[[web.Request, str], bool]  # was this id made by this API?
+    retrieve: Handler  # (request, id) → response
+
+
+CONFIG = web.AppKey("config", ServerConfig)
+APIS = web.AppKey("apis", list)
+VIDEOS_APIS = web.AppKey("videos_apis", list)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+GENERATIONS = web.AppKey("generations", Generations)
+GENERATION_EVENTS = web.AppKey("generation_events", dict)  # api name → its callback's (event, body)
+PRINCIPAL = web.RequestKey("principal", Principal | None)  # the caller (None: a service without keys)
+SPEAKS = web.RequestKey("api", str)  # the API whose error shape a request answers in
+RATE_WINDOW = web.RequestKey("rate_window", RateWindow)
+# UTF-8 as is: the contracts' phrases stay readable in logs and curl output.
+json_response = functools.partial(web.json_response, dumps=functools.partial(json.dumps, ensure_ascii=False))
+
+
+def register_api(app: web.Application, api: Api) -> None:
+    app.setdefault(APIS, []).append(api)
+
+
+def register_videos_api(app: web.Application, api: VideosApi, *, first: bool = True) -> None:
+    """Add an API to the /v1/videos dispatch; `first` puts it before those registered already."""
+    apis = app.setdefault(VIDEOS_APIS, [])
+    apis.insert(0, api) if first else apis.append(api)
+
+
+def speak(request: web.Request, name: str) -> None:
+    """This request's errors answer in API `name`'s shape."""
+    request[SPEAKS] = name
+
+
+def api_of(request: web.Request) -> Api | None:
+    apis = request.app.get(APIS, [])
+    named = request.get(SPEAKS)
+    if named:
+        return next((a for a in apis if a.name == named), None)
+    matches = [(len(p), a) for a in apis for p in a.prefixes if request.path.startswith(p)]
+    return max(matches, key=lambda m: m[0])[1] if matches else None
+
+
+def error_headers(e: DraftRenderError) -> dict[str, str]:
+    if isinstance(e, RateLimited):
+        return {"Retry-After": str(e.retry_after), **e.window.headers()}
+    if isinstance(e, Unauthorized):
+        return {"WWW-Authenticate": 'Bearer realm="draftrender"'}
+    return {}
+
+
+# ---------------------------------------------------------------- the /v1/videos dispatch
+
+
+async def create_video(request: web.Request) -> web.StreamResponse:
+    body = await read_body(request)
+    for api in request.app[VIDEOS_APIS]:
+        if api.claims(body):
+            speak(request, api.name)
+            return await api.create(request, body)
+    raise InvalidRequest("no API takes this body")  # unreachable while OpenAI's claims everything
+
+
+async def retrieve_video(request: web.Request) -> web.StreamResponse:
+    video_id = request.match_info["video_id"]
+    apis = request.app[VIDEOS_APIS]
+    api = next((a for a in apis if a.owns(request, video_id)), apis[-1])
+    speak(request, api.name)
+    return await api.retrieve(request, video_id)
+
+
+def add_videos_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/videos", create_video)
+    app.router.add_get("/v1/videos/{video_id}", retrieve_video)
+
+
+# ---------------------------------------------------------------- the caller and the task
+
+
+def public_base(request: web.Request) -> str:
+    return request.app[CONFIG].public_url or f"{request.scheme}://{request.host}"
+
+
+def principal(request: web.Request) -> Principal | None:
+    """The caller, or None on a service that runs without keys."""
+    return request.get(PRINCIPAL)
+
+
+def take_rate(request: web.Request, scope: str, limit: int | None, window_s: int = 60) -> None:
+    """Count one request of `scope` for the caller's key; RateLimited (429) when its window is full.
+    The window's standing goes out as X-RateLimit-* headers on the answer."""
+    who = principal(request)
+    window = request.app[ACCOUNTS].take(who.key_id if who else None, scope, limit, window_s)
+    if window is not None:
+        request[RATE_WINDOW] = window
+
+
+async def rate_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: the X-RateLimit-* headers of a counted request."""
+    window = request.get(RATE_WINDOW)
+    if window is not None and "X-RateLimit-Limit" not in response.headers:
+        response.headers.update(window.headers())
+
+
+def submit(request: web.Request, api: str, gen_id: str, req: GenerationRequest, params: dict, *,
+           callback_url: str | None = None, deadline_s: float | None = None) -> Generation:
+    """Price the request, hold the caller's credits, store the task and start it."""
+    price = request.app[ACCOUNTS].price(req.model, size=req.size, resolution=req.resolution, seconds=req.seconds,
+                                        audio=req.audio)
+    gen = Generation(id=gen_id, api=api, model=req.model, request=req.model_dump(mode="json"), params=params,
+                     callback_url=callback_url, base_url=public_base(request), price=price, created=time.time())
+    if deadline_s is not None:
+        gen.deadline = gen.created + deadline_s
+    return request.app[GENERATIONS].create(gen, principal(request))
+
+
+# ---------------------------------------------------------------- bodies
+
+
+def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(f"{name} must be a whole number, not {raw!r}", name) from None
+    if not lo <= value <= hi:
+        raise BadParameter(f"{name} must be between {lo} and {hi}", name)
+    return value
+
+
+class BadParameter(InvalidRequest):
+    """A request field that is missing or wrong: `param` names it for the APIs that say which."""
+
+    def __init__(self, message: str, param: str, *, missing: bool = False):
+        super().__init__(message)
+        self.param = param
+        self.code = "missing_parameter" if missing else "invalid_parameter"
+
+
+def generation_request(param_names: dict[str, str], **fields) -> GenerationRequest:
+    """A GenerationRequest, its validation errors as BadParameter naming the API's own field
+    (`param_names` maps the request's field names to the API's)."""
+    try:
+        return GenerationRequest(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "body"
+        param = param_names.get(name, name)
+        raise BadParameter(f"{param}: {first['msg']}", param) from None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart body."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """A JSON object, or a multipart form (fields as strings, files as Upload); the service's
+    request size limit applies to JSON, max_upload_bytes to a multipart body."""
+    max_upload_bytes = request.app[CONFIG].max_upload_bytes
+    ctype = request.content_type
+    if ctype == "multipart/form-data":
+        body: dict[str, Any] = {}
+        total = 0
+        reader = await request.multipart()
+        async for part in reader:
+            data = bytearray()
+            while chunk := await part.read_chunk():
+                data += chunk
+                total += len(chunk)
+                if total > max_upload_bytes:
+                    raise RequestTooLarge(f"the multipart body is larger than {max_upload_bytes} bytes")
+            if part.filename is not None:
+                body[part.name] = Upload(part.filename, part.headers.get("Content-Type", ""), bytes(data))
+            else:
+                body[part.name] = data.decode("utf-8", "replace")
+        return body
+    if ctype in ("application/x-www-form-urlencoded",):
+        return dict(await request.post())
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("the request body must be JSON (or multipart/form-data)") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    return body

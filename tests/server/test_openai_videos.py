@@ -1,0 +1,116 @@
+"""OpenAI's /v1/videos driven by the official `openai` package, against the local provider:
+only base_url and api_key changed. Every call the issue lists: create (JSON fields and a
+multipart upload), create_and_poll, retrieve, list with auto-pagination, delete,
+download_content for the three variants, remix; seeds; the error shape."""
+
+from __future__ import annotations
+
+import io
+
+import av
+import numpy as np
+import openai
+import pytest
+from PIL import Image
+
+# The SDK warns that OpenAI's own Sora service is ending; the API it speaks is what is tested here.
+pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
+KEY = "sk-test-openai"
+TITLE = dict(model="local-title", seconds="1", size="320x180")
+
+
+@pytest.fixture
+def gateway(start_service):
+    service = start_service(api_keys=frozenset({KEY}), poll_after_ms=50)
+    client = openai.OpenAI(base_url=service.url + "/v1", api_key=KEY, max_retries=0)
+    return service, client
+
+
+def frames_of(data: bytes) -> list[np.ndarray]:
+    with av.open(io.BytesIO(data)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def test_create_poll_retrieve_download_and_seeds(gateway):
+    service, client = gateway
+    queued = client.videos.create(prompt="你好 draftrender 🎬", extra_body={"seed": 7}, **TITLE)
+    assert (queued.object, queued.status, queued.model, queued.seconds, queued.size) == (
+        "video", "queued", "local-title", "1", "320x180")
+    done = client.videos.poll(queued.id, poll_interval_ms=50)
+    assert (done.status, done.progress, done.error) == ("completed", 100, None)
+    assert done.completed_at >= done.created_at and done.expires_at > done.completed_at
+    again = client.videos.retrieve(done.id)
+    assert again.id == done.id and again.status == "completed"
+    # 易尚云's fields ride along; video_url points at this server, and needs no key.
+    extra = again.model_extra
+    assert (extra["task_id"], extra["width"], extra["height"]) == (done.id, 320, 180)
+    assert extra["video_url"].startswith(service.url + "/files/generations/")
+    video = client.videos.download_content(done.id, variant="video").read()
+    assert service.download(extra["video_url"]).body == video and extra["file_size"] == len(video)
+    frames = frames_of(video)
+    assert len(frames) == 30 and frames[0].shape == (180, 320, 3)
+    for variant in ("thumbnail", "spritesheet"):
+        picture = Image.open(io.BytesIO(client.videos.download_content(done.id, variant=variant).read()))
+        assert picture.format == "JPEG"
+    assert picture.size[0] > 320  # the spritesheet: several frames side by side
+    # The same request and seed give the same bytes; another seed, another video.
+    same = client.videos.create_and_poll(prompt="你好 draftrender 🎬", extra_body={"seed": 7}, poll_interval_ms=50,
+                                         **TITLE)
+    other = client.videos.create_and_poll(prompt="你好 draftrender 🎬", extra_body={"seed": 8}, poll_interval_ms=50,
+                                          **TITLE)
+    assert same.status == other.status == "completed" and same.id != done.id
+    assert client.videos.download_content(same.id).read() == video
+    assert client.videos.download_content(other.id).read() != video
+
+
+def test_list_pages_delete_and_remix(gateway):
+    service, client = gateway
+    made = [client.videos.create(prompt=f"video {i}", **TITLE).id for i in range(3)]
+    first = client.videos.list(limit=2, order="asc")
+    assert [v.id for v in first.data] == made[:2] and first.has_more and first.last_id == made[1]
+    assert [v.id for v in client.videos.list(limit=2, order="asc")] == made  # auto-pagination: 2 pages
+    assert [v.id for v in client.videos.list(limit=2)] == made[::-1]
+    source = client.videos.poll(made[0], poll_interval_ms=50)
+    remixed = client.videos.remix(source.id, prompt="video 0, remixed")
+    assert (remixed.remixed_from_video_id, remixed.prompt) == (source.id, "video 0, remixed")
+    remixed = client.videos.poll(remixed.id, poll_interval_ms=50)
+    assert remixed.status == "completed" and remixed.seconds == "1"
+    assert client.videos.download_content(remixed.id).read() != client.videos.download_content(source.id).read()
+    gone = client.videos.delete(made[1])
+    assert (gone.id, gone.object, gone.deleted) == (made[1], "video.deleted", True)
+    with pytest.raises(openai.NotFoundError) as e:
+        client.videos.retrieve(made[1])
+    assert e.value.body["code"] == "task_not_found"
+    raw = client.videos.with_raw_response.retrieve(made[2])
+    assert raw.headers["openai-poll-after-ms"] == "50"
+
+
+def test_uploaded_input_reference_drives_ken_burns(gateway, tmp_path):
+    service, client = gateway
+    photo = tmp_path / "photo.png"  # a gradient, so that a zoom shows in the pixels
+    ramp = np.linspace(0, 255, 640, dtype=np.uint8)
+    Image.fromarray(np.stack([np.tile(ramp, (360, 1)), np.full((360, 640), 90, np.uint8),
+                              np.tile(ramp[::-1], (360, 1))], axis=-1)).save(photo)
+    video = client.videos.create_and_poll(model="local-kenburns", prompt="slow zoom", seconds="1", size="320x180",
+                                          input_reference=photo.open("rb"), poll_interval_ms=50)
+    assert video.status == "completed", video.error
+    frames = frames_of(client.videos.download_content(video.id).read())
+    assert abs(int(frames[0][90, 160, 1]) - 90) < 8  # the uploaded picture's colour
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1  # and it moves
+
+
+def test_errors_in_openai_shape(gateway):
+    service, client = gateway
+    with pytest.raises(openai.AuthenticationError) as e:
+        openai.OpenAI(base_url=service.url + "/v1", api_key="sk-wrong", max_retries=0).videos.list()
+    assert e.value.body["code"] == "invalid_api_key"
+    with pytest.raises(openai.BadRequestError) as e:
+        client.videos.create(prompt="x", model="no-such-model")
+    assert "no-such-model" in e.value.body["message"]
+    reply = service.call("POST", "/v1/videos", {"model": "local-title", "size": "big"},
+                         headers={"Authorization": f"Bearer {KEY}"})
+    assert reply.status == 400
+    assert reply.json == {"error": {"message": "prompt field is required", "type": "invalid_request_error",
+                                    "param": "prompt", "code": "missing_parameter"}}
+    reply = service.call("GET", "/v1/videos?order=sideways", headers={"Authorization": f"Bearer {KEY}"})
+    assert (reply.status, reply.json["error"]["param"]) == (400, "order")
