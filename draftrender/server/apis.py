@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from pydantic import ValidationError
 
@@ -56,7 +56,7 @@ VIDEOS_APIS = web.AppKey("videos_apis", list)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 GENERATIONS = web.AppKey("generations", Generations)
 GENERATION_EVENTS = web.AppKey("generation_events", dict)  # api name → its callback's (event, body)
-PRINCIPAL = web.RequestKey("principal", Principal | None)  # the caller (None: a service without keys)
+PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")  # the caller (None: no keys)
 SPEAKS = web.RequestKey("api", str)  # the API whose error shape a request answers in
 RATE_WINDOW = web.RequestKey("rate_window", RateWindow)
 # UTF-8 as is: the contracts' phrases stay readable in logs and curl output.
@@ -216,6 +216,8 @@ async def read_body(request: web.Request) -> dict[str, Any]:
         total = 0
         reader = await request.multipart()
         async for part in reader:
+            if not isinstance(part, BodyPartReader) or not part.name:
+                raise InvalidRequest("a multipart body must be flat, each part with a name")
             data = bytearray()
             while chunk := await part.read_chunk():
                 data += chunk

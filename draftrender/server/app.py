@@ -27,6 +27,7 @@ from ..errors import (
     TaskNotFound,
     Unauthorized,
 )
+from ..generate.base import Variant
 from ..generate.providers import default_path, load_configs
 from ..service.accounts import Accounts, read_prices
 from ..service.generations import Generations
@@ -356,11 +357,10 @@ async def generation_file(request: web.Request) -> web.StreamResponse:
     """A generation's video or picture: unguessable names, so open like /files/{task_id}.mp4."""
     name = request.match_info["name"]
     gen_id, _, kind = name.partition(".")
-    variant = {"mp4": "video", "thumbnail.jpg": "thumbnail", "spritesheet.jpg": "spritesheet"}.get(kind)
+    variants: dict[str, Variant] = {"mp4": "video", "thumbnail.jpg": "thumbnail", "spritesheet.jpg": "spritesheet"}
     gens = request.app[GENERATIONS]
-    gen = gens.get(gen_id) if variant else None
-    path = gens.file(gen_id, variant) if gen else None
-    if gen is None or gen.status != "completed" or gen.files_removed or not path.is_file():
+    gen = gens.get(gen_id) if kind in variants else None
+    if gen is None or gen.status != "completed" or gen.files_removed or not gens.file(gen_id, variants[kind]).is_file():
         raise TaskNotFound(f"no file {name} (unknown, not finished, or deleted after the retention period)")
-    return web.FileResponse(path, headers={"Content-Type": "video/mp4" if variant == "video" else "image/jpeg",
-                                           "Cache-Control": "private, max-age=3600"})
+    return web.FileResponse(gens.file(gen_id, variants[kind]), headers={
+        "Content-Type": "video/mp4" if kind == "mp4" else "image/jpeg", "Cache-Control": "private, max-age=3600"})

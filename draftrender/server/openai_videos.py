@@ -160,13 +160,14 @@ async def create(request: web.Request, body: dict, *, remixed_from: Generation |
         params = {**remixed_from.params, "prompt": prompt, "remixed_from": remixed_from.id}
     else:
         model = _field(body, "model", DEFAULT_MODEL) or DEFAULT_MODEL
-        seconds = _field(body, "seconds", DEFAULT_SECONDS)
-        size = _field(body, "size", DEFAULT_SIZE)
+        seconds = _field(body, "seconds") or DEFAULT_SECONDS
+        size = _field(body, "size") or DEFAULT_SIZE
         try:
             if not 0 < float(seconds) <= 120:
                 raise ValueError
         except ValueError:
-            raise BadParameter(f"seconds must be a number of seconds, like \"4\" (got {seconds!r})", "seconds") from None
+            raise BadParameter(f"seconds must be a number of seconds, like \"4\" (got {seconds!r})",
+                               "seconds") from None
         if not SIZE.match(size):
             raise BadParameter(f"size must be WIDTHxHEIGHT, like 1280x720 (got {size!r})", "size")
         gen_id = new_id()

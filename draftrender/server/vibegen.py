@@ -61,8 +61,9 @@ def task_type(gen: Generation) -> str:
 
 def task_json(gen: Generation, base: str) -> dict:
     done = gen.status == COMPLETED
+    video_url = f"{base}/files/generations/{gen.id}.mp4" if done else None
     return {"id": gen.id, "status": STATUSES[gen.status], "model": gen.model, "task_type": task_type(gen),
-            "prompt": gen.request.get("prompt"), "video_url": f"{base}/files/generations/{gen.id}.mp4" if done else None,
+            "prompt": gen.request.get("prompt"), "video_url": video_url,
             "created_at": iso(gen.created), "completed_at": iso(gen.completed) if done else None,
             "error": gen.error_message if gen.status == FAILED else None}
 
@@ -105,7 +106,8 @@ async def create(request: web.Request) -> web.Response:
     body = await read_body(request)
     req = read_request(body)
     callback = body.get("callback_url")
-    gen = submit(request, API, str(uuid.uuid4()), req, {}, callback_url=check_callback_url(callback) if callback else None,
+    gen = submit(request, API, str(uuid.uuid4()), req, {},
+                 callback_url=check_callback_url(callback) if callback else None,
                  deadline_s=request.app[CONFIG].generation_timeout)
     data = {k: v for k, v in task_json(gen, public_base(request)).items()
             if k in ("id", "status", "model", "task_type", "created_at")}
@@ -125,7 +127,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     if status is not None and status not in ours:
         raise BadParameter(f"status must be one of {', '.join(ours)}, not {status!r}", "status")
     limit, offset = query_int(request, "limit", 20, 1, 100), query_int(request, "offset", 0, 0, 10**9)
-    gens, total = request.app[GENERATIONS].page(principal(request), api=API, status=ours.get(status) if status else None,
+    gens, total = request.app[GENERATIONS].page(principal(request), api=API, status=ours[status] if status else None,
                                                 limit=limit, offset=offset)
     base = public_base(request)
     return json_response({"success": True, "data": {

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from ..assets.probe import probe
 from ..errors import DraftRenderError, TaskNotFound
-from ..generate.base import GenerationError, GenerationRequest, Job, JobStatus, Variant
+from ..generate.base import GenerationError, GenerationRequest, Job, JobStatus, Provider, Variant
 from ..generate.providers import ProviderConfig, build, config_for
 from ..generate.runner import Timing, run_job
 from .accounts import Accounts, Principal
@@ -100,7 +100,7 @@ class Generations:
         self.retention_s = retention_s
         self.events = events if events is not None else {}  # per API: its callback's event and body
         self.running: dict[str, asyncio.Task] = {}
-        self.providers: dict[str, object] = {}
+        self.providers: dict[str, Provider] = {}
 
     # -- files ----------------------------------------------------------------------
 
@@ -151,7 +151,7 @@ class Generations:
             where.append(generations.c.status == status)
         key = (generations.c.created, generations.c.id)
         with self.engine.begin() as db:
-            total = db.execute(sa.select(sa.func.count()).select_from(generations).where(*where)).scalar()
+            total = db.execute(sa.select(sa.func.count()).select_from(generations).where(*where)).scalar() or 0
             if after:
                 cursor = db.execute(sa.select(*key).where(generations.c.id == after)).first()
                 if cursor is None:
@@ -204,7 +204,7 @@ class Generations:
             self.finish(gen.id, FAILED, error_code=e.code or "generation_failed", error_message=e.message)
         except DraftRenderError as e:
             self.finish(gen.id, FAILED, error_code="generation_failed", error_message=e.message)
-        except Exception as e:  # noqa: BLE001 - a bug fails the task, never the service
+        except Exception as e:  # a bug fails the task, never the service
             log.exception("generation %s failed", gen.id)
             self.finish(gen.id, FAILED, error_code="internal_error", error_message=f"{type(e).__name__}: {e}")
         finally:
@@ -255,17 +255,17 @@ class Generations:
         self._journal(gen_id).unlink(missing_ok=True)
         gen = self.get(gen_id)
         if gen is not None and gen.callback_url:
-            self._callback(gen)
+            self._callback(gen, gen.callback_url)
         return True
 
-    def _callback(self, gen: Generation) -> None:
+    def _callback(self, gen: Generation, url: str) -> None:
         event = self.events.get(gen.api)
         made = event(gen) if event else None
         if made is None:
             return
         name, payload = made
         secret = self.accounts.webhook_secret(gen.key_id)
-        self.webhooks.enqueue(gen.id, gen.callback_url, name, payload, secret=secret)
+        self.webhooks.enqueue(gen.id, url, name, payload, secret=secret)
 
     def _update(self, gen_id: str, **values) -> None:
         with self.engine.begin() as db:
