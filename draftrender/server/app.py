@@ -7,6 +7,7 @@ Contract: POST /v1/gen_video {"draft_url"} → 200 {"message": "视频生成成�
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import secrets
@@ -176,7 +177,7 @@ async def errors_as_json(request: web.Request, handler):
     try:
         return await handler(request)
     except RequestTimeout as e:
-        response = error_response(e)
+        response = error_response(request, e)
         response.force_close()  # the rest of the body is not waited for
         return response
     except ServiceBusy as e:

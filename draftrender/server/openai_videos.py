@@ -142,7 +142,8 @@ def _images(body: dict, gen_id: str, folder: Path) -> tuple[str, ...]:
     if isinstance(ref, dict) and isinstance(ref.get("image_url"), str):
         ref = ref["image_url"]
     refs = [ref] if isinstance(ref, str) else ref
-    if not isinstance(refs, list) or not all(isinstance(r, str) and r.startswith(("http://", "https://")) for r in refs):
+    if not isinstance(refs, list) or not all(isinstance(r, str) and r.startswith(("http://", "https://"))
+                                             for r in refs):
         raise BadParameter("input_reference must be an uploaded file, {\"image_url\": URL} or a list of http(s) URLs",
                            "input_reference")
     return tuple(refs)
