@@ -62,7 +62,7 @@ log = logging.getLogger("draftrender.server")
 STORE = web.AppKey("store", TaskStore)
 # Where render tasks run: RenderPool (local processes) or CeleryQueue (scaled out); both have
 # submit(task), wait(task_id, seconds), cancel(task_id), check_capacity().
-POOL = web.AppKey("pool", RenderPool | CeleryQueue)
+POOL: web.AppKey[RenderPool | CeleryQueue] = web.AppKey("pool")
 SWEEPER = web.AppKey("sweeper", asyncio.Task)
 DRAFT_THREADS = web.AppKey("draft_threads", ThreadPoolExecutor)
 LOCK = web.AppKey("lock", TextIO)  # the open lock file: closing it frees the data dir
@@ -112,13 +112,14 @@ async def _start(app: web.Application) -> None:
     store = app[STORE] = TaskStore(config.data_dir, config.store, storage)
     store.expire(time.time() - config.retention_s)
     if config.broker:  # scaled out: workers elsewhere run the renders; those running go on
-        pool = app[POOL] = CeleryQueue(config, store, config.broker)
+        pool: RenderPool | CeleryQueue = CeleryQueue(config, store, config.broker)
         queued = store.with_status(QUEUED)
     else:
-        pool = app[POOL] = RenderPool(config, store)
+        pool = RenderPool(config, store)
         queued = store.recover(config.max_attempts)
     if queued:
         log.info("%d task(s) from before the last stop are queued again", len(queued))
+    app[POOL] = pool
     await pool.start(queued)
     app[DRAFT_THREADS] = ThreadPoolExecutor(DRAFT_FETCHES, thread_name_prefix="draftrender-draft")
     configs = load_configs(config.providers_file)
@@ -318,6 +319,7 @@ async def video_file(request: web.Request) -> web.StreamResponse:
     if url is not None:  # a bucket: the caller fetches it there, presigned
         raise web.HTTPFound(url)
     path = storage.path(video_name(task_id))
+    assert path is not None  # storage is a folder when it has no URLs
     # FileResponse answers Range requests (206 + Content-Range), so players can seek.
     return web.FileResponse(path, headers={"Content-Type": "video/mp4", "Cache-Control": "private, max-age=3600"})
 

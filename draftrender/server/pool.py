@@ -149,7 +149,8 @@ class RenderPool:
         work = self.store.work_dir(task.id)
         work.mkdir(parents=True, exist_ok=True)
         return {
-            "draft": str(self.store.fetch_draft(task.id, work / "draft.json")), "origin": task.draft_url, "base_url": task.base_url,
+            "draft": str(self.store.fetch_draft(task.id, work / "draft.json")),
+            "origin": task.draft_url, "base_url": task.base_url,
             "output": str(work / "video.mp4"), "options": task.options,
             "media_roots": [str(r) for r in self.config.media_roots],
             "allow_private_urls": self.config.allow_private_urls, "cache_dir": str(self.store.cache_dir),

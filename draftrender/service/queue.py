@@ -41,9 +41,9 @@ def celery_app(broker: str, *, visibility_timeout: float = VISIBILITY_TIMEOUT) -
         task_acks_late=True,  # acknowledged once done: a worker killed mid-task loses nothing
         task_reject_on_worker_lost=True,  # a render process killed (OOM): the message goes back
         worker_prefetch_multiplier=1,  # a worker holds only the tasks it runs
-        # The broker lost: running tasks stop, and their messages go to whichever worker is
-        # there when it is back (Celery 6's default), instead of finishing unacknowledged.
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # The broker lost: running tasks go on (their lease in the store says they are alive);
+        # the copy the broker hands out again waits for them (service/worker.py).
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_transport_options={
             "visibility_timeout": visibility_timeout,
             # Look for messages whose worker went silent a few times per timeout (kombu's

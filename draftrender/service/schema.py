@@ -28,6 +28,9 @@ tasks = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("worker_pid", sa.Integer),
     sa.Column("base_url", sa.Text),
+    # Scaled out: when the task's worker last said it is alive (epoch seconds); another worker
+    # takes over a running task only once this is older than the lease (service/worker.py).
+    sa.Column("heartbeat", sa.Double),
     sa.Index("tasks_key", "key", "created"),
     sa.Index("tasks_url", "draft_url", "created"),
     sa.Index("tasks_status", "status", "created"),

@@ -126,14 +126,23 @@ class TaskStore:
 
     # -- a worker's side (scaled out: the rows are all the workers and the service share) --
 
-    def claim(self, task_id: str, worker_pid: int, *, takeover: bool = False) -> Task | None:
-        """Start a queued task; with `takeover`, also one whose worker died while it ran.
-        None when another worker has it, or it is finished or gone."""
-        statuses = (QUEUED, PROCESSING) if takeover else (QUEUED,)
-        done = self._execute(tasks.update().where(tasks.c.id == task_id, tasks.c.status.in_(statuses))
-                             .values(status=PROCESSING, stage="parse", progress=0.0, stages={}, started=time.time(),
-                                     attempts=tasks.c.attempts + 1, worker_pid=worker_pid))
+    def claim(self, task_id: str, worker_pid: int, *, lease: float) -> Task | None:
+        """Start a queued task, or take over a running one whose worker has not beaten for
+        `lease` seconds (it died). None when another worker has it, or it is finished or gone."""
+        now = time.time()
+        stale = (tasks.c.status == PROCESSING) & ((tasks.c.heartbeat == None) | (tasks.c.heartbeat < now - lease))  # noqa: E711
+        done = self._execute(tasks.update().where(tasks.c.id == task_id, (tasks.c.status == QUEUED) | stale)
+                             .values(status=PROCESSING, stage="parse", progress=0.0, stages={}, started=now,
+                                     attempts=tasks.c.attempts + 1, worker_pid=worker_pid, heartbeat=now))
         return self.get(task_id) if done.rowcount else None
+
+    def beat(self, task: Task) -> bool:
+        """Renew the lease of a task this worker claimed; False when it no longer holds it."""
+        # Its pid and start time name this claim: a pid alone may repeat on another machine.
+        done = self._execute(tasks.update().where(tasks.c.id == task.id, tasks.c.status == PROCESSING,
+                                                  tasks.c.worker_pid == task.worker_pid,
+                                                  tasks.c.started == task.started).values(heartbeat=time.time()))
+        return bool(done.rowcount)
 
     def report(self, task: Task) -> bool:
         """Save a running task's stage and progress; False when it is no longer running

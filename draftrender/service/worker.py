@@ -1,10 +1,15 @@
 """`draftrender worker`: a Celery worker that runs render tasks from the broker.
 
-One task, start to end: claim the row (compare-and-set, so a copy of a message whose task
-already runs is skipped), fetch the draft from storage, render in a local work folder while
-reporting progress to the store, move the video into storage, and finish the row once.
-The store and storage calls retry with backoff through a few seconds of a lost database
-or bucket; a render error fails the task with its error, at once.
+One task, start to end: claim the row (compare-and-set), fetch the draft from storage,
+render in a local work folder while reporting progress and renewing a lease in the store,
+move the video into storage, and finish the row once. The store and storage calls retry
+with backoff through a few seconds of a lost database or bucket; a render error fails the
+task with its error, at once.
+
+A message may come twice (the broker hands an unacknowledged one out again when it lost a
+worker, or the service published it again after a restart). A copy whose task runs under a
+fresh lease looks again later, and takes the task over only once the lease runs out: a dead
+worker's task is never lost, and a live one's is never run twice.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 from functools import cache
 from pathlib import Path
@@ -33,8 +39,10 @@ log = logging.getLogger("draftrender.worker")
 TRANSIENT = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, ConnectionError, TimeoutError)
 durable = tenacity.retry(retry=tenacity.retry_if_exception_type(TRANSIENT), reraise=True,
                          wait=tenacity.wait_exponential(multiplier=0.2, max=5), stop=tenacity.stop_after_delay(60),
-                         before_sleep=lambda s: log.warning("retrying after %s", s.outcome.exception()))
+                         before_sleep=lambda s: log.warning("retrying after %s", s.outcome and s.outcome.exception()))
 TASK_RETRIES = 5  # Celery-level retries (with backoff) once `durable` gave up
+HEARTBEAT = 2.0  # seconds between a running task's lease renewals
+LEASE = 10.0  # a task whose worker has not renewed its lease for this long is taken over
 
 
 class TaskGone(Exception):
@@ -56,19 +64,27 @@ def make_worker_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT)
     @app.task(name=RENDER_TASK, bind=True, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
               max_retries=TASK_RETRIES)
     def render(self, task_id: str, policy: dict) -> None:
-        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-        run_render(task_id, policy, redelivered=redelivered)
+        if run_render(task_id, policy) == "held elsewhere":
+            # Looked at again before the broker's visibility timeout would hand this out anew.
+            raise self.retry(countdown=min(LEASE, visibility_timeout / 2), max_retries=None)
 
     return app
 
 
-def run_render(task_id: str, policy: dict, *, redelivered: bool) -> None:
+def run_render(task_id: str, policy: dict) -> str:
+    """How it ended: "done" (rendered, failed, or nothing left to do) or "held elsewhere"."""
     store = worker_store()
-    # Only a message handed out again (its worker died) takes over a running task; any
-    # other copy of a task that runs, finished or was deleted is dropped.
-    task = durable(store.claim)(task_id, os.getpid(), takeover=redelivered)
+    task = durable(store.claim)(task_id, os.getpid(), lease=LEASE)
     if task is None:
-        return
+        current = durable(store.get)(task_id)
+        return "done" if current is None or current.done else "held elsewhere"
+    with Heartbeat(store, task):
+        _render(store, task, policy)
+    return "done"
+
+
+def _render(store: TaskStore, task: Task, policy: dict) -> None:
+    task_id = task.id
     if task.attempts > policy["max_attempts"]:
         err = RenderFailed(f"the render was started {task.attempts - 1} times and its worker stopped each "
                            "time; not retried again")
@@ -100,12 +116,37 @@ def run_render(task_id: str, policy: dict, *, redelivered: bool) -> None:
         durable(store.finish)(task, FAILED, error=error_json(e))
     except TRANSIENT:
         raise  # Celery retries the task with backoff
-    except Exception as e:  # noqa: BLE001 - a bug fails this task, not the worker
+    except Exception as e:  # a bug fails this task, not the worker
         log.exception("task %s failed", task_id)
         durable(store.finish)(task, FAILED, error=error_json(
             RenderFailed(f"the render worker failed: {type(e).__name__}: {e}")))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+class Heartbeat:
+    """Renews the task's lease every HEARTBEAT seconds while the render runs, from a thread
+    (a render's stages may go long without a progress event)."""
+
+    def __init__(self, store: TaskStore, task: Task):
+        self.store, self.task = store, task
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{task.id[:8]}")
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(HEARTBEAT):
+            try:
+                self.store.beat(self.task)
+            except TRANSIENT as e:  # the lease is long enough to ride out a short outage
+                log.warning("heartbeat of task %s not saved: %s", self.task.id, e)
 
 
 class Reporter:
@@ -141,7 +182,7 @@ class Reporter:
         self.stage_started = now
 
 
-def run_worker(*, broker: str, store: str, storage: str, data_dir: Path, concurrency: int,
+def run_worker(*, broker: str, store: str | None, storage: str, data_dir: Path, concurrency: int,
                queues: tuple[str, ...] = QUEUES, visibility_timeout: float = VISIBILITY_TIMEOUT,
                hostname: str | None = None) -> None:
     SETTINGS.update(store=store, storage=storage, data_dir=str(data_dir))

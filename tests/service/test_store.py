@@ -104,12 +104,14 @@ def test_a_data_dir_from_before_migrations_keeps_its_tasks(tmp_path):
     store.close()
 
 
-def test_a_task_finishes_once_and_only_a_redelivery_takes_over_a_running_one(store):
+def test_a_task_finishes_once_and_is_taken_over_only_when_its_lease_ran_out(store):
     t = store.add(task(1), {})
-    assert store.claim(t.id, 11).attempts == 1
-    assert store.claim(t.id, 12) is None  # a second copy of the message: another worker has it
-    taken = store.claim(t.id, 13, takeover=True)  # handed out again after its worker died
+    first = store.claim(t.id, 11, lease=10)
+    assert first.attempts == 1 and first.heartbeat is not None
+    assert store.claim(t.id, 12, lease=10) is None  # its worker renewed the lease just now
+    taken = store.claim(t.id, 13, lease=-1)  # no renewal for longer than the lease: its worker died
     assert (taken.worker_pid, taken.attempts) == (13, 2)
+    assert not store.beat(first) and store.beat(taken)  # the first worker's claim is over
     taken.progress = 50.0
     assert store.report(taken)
     assert store.finish(taken, COMPLETED, result={"frames": 30})
@@ -117,4 +119,4 @@ def test_a_task_finishes_once_and_only_a_redelivery_takes_over_a_running_one(sto
     assert not store.finish(late, FAILED, error={"status": 500})  # the slower worker loses
     assert not store.report(late)
     assert store.get(t.id).status == COMPLETED and store.get(t.id).result == {"frames": 30}
-    assert store.claim(t.id, 14, takeover=True) is None
+    assert store.claim(t.id, 14, lease=-1) is None
