@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_task_heartbeat"
-down_revision = "0002_accounts_webhooks"
+revision = "0004_task_heartbeat"
+down_revision = "0003_generations"
 
 
 def upgrade() -> None:
