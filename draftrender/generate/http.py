@@ -14,7 +14,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_base, wait_exponential_jitter
+from tenacity.wait import wait_base, wait_exponential, wait_random
 
 from .base import ProviderError
 
@@ -81,7 +81,8 @@ class ApiClient:
     """Calls one provider's API with its key, timeout and retry settings."""
 
     def __init__(self, name: str, base_url: str, key: str, read_error: ErrorReader, *, timeout: float = 60.0,
-                 retries: int = 4, backoff: float = 1.0, max_backoff: float = 30.0):
+                 retries: int = 4, backoff: float = 1.0, max_backoff: float = 30.0,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._key = key
@@ -90,14 +91,16 @@ class ApiClient:
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.sleep = sleep  # how retries wait (tests record the waits instead)
 
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
             stop=stop_after_attempt(self.retries + 1),
-            wait=_WaitRetryAfter(wait_exponential_jitter(initial=self.backoff, max=self.max_backoff,
-                                                         jitter=self.backoff), cap=max(self.max_backoff, 60.0)),
+            wait=_WaitRetryAfter(wait_exponential(multiplier=self.backoff, max=self.max_backoff)
+                                 + wait_random(0, self.backoff), cap=max(self.max_backoff, 60.0)),
             retry=retry_if_exception_type(_Retry),
             reraise=True,
+            sleep=self.sleep,
         )
 
     def _redact(self, text: str) -> str:

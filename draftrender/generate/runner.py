@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,8 @@ def write_journal(journal: Path, request: GenerationRequest, job: Job) -> None:
 
 async def run_job(provider: Provider, request: GenerationRequest, dest: Path, *, journal: Path,
                   timing: Timing = Timing(), on_update: Callable[[Job], None] = lambda job: None,
-                  extras: tuple[Variant, ...] = ()) -> Job:
+                  extras: tuple[Variant, ...] = (),
+                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Job:
     """Generate `request` on `provider` into `dest` (the video) and return the finished job.
 
     `extras` (thumbnail, spritesheet) are saved beside `dest` as <stem>.<variant>.jpg when
@@ -78,7 +79,7 @@ async def run_job(provider: Provider, request: GenerationRequest, dest: Path, *,
             raise JobDeadline(f"{provider.name} job {job.id} ({request.model}) did not finish within "
                               f"{timing.deadline:g} s (last status: {job.provider_status or job.status.value}, "
                               f"{job.progress} %)", code="deadline")
-        await asyncio.sleep(min(job.poll_after if job.poll_after is not None else interval, left))
+        await sleep(min(job.poll_after if job.poll_after is not None else interval, left))
         interval = min(interval * 1.5, timing.max_poll_interval)
         job = await provider.poll(job.id)
         write_journal(journal, request, job)
