@@ -45,8 +45,9 @@ DEFAULT_SIZE = (1280, 720)
 MAX_SIDE = 3840
 # What the resolution names mean: the short side in pixels.
 RESOLUTIONS = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
-# Two slice threads, whatever the machine: the same bytes everywhere (see EncodeSettings.threads).
-ENCODE = EncodeSettings(preset="veryfast", crf=20, threads=2)
+# One encoder thread: the same bytes on every run and machine. With two slice threads, x264's
+# output varied from run to run on a loaded machine (see EncodeSettings.threads).
+ENCODE = EncodeSettings(preset="veryfast", crf=20, threads=1)
 SPRITES = (5, 2)  # the spritesheet's columns and rows, frames evenly spread over the clip
 SPRITE_WIDTH = 160
 FILES: dict[Variant, str] = {"video": "video.mp4", "thumbnail": "thumbnail.jpg", "spritesheet": "spritesheet.jpg"}

@@ -51,8 +51,8 @@ class EncodeSettings:
     preset: str = "veryfast"
     bitrate: int | None = None  # bit/s; overrides crf
     audio_bitrate: int = 192_000
-    # Encoder threads; 0: every core. x264 cuts each frame into one slice per thread, so a fixed
-    # count gives the same bytes on every machine (the local generation provider relies on it).
+    # Encoder threads; 0: every core. Only 1 gives the same bytes on every run and machine (the
+    # local generation provider uses it): with more, x264's output varied on a loaded machine.
     threads: int = 0
 
 
