@@ -67,7 +67,8 @@ class FakeVideos(FakeApi):
             return throttled
         job = self.new_job(body.get("model", "sora-2"), body)
         if self.dialect == "yisangyun":
-            return web.json_response({"task_id": job.id, "status": "queued", "message": "视频生成任务已提交,正在处理中"})
+            return web.json_response({"task_id": job.id, "status": "queued",
+                                      "message": "视频生成任务已提交,正在处理中"})
         return web.json_response(self.video_body(job, "queued"))
 
     async def retrieve(self, request: web.Request) -> web.Response:

@@ -75,7 +75,7 @@ def test_walks_its_statuses_and_downloads_the_url(tmp_path, result_video, caplog
     fake = FakeZhaotou(result_video, Script(WALK))
     outcome = generate(tmp_path, fake)
     assert outcome.error is None
-    assert squeeze(list(zip(outcome.words, outcome.states))) == [
+    assert squeeze(list(zip(outcome.words, outcome.states, strict=True))) == [
         ("submitted", "queued"), ("in_queue", "queued"), ("rendering", "queued"), ("running", "in_progress"),
         ("succeeded", "completed")]
     assert "unknown generation status 'rendering': treated as not finished" in caplog.text
