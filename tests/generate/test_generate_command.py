@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clips import video_info
+from generation_clips import video_info
 
 from draftrender.cli import main
 

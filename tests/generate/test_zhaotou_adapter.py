@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
-from clips import video_info
-from fakes import FakeApi, Script, run, serve, squeeze
+from generation_clips import video_info
+from generation_fakes import FakeApi, Script, run, serve, squeeze
 
 from draftrender.generate import GenerationRequest, JobDeadline, JobFailed, ProviderError
 from draftrender.generate.zhaotou import metadata

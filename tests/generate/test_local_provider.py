@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from clips import finish, frames_at, noise_image, video_info
+from generation_clips import finish, frames_at, noise_image, video_info
 from PIL import Image
 
 from draftrender.generate import GenerationRequest, InvalidGeneration, JobStatus, UnknownModel

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from clips import video_info
-from fakes import FakeApi, Script, run, serve, squeeze
+from generation_clips import video_info
+from generation_fakes import FakeApi, Script, run, serve, squeeze
 from aiohttp import web
 
 from draftrender.generate import GenerationRequest, InvalidGeneration, JobDeadline, JobFailed, ProviderError

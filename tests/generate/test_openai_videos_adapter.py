@@ -8,8 +8,8 @@ import asyncio
 import openai
 import pytest
 from aiohttp import web
-from clips import video_info
-from fakes import KEY, FakeApi, Script, run, serve, squeeze
+from generation_clips import video_info
+from generation_fakes import KEY, FakeApi, Script, run, serve, squeeze
 
 from draftrender.generate import GenerationRequest, JobDeadline, JobFailed, ProviderError
 from draftrender.generate.providers import ProviderConfig, build
