@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import sys
 from collections import Counter
@@ -193,7 +194,7 @@ FEATURE_PREFIXES = ("transition", "in animation", "out animation", "group animat
 
 
 def feature_of(note) -> str:
-    feature = note.feature
+    feature = re.sub(r"^compound clip .*?: ", "", note.feature)  # nested drafts' notes count alike
     for prefix in FEATURE_PREFIXES:
         if feature == prefix or feature.startswith(prefix + " "):
             feature = prefix

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -262,11 +262,12 @@ def motion(effect: str, kind: str, progress: float, *, text: bool = False) -> Mo
         loop = LOOPS.get(effect)
         return loop(p) if loop is not None else entrance(step, effect, p, text)
     if kind == "group":
-        if p < GROUP_SPLIT:
-            return entrance(step, effect, p / GROUP_SPLIT, text)
-        if p > 1 - GROUP_SPLIT:
-            return exit_(step, effect, (p - 1 + GROUP_SPLIT) / GROUP_SPLIT, text)
-        return STILL
+        if GROUP_SPLIT <= p <= 1 - GROUP_SPLIT:
+            return STILL
+        m = entrance(step, effect, p / GROUP_SPLIT, text) if p < GROUP_SPLIT else \
+            exit_(step, effect, (p - 1 + GROUP_SPLIT) / GROUP_SPLIT, text)
+        # A combo moves the picture for the whole segment and never hides it: only a fade fades.
+        return m if effect == "fade" else replace(m, opacity=1.0)
     if kind == "out":
         return exit_(step, effect, p, text)
     return entrance(step, effect, p, text)

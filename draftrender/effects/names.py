@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 # ---------------------------------------------------------------- transitions
 # Effect keys are the functions in transitions.py. Directions name where the motion goes:
@@ -77,6 +78,12 @@ TRANSITION_RULES: tuple[tuple[str, str], ...] = (
     ("拍摄器", "zoom_out"), ("相片", "zoom_out"), ("拼贴", "zoom_out"), ("边框", "zoom_out"), ("框", "zoom_out"),
     ("弹", "zoom_in"), ("摇镜", "push_left"), ("倒影", "slide_up"), ("幻", "spin"), ("万花筒", "spin"),
     ("迷幻", "glitch"), ("热成像", "glitch"),
+    # other UI languages, for names whose id the table does not know (Russian, Vietnamese, Spanish)
+    ("зум", "zoom_in"), ("приближ", "zoom_in"), ("отдал", "zoom_out"), ("размыт", "blur_dissolve"),
+    ("раствор", "dissolve"), ("вспыш", "fade_white"), ("вращ", "spin"), ("сдвиг", "push_left"),
+    ("thu nhỏ", "zoom_out"), ("kéo ra", "zoom_out"), ("thu phóng", "zoom_in"), ("phóng", "zoom_in"),
+    ("mờ", "blur_dissolve"), ("hòa tan", "dissolve"), ("xoay", "spin"), ("trượt", "slide_left"),
+    ("lắc", "shake"), ("desenfo", "blur_dissolve"), ("disolv", "dissolve"), ("giro", "spin"),
 )
 TRANSITION_DEFAULT = "dissolve"
 
@@ -87,7 +94,7 @@ TRANSITION_DEFAULT = "dissolve"
 ANIMATION_RULES: tuple[tuple[str, str], ...] = (
     # text reveals
     ("打字", "typewriter"), ("输入", "typewriter"), ("光标", "typewriter"), ("逐字", "typewriter"),
-    ("卡拉ok", "typewriter"), ("typ", "typewriter"),
+    ("卡拉ok", "typewriter"), ("karaoke", "typewriter"), ("typ", "typewriter"),
     ("露出", "line_reveal"), ("逐行", "line_reveal"), ("多行", "line_reveal"), ("排队", "line_reveal"),
     ("字幕滚动", "line_reveal"),
     # named motions first, so that 动感放大 is not a plain 放大
@@ -135,6 +142,14 @@ ANIMATION_RULES: tuple[tuple[str, str], ...] = (
     ("遮罩", "wipe_down"), ("百叶窗", "wipe_down"), ("立方", "flip"), ("魔方", "flip"), ("滚", "rotate"),
     ("拖尾", "slide_right"), ("拉丝", "slide_right"), ("顶出", "slide_up"), ("汇聚", "zoom_in"),
     ("集合", "zoom_in"), ("叠影", "blur"), ("分身", "blur"), ("马赛克", "blur"),
+    # other UI languages, for names whose id the table does not know (Russian, Vietnamese, Spanish)
+    ("зум", "zoom_in"), ("увелич", "zoom_in"), ("уменьш", "zoom_out"), ("появлен", "fade"), ("исчезн", "fade"),
+    ("затух", "fade"), ("размыт", "blur"), ("вращ", "rotate"), ("тряс", "shake"), ("качан", "pendulum"),
+    ("прыж", "bounce"), ("вспыш", "blink"), ("сдвиг", "slide_left"),
+    ("thu nhỏ", "zoom_out"), ("thu phóng", "zoom_in"), ("phóng", "zoom_in"), ("mờ dần", "fade"),
+    ("mờ", "blur"), ("con lắc", "pendulum"), ("xoay", "rotate"), ("lắc", "shake"), ("trượt", "slide_left"),
+    ("rơi", "slide_down"), ("nảy", "bounce"), ("nháy", "blink"), ("desvan", "fade"), ("desenfo", "blur"),
+    ("giro", "rotate"),
 )
 ANIMATION_DEFAULT = "fade"
 
@@ -176,6 +191,8 @@ VIDEO_EFFECT_RULES: tuple[tuple[str, str], ...] = (
     ("betamax", "old_film"), ("jvc", "old_film"), ("film", "old_film"),
     ("闪白", "flash"), ("曝光", "flash"), ("闪黑", "dim"), ("暗夜", "dim"), ("负片", "invert"),
     ("反转片", "invert"), ("invert", "invert"),
+    # other UI languages (Russian, Vietnamese)
+    ("размыт", "blur"), ("шум", "grain"), ("mờ", "blur"), ("nhiễu", "grain"), ("rung", "shake"), ("lắc", "shake"),
 )
 
 # ---------------------------------------------------------------- blend modes and masks
@@ -188,9 +205,11 @@ MIX_MODES: dict[str, str] = {
 }
 MASK_SHAPES = ("line", "mirror", "circle", "rectangle", "heart", "star")
 
-RULES = {"transition": TRANSITION_RULES, "animation": ANIMATION_RULES, "filter": FILTER_RULES,
-         "video_effect": VIDEO_EFFECT_RULES}
+FAMILY_RULES = {"transition": TRANSITION_RULES, "animation": ANIMATION_RULES, "filter": FILTER_RULES,
+                "video_effect": VIDEO_EFFECT_RULES}
 DEFAULTS = {"transition": TRANSITION_DEFAULT, "animation": ANIMATION_DEFAULT}
+# The editor's effect ids → the name the rules above resolve (scripts/make_editor_ids.py).
+EDITOR_IDS = Path(__file__).with_name("editor_ids.tsv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +225,15 @@ class Match:
         return bool(self.effect) and not self.keyword
 
 
+def keyword_match(rules: tuple[tuple[str, str], ...], name: str) -> Match | None:
+    """The first rule whose keyword (every "+" part of it) occurs in the name, any case."""
+    folded = name.lower()
+    for keyword, effect in rules:
+        if all(part in folded for part in keyword.split("+")):
+            return Match(effect, keyword)
+    return None
+
+
 @lru_cache(maxsize=4096)
 def resolve(family: str, name: str) -> Match:
     """The effect an editor name maps to, in `family` (transition, animation, filter,
@@ -213,8 +241,26 @@ def resolve(family: str, name: str) -> Match:
     if family == "mix_mode":
         mode = MIX_MODES.get(name.strip().lower()) or MIX_MODES.get(name.strip())
         return Match(mode, name) if mode else Match("")
-    folded = name.lower()
-    for keyword, effect in RULES.get(family, ()):
-        if all(part in folded for part in keyword.split("+")):
-            return Match(effect, keyword)
-    return Match(DEFAULTS.get(family, ""))
+    return keyword_match(FAMILY_RULES.get(family, ()), name) or Match(DEFAULTS.get(family, ""))
+
+
+def is_karaoke(animation_name: str) -> bool:
+    """Whether a text animation is the editor's karaoke, which colours each word in turn."""
+    return any(k in animation_name.lower() for k in ("卡拉ok", "karaoke"))
+
+
+def editor_name(family: str, name: str, ids: tuple[str, ...]) -> str:
+    """The name to resolve an effect by: the editor's own name for its id when the table
+    knows the id (ids are the same in every UI language), else the name as written."""
+    table = editor_ids()
+    return next((table[(family, i)] for i in ids if (family, i) in table), name)
+
+
+@lru_cache(maxsize=1)
+def editor_ids() -> dict[tuple[str, str], str]:
+    table = {}
+    for line in EDITOR_IDS.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            family, effect_id, name = line.split("\t")
+            table[(family, effect_id)] = name
+    return table

@@ -158,6 +158,7 @@ class FontBook:
             (f for f in fontconfig("fc-match", EMOJI_PATTERN) if f.color), None)
         default = cjk_first([f for f in self.folder if not f.color]) or cjk_first(self.system)
         self.warnings: list[str] = []
+        self.replaced: dict[str, str] = {}  # each font the draft names and this machine lacks → the family drawn
         if default is None:
             default = Face("", 0, "Pillow default")
             self.warn("no font found (fontconfig and font folders are empty): text uses Pillow's built-in font")
@@ -204,11 +205,9 @@ class FontBook:
             found = next((f for f in installed if Path(f.path).name.casefold() == file_name.casefold()), None)
             if found is not None:
                 return found
-        # The editor's own default font (…/Font/SystemFont/zh-hans.ttf) is what the default
-        # CJK font stands in for: no need to report it.
-        wanted = font_name or (font_path if file_name and "SystemFont" not in font_path else "")
+        wanted = font_name or file_name
         if wanted:
-            self.warn(f"font {wanted!r} not found: drawn with {self.default.family}")
+            self.replaced.setdefault(wanted, self.default.family)
         return self.default
 
     def chain(self, primary: Face) -> tuple[Face, ...]:

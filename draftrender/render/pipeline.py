@@ -24,6 +24,7 @@ from ..timeline.model import FidelityNote, Timeline
 from ..timeline.summary import fps_value
 from .allocator import fix_mmap_threshold
 from .audio import Soundtrack
+from .compound import compounds_rendered
 from .encode import EncodeSettings, EncodeThread, VideoEncoder, even_size
 from .frames import FrameRenderer
 from .plan import LayerSchedule, frame_count, frame_plan, frame_time, layer_state
@@ -120,6 +121,16 @@ AUDIO_EVERY = 10  # frames
 def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOptions()) -> RenderResult:
     """Render the timeline to an MP4 at `output`; the file appears only when complete."""
     started = time.perf_counter()
+    with compounds_rendered(tl, opts) as (flat, notes):
+        result = render_flat(flat, output, opts)
+    result.fidelity += notes
+    result.timings["total"] = time.perf_counter() - started
+    return result
+
+
+def render_flat(tl: Timeline, output: Path, opts: RenderOptions) -> RenderResult:
+    """Render a timeline without compound clips."""
+    started = time.perf_counter()
     fix_mmap_threshold()  # else the C heap grows with the video's length
     watch = Stopwatch()  # stages overlap (encoding runs on its own thread); "total" is the wall time
     report = report_progress(opts.progress)
@@ -174,6 +185,8 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
             sound.close()
     notes = list(tl.fidelity) + [FidelityNote(None, None, "render", "approximated", w)
                                  for w in encoder.encoder.warnings + frames.warnings + frames.text.warnings]
+    notes += [FidelityNote(None, None, f"font {name}", "approximated", f"not installed here: drawn with {family}")
+              for name, family in frames.text.fonts.replaced.items()]
     notes += sound.notes if sound else []
     watch.totals["total"] = time.perf_counter() - started
     return RenderResult(
@@ -191,17 +204,18 @@ def sound_report(sound: Soundtrack) -> dict:
 def render_still(tl: Timeline, t: float, output: Path | None = None,
                  opts: RenderOptions = RenderOptions()) -> np.ndarray:
     """One frame at `t` seconds, as HxWx3 RGB; written as an image when `output` is given."""
-    probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
-    width, height, _ = output_geometry(tl, opts)
     t_us = round(t * 1e6)
     if not 0 <= t_us < max(tl.duration, 1):
         raise RenderFailed(f"time {t} s is outside the timeline (0 to {tl.duration / 1e6:.3f} s)")
-    frames = FrameRenderer(tl, probes, width, height, opts.font_dirs)
-    try:
-        layers = [layer_state(s, t_us) for s in LayerSchedule(tl.visual_segments()).at(t_us)]
-        canvas = frames.render(layers)
-    finally:
-        frames.close()
+    with compounds_rendered(tl, opts) as (tl, _):
+        probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
+        width, height, _ = output_geometry(tl, opts)
+        frames = FrameRenderer(tl, probes, width, height, opts.font_dirs)
+        try:
+            layers = [layer_state(s, t_us) for s in LayerSchedule(tl.visual_segments()).at(t_us)]
+            canvas = frames.render(layers)
+        finally:
+            frames.close()
     if output is not None:
         write_image(canvas, Path(output))
     return canvas

@@ -224,6 +224,8 @@ class NamedEffect:
     """A transition, animation, filter, mix mode or video effect the editor knows by name.
 
     `kind` tells which family; `params` holds what the draft gives (intensity, adjust params).
+    `name` is the editor's own name, the one the renderer resolves: found by the effect's id
+    when the draft wrote the name in another UI language, and then `written_name` keeps that.
     """
 
     kind: EffectKind
@@ -233,6 +235,14 @@ class NamedEffect:
     intensity: float = 1.0
     params: tuple[tuple[str, float], ...] = ()
     path: str = ""  # a LUT's local .cube file, found by the media locator; '' when none
+    written_name: str = ""  # the draft's name, when the id gave another (the UI language's)
+
+    @property
+    def label(self) -> str:
+        """The name as the draft wrote it, and the editor's when the id gave another."""
+        if self.written_name and self.written_name != self.name:
+            return f"{self.written_name} ({self.name})"
+        return self.name or self.resource_id or "?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +269,21 @@ class Sticker:
     url: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Compound:
+    """A compound clip (复合片段): a whole nested draft, placed like a video.
+
+    The renderer draws `timeline` into one picture and one sound, `width`×`height` (the nested
+    canvas), and then treats it as the segment's video.
+    """
+
+    id: str
+    name: str
+    timeline: Timeline
+    width: int
+    height: int
+
+
 # ---------------------------------------------------------------- segments and tracks
 
 
@@ -277,7 +302,7 @@ class Clip:
     uniform_scale: bool = True
 
 
-Material = Media | SolidColor | Text | Sticker | NamedEffect | None
+Material = Media | SolidColor | Text | Sticker | NamedEffect | Compound | None
 
 
 @dataclass(frozen=True, slots=True)

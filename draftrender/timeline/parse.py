@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal, cast
 
+from ..effects.names import editor_name, is_karaoke
 from ..effects.registry import support
 from ..errors import DraftEmpty, MalformedDraft
 from .keyframes import PROPERTY_NAMES, Keyframe, Keyframes
@@ -26,6 +29,7 @@ from .model import (
     Canvas,
     Chroma,
     Clip,
+    Compound,
     Crop,
     EffectKind,
     FidelityNote,
@@ -53,6 +57,7 @@ from .model import (
 MAX_SEGMENTS = 20_000
 MAX_CANVAS_SIDE = 8192
 MAX_TIME_US = 24 * 3600 * 1_000_000
+MAX_NESTING = 4  # compound clips inside compound clips
 
 TRACK_TYPES = ("video", "audio", "text", "sticker", "effect", "filter", "adjust")
 EFFECT_TRACKS = ("effect", "filter", "adjust")  # their segments may name no material
@@ -72,6 +77,7 @@ MASK_SHAPES = {"line": "line", "mirror": "mirror", "circle": "circle", "rectangl
                "geometric_shape": "rectangle", "heart": "heart", "star": "star",
                "线性": "line", "镜面": "mirror", "圆形": "circle", "矩形": "rectangle",
                "爱心": "heart", "星形": "star"}
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}  # stickers drawn from a local file
 DEFAULT_TEXT_SIZE = {"landscape": 6.0, "portrait": 10.0}
 
 
@@ -82,12 +88,13 @@ def parse(data: Any, *, draft_dir: Path | None = None, origin: str = "", base_ur
 
 
 class _Parser:
-    def __init__(self, data: Any, locator: MediaLocator, origin: str):
+    def __init__(self, data: Any, locator: MediaLocator, origin: str, depth: int = 0):
         if not isinstance(data, dict):
             raise MalformedDraft(f"{origin or 'draft'}: the draft must be a JSON object, not {type_name(data)}")
         self.data = data
         self.locator = locator
         self.origin = origin or "draft"
+        self.depth = depth  # how many compound clips this draft sits inside
         self.notes: list[FidelityNote] = []
         self.materials = self.index_materials()
         self.media_cache: dict[str, Media] = {}
@@ -132,11 +139,24 @@ class _Parser:
             return Canvas(1920, 1080)
         w = as_int(cfg.get("width"), "canvas_config.width", self)
         h = as_int(cfg.get("height"), "canvas_config.height", self)
+        if w == h == 0:
+            # A compound clip's nested draft saved on its own (subdraft/…/draft_content.json).
+            w, h = self.first_video_size()
+            self.note(None, None, "canvas", "approximated",
+                      f"canvas_config is 0×0 (a compound clip's draft saved on its own): "
+                      f"using {w}×{h}, its first video's size")
         for side, name in ((w, "width"), (h, "height")):
             if not 2 <= side <= MAX_CANVAS_SIDE:
                 raise MalformedDraft(
                     f"{self.origin}: canvas_config.{name} is {side}; it must be 2 to {MAX_CANVAS_SIDE}")
         return Canvas(w, h, str(cfg.get("ratio", "") or ""))
+
+    def first_video_size(self) -> tuple[int, int]:
+        for kind, m in self.materials.values():
+            w, h = num(m.get("width")), num(m.get("height"))
+            if kind == "videos" and 2 <= w <= MAX_CANVAS_SIDE and 2 <= h <= MAX_CANVAS_SIDE:
+                return int(w), int(h)
+        return 1920, 1080
 
     def fps(self) -> Fraction:
         raw = self.data.get("fps")
@@ -209,14 +229,14 @@ class _Parser:
                       f"{where}.material_id {mid!r:.60} is in no materials list: its time is left empty")
             self.missing.append((ti, target))
             return None
-        material = self.material(ti, si, ttype, mid, where)
+        refs = s.get("extra_material_refs") or []
+        if not isinstance(refs, list):
+            raise MalformedDraft(f"{self.origin}: {where}.extra_material_refs must be a list")
+        material = self.material(ti, si, ttype, mid, where, refs, target)
         if material is None:
             return None
 
         attached: dict[str, Any] = {"animations": [], "filters": [], "effects": []}
-        refs = s.get("extra_material_refs") or []
-        if not isinstance(refs, list):
-            raise MalformedDraft(f"{self.origin}: {where}.extra_material_refs must be a list")
         for ref in refs:
             self.attach(ti, si, ref, attached)
 
@@ -255,6 +275,10 @@ class _Parser:
             filters=tuple(attached["filters"]),
             effects=tuple(attached["effects"]),
         )
+        if isinstance(material, Text) and material.words and any(is_karaoke(a.effect.name) for a in seg.animations):
+            # Auto-captions carry word timings too; only a karaoke animation shows them.
+            self.note(ti, si, "karaoke word timing", "approximated",
+                      "the karaoke highlight sweeps at an even pace, not at each word's own time")
         return seg
 
     def timerange(self, tr: Any, where: str) -> TimeRange:
@@ -327,13 +351,17 @@ class _Parser:
 
     # ------------------------------------------------------------ materials
 
-    def material(self, ti: int, si: int, ttype: str, mid: Any, where: str):
+    def material(self, ti: int, si: int, ttype: str, mid: Any, where: str, refs: list, target: TimeRange):
         if ttype in EFFECT_TRACKS and not mid:
             self.note(ti, si, f"{ttype} segment", "ignored", "it names no material")
             return None
         kind, m = self.materials[mid]
         if kind == "videos":
             mtype = str(m.get("type", "video"))
+            pathless = mtype == "video" and not (m.get("path") or m.get("media_path"))
+            nested = self.nested_draft(refs) if pathless else None
+            if nested is not None:
+                return self.compound(ti, si, m, nested, target)
             if mtype == "photo" or mtype == "video":
                 return self.media(m, "photo" if mtype == "photo" else "video", where)
             color = m.get("color") or m.get("background_color")
@@ -347,6 +375,8 @@ class _Parser:
             text = self.text(ti, si, m)
             return text
         if kind == "stickers":
+            if Path(str(m.get("path") or "").replace("\\", "/")).suffix.lower() in PICTURE_SUFFIXES:
+                return self.media(m, "photo", where)  # a local image or GIF: drawn like a photo
             sticker = Sticker(mid, str(m.get("name", "") or ""), str(m.get("resource_id", "") or ""),
                               str(m.get("path", "") or ""), str(m.get("preview_cover_url", "") or ""))
             self.note(ti, si, f"sticker {sticker.name or sticker.resource_id}", "ignored",
@@ -358,6 +388,33 @@ class _Parser:
             return effect
         self.note(ti, si, f"{ttype} segment material {kind!r}", "ignored", "unknown material kind")
         return None
+
+    def nested_draft(self, refs: list) -> dict | None:
+        """The nested draft a compound clip's segment refers to through a `drafts` material."""
+        for ref in refs:
+            kind, m = self.materials.get(ref, ("", {})) if isinstance(ref, str) else ("", {})
+            if kind == "drafts" and isinstance(m.get("draft"), dict):
+                return m["draft"]
+        return None
+
+    def compound(self, ti: int, si: int, m: dict, nested: dict, target: TimeRange) -> Compound | None:
+        """A compound clip: its nested draft parsed like any draft, its notes carried up. One
+        that cannot be rendered leaves its time empty, as a missing material does."""
+        name = str(m.get("material_name") or "compound clip")
+        if self.depth >= MAX_NESTING:
+            self.note(ti, si, f"compound clip {name}", "ignored",
+                      f"compound clips nest more than {MAX_NESTING} deep: its time is left empty")
+            self.missing.append((ti, target))
+            return None
+        try:
+            inner = _Parser(nested, self.locator, f"{self.origin} › {name}", self.depth + 1).timeline()
+        except (MalformedDraft, DraftEmpty) as e:
+            self.note(ti, si, f"compound clip {name}", "ignored", f"its nested draft cannot be rendered: {e}")
+            self.missing.append((ti, target))
+            return None
+        self.notes += [replace(n, track=ti, segment=si, feature=f"compound clip {name}: {n.feature}")
+                       for n in inner.fidelity]
+        return Compound(m["id"], name, inner, inner.canvas.width, inner.canvas.height)
 
     def media(self, m: dict, kind: Literal["video", "photo", "audio"], where: str) -> Media:
         mid = m["id"]
@@ -408,8 +465,7 @@ class _Parser:
                 num(m.get("edge_smooth_value")), num(m.get("spill_value")))
             self.note_family(ti, si, "chroma", "chroma key")
         elif kind == "transitions":
-            effect = NamedEffect("transition", str(m.get("name", "")), str(m.get("effect_id", "")),
-                                 str(m.get("resource_id", "")))
+            effect = named("transition", m.get("name"), m.get("effect_id"), m.get("resource_id"))
             out["transition"] = Transition(effect, max(0, int(num(m.get("duration")))), bool(m.get("is_overlap", True)))
             self.note_effect(ti, si, effect)
         elif kind == "material_animations":
@@ -417,8 +473,7 @@ class _Parser:
                 if not isinstance(a, dict):
                     continue
                 atype = str(a.get("type", "in"))
-                effect = NamedEffect("animation", str(a.get("name", "")), str(a.get("id", "")),
-                                     str(a.get("resource_id", "")))
+                effect = named("animation", a.get("name"), a.get("id"), a.get("resource_id"))
                 kind = cast(Literal["in", "out", "group", "loop"],
                             atype if atype in ("in", "out", "group", "loop") else "in")
                 out["animations"].append(Animation(effect, kind,
@@ -445,7 +500,11 @@ class _Parser:
             else:
                 out["effects"].append(effect)
             self.note_effect(ti, si, effect)
-        elif kind not in NEUTRAL_MATERIALS:
+        elif kind == "hsl":
+            shifts = {k: num(m.get(k)) for k in ("hue", "saturation", "lightness")}
+            if any(shifts.values()):  # all zero: the panel was opened and left alone
+                self.note(ti, si, "hsl adjustment", "ignored", "HSL adjustments per colour range are not rendered yet")
+        elif kind not in NEUTRAL_MATERIALS and kind != "drafts":  # drafts: read with the compound clip
             self.note(ti, si, f"material {kind}", "ignored", "this material kind is not rendered")
 
     def named_effect(self, m: dict, default_kind: str) -> NamedEffect:
@@ -455,8 +514,8 @@ class _Parser:
         params = tuple((str(p.get("name", "")), num(p.get("value"))) for p in as_list(m.get("adjust_params"))
                        if isinstance(p, dict))
         path = self.local_file(str(m.get("path", "") or "")) if kind == "lut" else ""
-        return NamedEffect(cast(EffectKind, kind), str(m.get("name", "") or ""), str(m.get("effect_id", "") or ""),
-                           str(m.get("resource_id", "") or ""), num(m.get("value", 1.0), 1.0), params, path)
+        return replace(named(cast(EffectKind, kind), m.get("name"), m.get("effect_id"), m.get("resource_id")),
+                       intensity=num(m.get("value", 1.0), 1.0), params=params, path=path)
 
     def local_file(self, written: str) -> str:
         """A file the draft names besides its media (a LUT, a font): found through the same
@@ -475,7 +534,11 @@ class _Parser:
     def font_file(self, written: str) -> str:
         """A style's font: its file when the locator allows and finds it, else only the
         file's name (looked up among installed fonts), so that nothing outside the roots is
-        opened and the warning is the same whether such a file exists or not."""
+        opened and the warning is the same whether such a file exists or not. The editor's
+        own default font (…/Resources/Font/SystemFont/zh-hans.ttf) is what the renderer's
+        default font stands in for: ''."""
+        if "/SystemFont/" in written.replace("\\", "/"):
+            return ""
         return self.local_file(written) or (base_name(written) if written else "")
 
     def background(self, ti: int, si: int, m: dict) -> Background | None:
@@ -513,7 +576,7 @@ class _Parser:
 
     def text(self, ti: int, si: int, m: dict) -> Text:
         content = m.get("content", "")
-        body, styles_json = "", []
+        body, styles_json, markup = "", [], ""
         try:
             parsed = json.loads(content) if isinstance(content, str) and content.strip().startswith("{") else None
         except (ValueError, RecursionError):  # deeply nested junk must not crash the parser
@@ -523,13 +586,14 @@ class _Parser:
             styles_json = [s for s in as_list(parsed.get("styles")) if isinstance(s, dict)]
         else:
             # Old drafts keep markup like <font ...>[text]</font> in content.
-            body = re.sub(r"<[^>]*>", "", str(content or ""))
+            markup = str(content or "")
+            body = re.sub(r"<[^>]*>", "", markup)
             body = re.sub(r"^\[(.*)\]$", r"\1", body, flags=re.S)
         portrait = self.canvas_.height > self.canvas_.width
         default_size = num(m.get("font_size"), DEFAULT_TEXT_SIZE["portrait" if portrait else "landscape"])
         flags = as_int(m.get("check_flag", 0), "text check_flag", self, default=0)
         styles = tuple(self.text_style(s, len(body), default_size) for s in styles_json) \
-            or (self.flat_text_style(m, len(body), default_size, flags),)
+            or (markup_style(self.flat_text_style(m, len(body), default_size, flags), markup, self.font_file),)
 
         background = None
         if ((flags & 16 or "check_flag" not in m) and num(m.get("background_alpha"), 0.0) > 0
@@ -566,8 +630,6 @@ class _Parser:
         if text.effect_style:
             self.note(ti, si, "text effect style (花字)", "approximated",
                       "花字 is an editor resource: drawn with the text's own fill and stroke")
-        if text.words:
-            self.note(ti, si, "karaoke word timing", "ignored", "per-word highlighting is not rendered")
         return text
 
     def text_style(self, s: dict, length: int, default_size: float) -> TextStyle:
@@ -603,6 +665,7 @@ class _Parser:
             shadows=shadows,
             font_path=self.font_file(str(font.get("path", "") or "")),
             font_id=str(font.get("id", "") or ""),
+            font_name=editor_name("font", "", (str(font.get("id", "") or ""),)),
         )
 
     def flat_text_style(self, m: dict, length: int, size: float, flags: int) -> TextStyle:
@@ -622,7 +685,8 @@ class _Parser:
                          underline=bool(m.get("underline", False)), strokes=strokes, shadows=shadows,
                          font_path=self.font_file(str(m.get("font_path", "") or "")),
                          font_id=str(m.get("font_id", "") or ""),
-                         font_name=str(m.get("font_name", "") or ""))
+                         font_name=str(m.get("font_name", "") or "") or editor_name(
+                             "font", "", (str(m.get("font_resource_id", "") or ""), str(m.get("font_id", "") or ""))))
 
     # ------------------------------------------------------------ fidelity
 
@@ -635,13 +699,20 @@ class _Parser:
             self.note(ti, si, feature, status, reason)
 
     def note_effect(self, ti: int, si: int, effect: NamedEffect, label: str | None = None) -> None:
-        feature = f"{label or effect.kind.replace('_', ' ')} {effect.name or effect.resource_id or '?'}"
+        feature = f"{label or effect.kind.replace('_', ' ')} {effect.label}"
         status, reason = support(effect.kind, effect.name)
         if status != "rendered":
             self.note(ti, si, feature, status, reason)
 
 
 # ---------------------------------------------------------------- value readers
+
+
+def named(kind: EffectKind, name: Any, effect_id: Any, resource_id: Any) -> NamedEffect:
+    """An editor effect, named as the editor names it in Chinese when its id is known."""
+    written, ids = str(name or ""), (str(resource_id or ""), str(effect_id or ""))
+    editor = editor_name(kind, written, ids)
+    return NamedEffect(kind, editor, ids[1], ids[0], written_name=written if editor != written else "")
 
 
 def shows_or_sounds(t: Track) -> bool:
@@ -742,6 +813,33 @@ def crop(c: Any) -> Crop:
     if right <= left or bottom <= top:
         return Crop()
     return Crop(left, top, right, bottom)
+
+
+MARKUP_COLOR = re.compile(r"<color=\(([^)]*)\)>")
+MARKUP_SIZE = re.compile(r"<size=([0-9.]+)>")
+MARKUP_OUTLINE = re.compile(r"<outline color=\(([^)]*)\) width=([0-9.]+)>")
+MARKUP_FONT_PATH = re.compile(r'<font [^>]*path="([^"]*)"')
+
+
+def markup_style(style: TextStyle, markup: str, font_file: Callable[[str], str]) -> TextStyle:
+    """The style as the old rich-text markup (JianYing 3.x, CapCut 2.x) overrides it:
+    <color=(r, g, b, a)>, <size=n>, <outline color=(r, g, b, a) width=w>, <font path="...">."""
+    def rgba(text: str) -> RGBA | None:
+        parts = [num(float(p)) if re.fullmatch(r"\s*[0-9.]+\s*", p) else -1.0 for p in text.split(",")]
+        if len(parts) != 4 or min(parts) < 0:
+            return None
+        return (min(parts[0], 1.0), min(parts[1], 1.0), min(parts[2], 1.0), min(parts[3], 1.0))
+
+    changes: dict[str, Any] = {}
+    if (m := MARKUP_COLOR.search(markup)) and (color := rgba(m.group(1))):
+        changes["color"] = color
+    if (m := MARKUP_SIZE.search(markup)) and float(m.group(1)) > 0:
+        changes["size"] = float(m.group(1))
+    if (m := MARKUP_OUTLINE.search(markup)) and (color := rgba(m.group(1))):
+        changes["strokes"] = (Stroke(color, float(m.group(2))),)
+    if (m := MARKUP_FONT_PATH.search(markup)) and m.group(1):
+        changes["font_path"] = font_file(m.group(1))
+    return replace(style, **changes) if changes else style
 
 
 def uniform_scale_keyframes(kfs: list[Keyframes], uniform: bool) -> tuple[Keyframes, ...]:

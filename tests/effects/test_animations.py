@@ -3,6 +3,8 @@ and loops, and the text reveals."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -69,9 +71,17 @@ def test_punch_zoom_snaps_from_small_to_full_size():
 
 
 def test_group_enters_holds_and_leaves():
-    assert same(motion("zoom_in", "group", GROUP_SPLIT / 2), motion("zoom_in", "in", 0.5))
+    opaque = lambda m: replace(m, opacity=1.0)  # noqa: E731
+    assert same(motion("zoom_in", "group", GROUP_SPLIT / 2), opaque(motion("zoom_in", "in", 0.5)))
     assert motion("zoom_in", "group", 0.5) == STILL
-    assert same(motion("zoom_in", "group", 1 - GROUP_SPLIT / 2), motion("zoom_in", "out", 0.5))
+    assert same(motion("zoom_in", "group", 1 - GROUP_SPLIT / 2), opaque(motion("zoom_in", "out", 0.5)))
+
+
+def test_a_group_animation_moves_the_picture_without_hiding_it_unless_it_is_a_fade():
+    # A 30 s group zoom ("Зум 1" in shared/real_drafts/Rolik) must not start as a fade from black.
+    start = motion("zoom_in", "group", 0.01)
+    assert start.opacity == 1.0 and start.scale_x < 0.35
+    assert motion("fade", "group", 0.01).opacity < 0.05
 
 
 @pytest.mark.parametrize("effect", sorted(LOOPS))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from draftrender.effects.animations import STEPS
-from draftrender.effects.names import resolve
+from draftrender.effects.names import EDITOR_IDS, editor_name, resolve
 from draftrender.effects.transitions import TRANSITIONS
 
 KNOWN = {"transition": TRANSITIONS, "animation": STEPS}
@@ -70,3 +72,46 @@ def test_filters_and_effects_match_by_keyword_or_not_at_all():
     assert resolve("filter", "KE1").effect == ""
     assert resolve("video_effect", "老电影").effect == "old_film"
     assert resolve("video_effect", "爱心Kira").effect == ""
+
+
+# ---------------------------------------------------------------- ids and other UI languages
+# Names and ids as real CapCut drafts write them (shared/real_drafts: Rolik, catcuttool, Temp).
+
+
+@pytest.mark.parametrize("family, written, ids, editor", [
+    ("animation", "Зум 1", ("6759078592740594184",), "缩放"),
+    ("transition", "Размытие (шар)", ("7159450506648097281",), "泡泡模糊"),
+    ("transition", "Bên trái", ("6726711499676455435",), "左移"),
+    ("video_effect", "Chuyển động máy ảnh", ("7399472023874948357",), "摇晃运镜"),
+    ("transition", "Black Fade", ("6724239388189921806", "4381461"), "闪黑"),
+    ("animation", "Fade In", ("6724916044072227332", "672023"), "渐显"),
+])
+def test_an_effect_id_gives_the_editors_own_name_in_any_ui_language(family, written, ids, editor):
+    assert editor_name(family, written, ids) == editor
+    assert resolve(family, editor).keyword
+
+
+def test_an_unknown_id_keeps_the_written_name_and_ids_are_per_family():
+    assert editor_name("animation", "Mini Zoom", ("1",)) == "Mini Zoom"
+    # The same id is a text intro and a video effect: each family reads its own.
+    assert editor_name("animation", "x", ("7026674824537707038",)) == "滚入"
+    assert editor_name("video_effect", "x", ("7026674824537707038",)) == "x"
+
+
+@pytest.mark.parametrize("family, name, effect", [
+    ("animation", "Зум 2", "zoom_in"), ("animation", "Mini Zoom", "zoom_in"), ("animation", "Thu phóng 3", "zoom_in"),
+    ("transition", "Размытие", "blur_dissolve"), ("transition", "Xoay tròn", "spin"),
+    ("video_effect", "Размытие (шар)", "blur"),
+])
+def test_names_in_other_languages_resolve_by_keyword_without_an_id(family, name, effect):
+    assert resolve(family, name).effect == effect
+
+
+def test_the_id_table_is_what_the_script_writes_from_the_writers_metadata(tmp_path, monkeypatch):
+    import runpy
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_editor_ids.py"
+    module = runpy.run_path(str(script))
+    monkeypatch.setitem(module["main"].__globals__, "OUT", tmp_path / "ids.tsv")
+    module["main"]()
+    assert (tmp_path / "ids.tsv").read_text(encoding="utf-8") == EDITOR_IDS.read_text(encoding="utf-8")

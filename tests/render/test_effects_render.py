@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyJianYingDraft as jy
 import pytest
+from drafts import STICKER_ID, edit_json
 from media_factory import LEVEL_BASE, LEVEL_STEP, make_clip, make_image
 
 import draftrender
@@ -119,6 +120,47 @@ def test_fade_in_is_half_transparent_half_way_through_the_intro(tmp_path):
     assert close(frame(folder, 0.25)[90, 160], half)
     assert close(frame(folder, 1.0)[90, 160], RED)
     assert close(frame(folder, 1.75)[90, 160], half)
+
+
+def test_a_russian_named_group_animation_is_drawn_as_its_chinese_name(tmp_path):
+    # CapCut in Russian writes the group animation 缩放 as "Зум 1", with the same resource id.
+    def top(media):
+        seg = jy.VideoSegment(str(media["square"]), jy.trange(0, 2 * SEC),
+                              clip_settings=jy.ClipSettings(scale_x=0.5, scale_y=0.5))
+        seg.add_animation(jy.GroupAnimationType.缩放, 2 * SEC)
+        return seg
+
+    folder = draft(tmp_path, white_under(top))
+    chinese = [frame(folder, t) for t in (0.3, 1.0)]
+
+    def russian(data):
+        for item in data["materials"]["material_animations"]:
+            for animation in item["animations"]:
+                animation["name"] = "Зум 1"
+
+    edit_json(folder, russian)
+    assert all(np.array_equal(a, frame(folder, t)) for a, t in zip(chinese, (0.3, 1.0), strict=True))
+    assert not np.array_equal(chinese[0], chinese[1])  # the animation moves the picture
+    notes = {n.feature: n.reason for n in draftrender.load_draft(folder).fidelity}
+    assert "drawn as zoom in" in notes["group animation Зум 1 (缩放)"]
+
+
+def test_a_sticker_with_a_local_image_is_drawn_like_a_photo(tmp_path):
+    def build(script, media):
+        script.append_tracks([jy.TrackSpec(jy.TrackType.video, "bg"), jy.TrackSpec(jy.TrackType.sticker, "stickers")])
+        script.add_segment(jy.VideoSegment(str(media["white"]), jy.trange(0, 2 * SEC)), "bg")
+        script.add_segment(jy.StickerSegment(STICKER_ID, jy.trange(0, 2 * SEC),
+                                             clip_settings=jy.ClipSettings(transform_x=0.5)), "stickers")
+
+    folder = draft(tmp_path, build)
+    assert close(frame(folder, 0.5)[90, 240], WHITE)  # known only by its id: not drawn, and reported
+
+    square = str(folder / "media" / "square.png")
+    edit_json(folder, lambda d: d["materials"]["stickers"][0].update(path=square))
+    img = frame(folder, 0.5)
+    # The 90×90 square, fitted inside the 320×180 canvas (180×180), centred at x = 240.
+    assert close(img[90, 240], RED) and close(img[10, 240], RED) and close(img[90, 140], WHITE)
+    assert not [n for n in draftrender.load_draft(folder).fidelity if n.feature.startswith("sticker")]
 
 
 def test_slide_left_intro_arrives_from_the_right(tmp_path):

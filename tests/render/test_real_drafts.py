@@ -24,12 +24,6 @@ ROWS = {row["file"]: row for row in real_drafts.index()} if CORPUS.is_dir() else
 REFUSED = {"encrypted": (EncryptedDraft, "is encrypted (JianYing 6 and later encrypt saved drafts)"),
            "malformed": (MalformedDraft, "invalid JSON in draft"),
            "empty": (DraftEmpty, "has no tracks and no materials")}
-# Drafts that do not render yet, and why: each is a known gap, strict so that fixing it shows.
-GAPS = {
-    "Temp__2.json": "compound clips are not rendered yet",
-    "Rolik__1.json": "the group animation 'Зум 1' falls back to a fade from black (names in other languages)",
-    "hunmer-pyJianYingDraft__2.json": "compound clips are not rendered yet (a sub-draft with a 0×0 canvas)",
-}
 
 
 def expected_refusal(row: dict) -> str | None:
@@ -39,10 +33,8 @@ def expected_refusal(row: dict) -> str | None:
 
 
 @pytest.mark.parametrize("name", sorted(ROWS))
-def test_real_draft(name, tmp_path, request):
+def test_real_draft(name, tmp_path):
     row = ROWS[name]
-    if name in GAPS:
-        request.applymarker(pytest.mark.xfail(reason=GAPS[name], strict=True))
     folder = stage(name, tmp_path / "draft")
     refusal = expected_refusal(row)
     if refusal is not None:

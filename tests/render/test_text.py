@@ -15,6 +15,7 @@ import pycapcut as cc
 import pyJianYingDraft as jy
 import pytest
 
+import draftrender
 from draftrender.render import fonts as fonts_module
 from draftrender.render.text import (
     CLOSING,
@@ -150,13 +151,14 @@ def test_a_latin_font_from_the_draft_falls_back_per_glyph_for_chinese(tmp_path):
     assert r.warnings == []
 
 
-def test_missing_fonts_fall_back_and_a_named_one_is_reported_once(tmp_path):
-    # pyJianYingDraft writes editor fonts as an id with the placeholder path "D:": silent fallback.
-    (placeholder,) = text_draft(tmp_path, [("占位字体", lambda w: {"font": w.FontType.文轩体})])
-    assert placeholder.styles[0].font_path == "D:"
+def test_each_missing_font_falls_back_and_is_listed_once_by_name(tmp_path):
+    # pyJianYingDraft writes editor fonts as an id with the placeholder path "D:": the id names it.
+    (by_id,) = text_draft(tmp_path, [("占位字体", lambda w: {"font": w.FontType.文轩体})])
+    assert by_id.styles[0].font_path == "D:" and by_id.styles[0].font_name == "文轩体"
     r = TextRenderer(1080, 1920)
-    r.picture(placeholder)
-    assert r.warnings == []
+    assert r.picture(by_id)[..., 3].any()
+    default = r.fonts.default.family
+    assert r.fonts.replaced == {"文轩体": default}
 
     def named(material):  # an older draft: one flat style naming its font
         material["content"] = "<font>[有名字的字体]</font>"
@@ -166,7 +168,31 @@ def test_missing_fonts_fall_back_and_a_named_one_is_reported_once(tmp_path):
     texts = text_draft(tmp_path, [("x", None), ("y", None)], edit=named)
     for t in texts:
         assert r.picture(t)[..., 3].any()
-    assert r.warnings == [f"font 'NoSuchFont Sans' not found: drawn with {r.fonts.default.family}"]
+    assert r.fonts.replaced == {"文轩体": default, "NoSuchFont Sans": default}
+    assert r.warnings == []
+
+
+def test_the_render_report_lists_each_replaced_font_once(tmp_path):
+    script = jy.DraftFolder(str(tmp_path)).create_draft("fonts", 320, 180, 30, allow_replace=True)
+    script.append_tracks([jy.TrackSpec(jy.TrackType.text, "caption")])
+    for i in range(2):
+        script.add_segment(jy.TextSegment("字", jy.trange(i * SEC // 2, SEC // 2), font=jy.FontType.文轩体), "caption")
+    script.save()
+    result = draftrender.render(tmp_path / "fonts", tmp_path / "out.mp4", preset="ultrafast", audio=False)
+    fonts = [n for n in result.fidelity if n.feature.startswith("font ")]
+    assert [(n.feature, n.status) for n in fonts] == [("font 文轩体", "approximated")]
+    assert fonts[0].reason == f"not installed here: drawn with {TextRenderer(8, 8).fonts.default.family}"
+
+
+def test_the_editors_own_default_font_is_not_a_replacement(tmp_path):
+    def system(material):
+        material["content"] = "<font>[系统字体]</font>"
+        material["font_path"] = "C:/Program Files/JianyingPro/Resources/Font/SystemFont/zh-hans.ttf"
+
+    (text,) = text_draft(tmp_path, [("x", None)], edit=system)
+    r = TextRenderer(1080, 1920)
+    assert r.picture(text)[..., 3].any()
+    assert r.fonts.replaced == {}
 
 
 def test_a_font_file_outside_the_media_roots_is_never_opened(tmp_path):
@@ -183,13 +209,13 @@ def test_a_font_file_outside_the_media_roots_is_never_opened(tmp_path):
 
         (text,) = text_draft(tmp_path, [("Font", style(size=10))], edit=edit_styles(set_font), media_roots=(library,))
         r = TextRenderer(1080, 1920)
-        seen[name] = (text.styles[0].font_path, {g.face.path for g in r.layout(text).glyphs}, r.warnings)
-    assert seen["inside"] == (str(inside.resolve()), {str(inside.resolve())}, [])
-    # Outside the roots: only the name is looked up (among installed fonts), and the warning
+        seen[name] = (text.styles[0].font_path, {g.face.path for g in r.layout(text).glyphs}, r.fonts.replaced)
+    assert seen["inside"] == (str(inside.resolve()), {str(inside.resolve())}, {})
+    # Outside the roots: only the name is looked up (among installed fonts), and the report
     # is the same whether such a file exists or not.
     assert seen["exists"][0] == "MyLatin.ttf" and str(outside) not in seen["exists"][1]
-    assert seen["exists"][2] == [f"font 'MyLatin.ttf' not found: drawn with {TextRenderer(8, 8).fonts.default.family}"]
-    assert seen["absent"][2] == [seen["exists"][2][0].replace("MyLatin", "Absent")]
+    assert seen["exists"][2] == {"MyLatin.ttf": TextRenderer(8, 8).fonts.default.family}
+    assert seen["absent"][2] == {"Absent.ttf": TextRenderer(8, 8).fonts.default.family}
 
 
 def test_a_font_name_is_never_an_fc_match_option(monkeypatch):

@@ -28,6 +28,7 @@ from draftrender.timeline.model import (
     NamedEffect,
     SolidColor,
     Sticker,
+    Stroke,
     Text,
     TextBackground,
     Timeline,
@@ -82,7 +83,10 @@ def seg_json(data: dict, track_name: str, i: int = 0) -> dict:
 def ref_of_kind(data: dict, seg: dict, kind: str) -> dict:
     """The material of this kind that a segment's extra_material_refs point at."""
     for ref in seg["extra_material_refs"]:
-        k, item = material_json(data, ref)
+        try:
+            k, item = material_json(data, ref)
+        except KeyError:  # pyJianYingDraft names a speed on text segments without writing it
+            continue
         if k == kind:
             return item
     raise KeyError(kind)
@@ -579,8 +583,36 @@ def test_old_markup_content(pyjy_folder, pyjy_data):
     assert track(load(pyjy_folder, pyjy_data), "caption").segments[0].material.text == "旧字幕"
 
 
-def test_glow_and_karaoke_words_are_reported(pyjy_folder, pyjy_data):
+def test_old_rich_text_markup_sets_colour_size_outline_and_font(pyjy_folder, pyjy_data):
+    # As CapCut 2.2 writes it (shared/real_drafts CAA-Video): the markup, not the flat fields, styles it.
     _, mat = material_json(pyjy_data, seg_json(pyjy_data, "caption")["material_id"])
+    mat["content"] = ('<outline color=(0.27451,0.61569,0.95294,1) width=0.08><size=15><color=(0.75294,0.9451,'
+                      '0.96078,1)><font id="" path="/Applications/CapCut.app/f.ttf">[CAA Project]</font></color>'
+                      '</size></outline>')
+    mat.update(text_color="#FF0000", font_size=6.0)
+    text = track(load(pyjy_folder, pyjy_data), "caption").segments[0].material
+    (style,) = text.styles
+    assert text.text == "CAA Project"
+    assert (style.start, style.end, style.size) == (0, 11, 15.0)
+    assert style.color == (0.75294, 0.9451, 0.96078, 1.0)
+    assert style.strokes == (Stroke((0.27451, 0.61569, 0.95294, 1.0), 0.08),)
+    assert style.font_path == "f.ttf"  # not found here: looked up among installed fonts by name
+
+
+@pytest.mark.parametrize("saturation, noted", [(0, False), (0.4, True)])
+def test_an_hsl_material_is_reported_only_when_it_changes_something(pyjy_folder, pyjy_data, saturation, noted):
+    # As CapCut writes it (shared/real_drafts Rolik): a panel opened and left at zero changes nothing.
+    pyjy_data["materials"]["hsl"] = [{"id": "hsl-1", "type": "hsl", "hsl_color_type": 1, "hue": 0,
+                                      "saturation": saturation, "lightness": 0}]
+    seg_json(pyjy_data, "pip")["extra_material_refs"].append("hsl-1")
+    notes = notes_at(load(pyjy_folder, pyjy_data), 1, 0)
+    assert ("hsl adjustment" in notes) == noted
+    assert not any(feature.startswith("material") for feature in notes)
+
+
+def test_glow_is_reported_and_word_timings_only_with_a_karaoke_animation(pyjy_folder, pyjy_data):
+    seg = seg_json(pyjy_data, "caption")
+    _, mat = material_json(pyjy_data, seg["material_id"])
     mat["check_flag"] |= 64
     mat["words"] = {"text": ["你好", "World"], "start_time": [0, 500_000], "end_time": [500_000, SEC]}
     tl = load(pyjy_folder, pyjy_data)
@@ -589,7 +621,12 @@ def test_glow_and_karaoke_words_are_reported(pyjy_folder, pyjy_data):
     assert [(w.text, w.start, w.end) for w in t.words] == [("你好", 0, 500_000), ("World", 500_000, SEC)]
     notes = notes_at(tl, 3, 0)
     assert notes["text glow"][0] == "ignored"
-    assert notes["karaoke word timing"][0] == "ignored"
+    # Auto-captions carry word timings that change nothing on screen: no note.
+    assert "karaoke word timing" not in notes
+
+    ref_of_kind(pyjy_data, seg, "material_animations")["animations"][0].update(name="卡拉OK", id="", resource_id="")
+    notes = notes_at(load(pyjy_folder, pyjy_data), 3, 0)
+    assert notes["karaoke word timing"][0] == "approximated"
 
 
 def test_text_bubble_and_fancy_text_are_reported(tmp_path):
