@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 # Near-lossless and fast: the picture is encoded once more by the outer render.
 INTERMEDIATE = EncodeSettings(crf=4, preset="ultrafast")
+TAIL = 1_000_000  # µs of nested time rendered past the last one a segment reads
 
 
 @contextmanager
@@ -63,7 +64,8 @@ def compound_ends(tl: Timeline, until: int | None = None) -> dict[str, tuple[Com
                 source = min(source, start + max(1, round((until - seg.target.start) * seg.speed)))
             _, end = ends.get(seg.material.id, (seg.material, 0))
             ends[seg.material.id] = (seg.material, max(end, source))
-    return {k: (c, max(1, min(end, c.timeline.duration))) for k, (c, end) in ends.items()}
+    # A transition shows the outgoing clip past its end: keep a little more nested time.
+    return {k: (c, max(1, min(end + TAIL, c.timeline.duration))) for k, (c, end) in ends.items()}
 
 
 def with_media(tl: Timeline, videos: dict[str, Media]) -> Timeline:

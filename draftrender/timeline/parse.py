@@ -275,6 +275,10 @@ class _Parser:
             filters=tuple(attached["filters"]),
             effects=tuple(attached["effects"]),
         )
+        if as_list(s.get("keyframe_refs")):
+            # CapCut 1.x kept keyframes in top-level `keyframes` lists that segments point at.
+            self.note(ti, si, "old keyframes", "ignored",
+                      "keyframes in the top-level keyframes lists (CapCut 1.x) are not read: the static clip is drawn")
         if isinstance(material, Text) and material.words and any(is_karaoke(a.effect.name) for a in seg.animations):
             # Auto-captions carry word timings too; only a karaoke animation shows them.
             self.note(ti, si, "karaoke word timing", "approximated",

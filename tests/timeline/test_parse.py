@@ -610,6 +610,12 @@ def test_an_hsl_material_is_reported_only_when_it_changes_something(pyjy_folder,
     assert not any(feature.startswith("material") for feature in notes)
 
 
+def test_old_top_level_keyframes_are_reported(pyjy_folder, pyjy_data):
+    pyjy_data["keyframes"] = {"videos": [{"id": "kf-1", "time_offset": 0}]}
+    seg_json(pyjy_data, "pip")["keyframe_refs"] = ["kf-1"]
+    assert notes_at(load(pyjy_folder, pyjy_data), 1, 0)["old keyframes"][0] == "ignored"
+
+
 def test_glow_is_reported_and_word_timings_only_with_a_karaoke_animation(pyjy_folder, pyjy_data):
     seg = seg_json(pyjy_data, "caption")
     _, mat = material_json(pyjy_data, seg["material_id"])
