@@ -9,9 +9,10 @@ everything drawn below them.
 compose() gives the encoder its frame: built in YUV (yuv.py) when the bottom layer is a plain
 picture and no effect track or transition other than a dissolve shows, else render()'s RGB.
 
-Owns the frame sources (decoders, images, text rasters) for the layers, opened when a layer
-first shows and closed when it no longer does, so only the readers in use hold memory, and
-the per-segment caches (mask coverage, text line positions) that spare per-frame work.
+Each layer's pixels come from its Source (sources.py), one per material kind, opened when
+the layer first shows and closed when it no longer does, so only the readers in use hold
+memory. Keeps the per-segment caches (mask coverage, text line positions) that spare
+per-frame work.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ from ..effects.masks import apply_mask, mask_alpha, mask_uint8
 from ..effects.names import resolve
 from ..effects.transform import Placement, place
 from ..effects.transitions import Stage, transition_frame
-from ..timeline.model import Background, Crop, Mask, Media, NamedEffect, SolidColor, Text, Timeline
+from ..timeline.model import Background, Crop, Mask, Media, NamedEffect, Text, Timeline
 from .compositor import blend_premultiplied, draw, footprint
 from .plan import LayerState, TransitionPhase
-from .sources import ImageSource, VideoReader
+from .sources import Context, Sources
 from .text import EM_BOX_ASCENT, TextRenderer
 from .yuv import YuvCanvas, visible_part
 
@@ -59,10 +60,9 @@ class FrameRenderer:
     def __init__(self, tl: Timeline, probes: dict[str, Probe], width: int, height: int,
                  font_dirs: tuple[Path, ...] = ()):
         self.tl = tl
-        self.probes = probes
         self.width, self.height = width, height
         self.text = TextRenderer(width, height, font_dirs=font_dirs)
-        self._sources: dict[tuple[str, int], VideoReader | ImageSource] = {}
+        self.sources = Sources(Context(probes, self.text))
         videos = [t.index for t in tl.tracks if t.type == "video" and not t.hidden and t.segments]
         self.bottom_track = min(videos, default=-1)
         self.yuv = YuvCanvas(width, height)
@@ -77,7 +77,6 @@ class FrameRenderer:
 
     def render(self, layers: list[LayerState]) -> np.ndarray:
         canvas = None
-        used: set = set()
         paired: set[int] = set()
         for i, state in enumerate(layers):
             if i in paired:
@@ -94,7 +93,7 @@ class FrameRenderer:
                     paired.add(j)
                 pair = (state, layers[j] if j is not None else None)
                 outgoing, incoming = pair if state.transition.role == "out" else pair[::-1]
-                drawn = [(s, self.layer(s, used) if s is not None else None) for s in (outgoing, incoming)]
+                drawn = [(s, self.layer(s) if s is not None else None) for s in (outgoing, incoming)]
                 if all(lay is None for _, lay in drawn):
                     continue
                 if canvas is None:
@@ -106,13 +105,13 @@ class FrameRenderer:
                     stages = [None, None]
                 self.draw_transition(canvas, [lay for _, lay in drawn], stages, state.transition)
                 continue
-            layer = self.layer(state, used)
+            layer = self.layer(state)
             if layer is None:
                 continue
             if canvas is None:
                 canvas = self.background(state, layer.source)
             draw(canvas, layer.picture, layer.placement, layer.opacity, layer.mode)
-        self.close_unused(used)
+        self.sources.close_unused()
         return canvas if canvas is not None else self.black.copy()
 
     def compose(self, layers: list[LayerState]) -> np.ndarray | av.VideoFrame:
@@ -127,7 +126,6 @@ class FrameRenderer:
         dissolve of two plain bottom pictures shows."""
         if not layers or any(isinstance(s.segment.material, NamedEffect) for s in layers):
             return None
-        used: set = set()
         bottom, above = [layers[0]], layers[1:]
         phase = layers[0].transition
         if phase is not None:
@@ -140,22 +138,22 @@ class FrameRenderer:
             return None
         canvas = self.yuv
         if len(bottom) == 1:
-            if not self.start_yuv(canvas, bottom[0], used):
+            if not self.start_yuv(canvas, bottom[0]):
                 return None
         else:
             assert phase is not None  # two bottom layers only in a transition
             outgoing, incoming = bottom if phase.role == "out" else bottom[::-1]
-            if not self.start_yuv(canvas, outgoing, used):
+            if not self.start_yuv(canvas, outgoing):
                 return None
             first = canvas.frame
-            if not self.start_yuv(canvas, incoming, used):
+            if not self.start_yuv(canvas, incoming):
                 return None
             canvas.mix_from(first, 1 - phase.progress)
         island: list[Layer] = []  # consecutive layers drawn in RGB share one conversion
         for state in above:
-            plain = self.pasted(state, used)
+            plain = self.pasted(state)
             if plain is None:
-                layer = self.layer(state, used)
+                layer = self.layer(state)
                 if layer is not None:
                     island.append(layer)
                 continue
@@ -163,7 +161,7 @@ class FrameRenderer:
             island = []
             canvas.paste(*plain)
         self.draw_island(canvas, island)
-        self.close_unused(used)
+        self.sources.close_unused()
         return canvas.frame
 
     def draw_island(self, canvas: YuvCanvas, layers: list[Layer]) -> None:
@@ -186,10 +184,10 @@ class FrameRenderer:
 
         canvas.draw_rgb(union, draw_all, filled)
 
-    def start_yuv(self, canvas: YuvCanvas, state: LayerState, used: set) -> bool:
+    def start_yuv(self, canvas: YuvCanvas, state: LayerState) -> bool:
         """Start a YUV frame with a bottom layer over its background; False when the layer is
         not a plain picture, or its background is blurred or an image (those are drawn in RGB)."""
-        bottom = self.pasted(state, used)
+        bottom = self.pasted(state)
         if bottom is None:
             return False
         picture, left, top = bottom
@@ -203,7 +201,7 @@ class FrameRenderer:
         canvas.paste(picture, left, top)
         return True
 
-    def pasted(self, state: LayerState, used: set) -> tuple[av.VideoFrame, int, int] | None:
+    def pasted(self, state: LayerState) -> tuple[av.VideoFrame, int, int] | None:
         """(picture, left, top) for a layer that goes onto a YUV canvas as its source gives it,
         or None: a video in the output's colours or an opaque still, upright, at its drawn size,
         with no effect, mask, crop, blend mode or animation other than moving and scaling."""
@@ -218,11 +216,8 @@ class FrameRenderer:
         move, _, drawn = self.arranged(state)
         if move.opacity < 1 or move.wipe is not None or move.blur > 0 or drawn is None or drawn.rotation != 0:
             return None
-        probe = self.probes.get(m.id)
-        if probe is None or probe.kind == "audio":
-            return None
-        source = self.source((m.id, seg.track_index), probe, used)
-        if not source.yuv_ready:
+        source = self.sources.of(seg)
+        if source is None or not source.yuv_ready:
             return None
         size = max(1, round(drawn.width)), max(1, round(drawn.height))
         left, top = round(drawn.cx - size[0] / 2), round(drawn.cy - size[1] / 2)
@@ -244,12 +239,12 @@ class FrameRenderer:
         native = self.native_size(seg)
         return move, g, place(*native, self.width, self.height, **g) if native is not None else None
 
-    def layer(self, state: LayerState, used: set) -> Layer | None:
+    def layer(self, state: LayerState) -> Layer | None:
         """The layer with its own effects and animations applied, placed; None when it draws nothing."""
         seg = state.segment
         text = isinstance(seg.material, Text)
         move, g, drawn = self.arranged(state)
-        source = self.picture(state, used, self.decode_size(seg, drawn))
+        source = self.picture(state, self.decode_size(seg, drawn))
         if source is None:
             return None
         picture = source
@@ -278,12 +273,12 @@ class FrameRenderer:
 
     def native_size(self, seg) -> tuple[float, float] | None:
         """A video or photo layer's picture size at the medium's own resolution, after its crop."""
-        m = seg.material
-        probe = self.probes.get(m.id) if isinstance(m, Media) else None
-        if probe is None or probe.kind == "audio":
+        source = self.sources.of(seg)
+        native = source.native_size if source is not None else None
+        if native is None:
             return None
-        c = m.crop
-        return probe.width * (c.right - c.left), probe.height * (c.bottom - c.top)
+        c = seg.material.crop
+        return native[0] * (c.right - c.left), native[1] * (c.bottom - c.top)
 
     def decode_size(self, seg, drawn: Placement | None) -> tuple[int, int] | None:
         """The whole frame's size that makes the cropped picture come out at its drawn size, so
@@ -384,51 +379,28 @@ class FrameRenderer:
             native = self.native_size(seg)
             if native is not None:  # ask the decoder for a picture just big enough to blur
                 small = cover_size(*native, self.width, self.height)
-                smaller = self.picture(state, set(), self.decode_size(seg, Placement(*small, 0, 0)))
+                smaller = self.picture(state, self.decode_size(seg, Placement(*small, 0, 0)))
                 picture = picture if smaller is None else smaller
             return blurred_cover(picture, self.width, self.height, bg.blur)
         if bg.kind == "image" and bg.image is not None:
-            probe = self.probes.get(bg.image.id)
-            if probe is None:
+            source = self.sources.still(bg.image)
+            if source is None:
                 return self.black.copy()
-            source = self.source((bg.image.id, -1), probe, set())
             return blurred_cover(source.frame_at(0), self.width, self.height, 0.0)
         return solid(self.width, self.height, bg.color)
 
-    def picture(self, state: LayerState, used: set, size: tuple[int, int] | None = None) -> np.ndarray | None:
+    def picture(self, state: LayerState, size: tuple[int, int] | None = None) -> np.ndarray | None:
         """The layer's own pixels at this instant (RGB or RGBA), cropped, before placement;
         a video frame scaled to `size` first when one is given."""
         seg = state.segment
-        m = seg.material
-        if isinstance(m, Text):
-            return self.text.picture(m)
-        if isinstance(m, SolidColor):
-            return solid(16, 16, m.color)
-        if not isinstance(m, Media) or m.kind == "audio":
+        source = self.sources.of(seg)
+        if source is None:
             return None  # stickers, effects and filters: reported in the fidelity report
-        probe = self.probes.get(m.id)
-        if probe is None:
-            return None
-        source = self.source((m.id, seg.track_index), probe, used)
-        t = state.source_time if probe.kind == "video" else max(state.offset, 0)
-        return crop(source.frame_at(t, size), m.crop)
-
-    def source(self, key: tuple[str, int], probe: Probe, used: set) -> VideoReader | ImageSource:
-        used.add(key)
-        src = self._sources.get(key)
-        if src is None:
-            src = VideoReader(probe.path) if probe.kind == "video" else ImageSource(probe.path)
-            self._sources[key] = src
-        return src
-
-    def close_unused(self, used: set) -> None:
-        for key in [k for k in self._sources if k not in used and k[1] != -1]:
-            self._sources.pop(key).close()
+        picture = source.frame_at(state.source_time, size)
+        return crop(picture, seg.material.crop) if isinstance(seg.material, Media) else picture
 
     def close(self) -> None:
-        for src in self._sources.values():
-            src.close()
-        self._sources.clear()
+        self.sources.close()
 
 
 def partner(layers: list[LayerState], i: int) -> int | None:

@@ -1,601 +1,167 @@
-"""Frame sources: where the pixels of a layer come from, independent of the draft model.
+"""Where a layer's pixels come from: one Source per material kind, chosen once per segment.
 
-`VideoReader` turns a video file into frames at any source time (frame-exact, upright,
-streaming forward and seeking only on jumps, serving reverse playback from a bounded
-chunk); `ImageSource` does the same for stills and animated images; `solid_color` makes
-a flat plate. Times are integer microseconds of source time; frames are numpy arrays that
-the caller must not write to (they are cached and shared, so they are marked read-only).
+A Source gives a material's picture for a time in µs of source time: `frame_at` as an RGB or
+RGBA array, `yuv_at` as yuv420p planes in the output's colours (only when `yuv_ready`),
+`native_size` for what the editor fits to the canvas (None when the picture is already in
+canvas pixels, as a text's is), and `close` for what it holds. The kinds:
+
+- video: `VideoReader` (video.py);
+- photo or GIF: `ImageSource` (images.py);
+- text: `TextSource`, the text rasterised once (text.py);
+- solid colour: `SolidSource`.
+
+A new kind (a compound clip, a generated clip) is one class that satisfies `Source`, and one
+entry in `KINDS`. `Sources` opens a segment's source when the segment first shows and closes
+it when no segment uses it any more; consecutive segments of one medium on one track share
+a source, so a clip cut in two keeps its decoder.
 """
 
 from __future__ import annotations
 
-import bisect
-import os
-from fractions import Fraction
-from pathlib import Path
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Protocol
 
 import av
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from draftrender.errors import MaterialUnreachable, RenderFailed
-
-from .cache import BoundedCache
-from .yuv import Box, cropped, rgb_view, source_box
-
-US = 1_000_000
-# A forward jump longer than this seeks (to the keyframe before it) instead of decoding through.
-FORWARD_DECODE_LIMIT = 1_500_000
-# Frames kept behind the play head while reading forward: small backward steps cost nothing.
-FORWARD_KEEP = 2
-# Decoding threads per video. FFmpeg's automatic count is the number of cores plus one, each
-# thread holding frames of its own: 17 per decoder on a 16-core server, with a decoder per
-# layer. Two keep a 1080p decode ahead of the compositor at a third less memory than three.
-# With two cores or fewer the encoder already keeps them busy, and a second thread only holds
-# more frames: 7 MB per 1080p decoder, and the showcase and layers benchmarks ran no slower.
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-DECODER_THREADS = 2 if CORES > 2 else 1
-# Reverse playback decodes a chunk of about this much source time before the request...
-REVERSE_SPAN = 1_000_000
-# ...and keeps at most this many frames of it, fewer for big frames (bounded memory).
-REVERSE_MAX_FRAMES = 64
-REVERSE_MAX_BYTES = 256 * 1024 * 1024
-# FFmpeg's AVColorSpace values that name no YUV matrix.
-AVCOL_SPC_RGB, AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_RESERVED = 0, 2, 3
-# Animated images are decoded once and kept when all their frames fit in this.
-IMAGE_CACHE_BYTES = 200 * 1024 * 1024
-# Decoded images are copied out of Pillow in bands of about this size (see pixels).
-PIXELS_BAND_BYTES = 1024 * 1024
+from ..assets import Probe
+from ..effects.background import solid
+from ..timeline.model import Media, Segment, SolidColor, Text
+from .images import ImageSource
+from .text import TextRenderer
+from .video import VideoReader
+from .yuv import Box
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    # Frames are cached and handed out more than once: a caller writing into one would
-    # corrupt the next read, so make that an error instead.
-    array.flags.writeable = False
-    return array
+class Source(Protocol):
+    yuv_ready: bool  # whether yuv_at gives pictures the output takes as they are
 
-
-def clockwise_turns(degrees: float) -> int:
-    """Quarter turns clockwise (0–3) nearest to an angle in degrees."""
-    return round(degrees / 90) % 4
-
-
-def upright(rgb: np.ndarray, turns: int) -> np.ndarray:
-    """Rotate a frame clockwise by quarter turns, contiguous in memory."""
-    if turns:
-        rgb = np.rot90(rgb, k=-turns)  # np.rot90 turns counter-clockwise for positive k
-    return np.ascontiguousarray(rgb)
-
-
-def _stream_rotation(first: av.VideoFrame, stream) -> int:
-    """Clockwise display rotation a file asks for: display matrix first, then `rotate` tag."""
-    ccw = first.rotation  # display matrix side data; counter-clockwise, 0 when absent
-    if ccw:
-        return -int(ccw)
-    try:
-        return int(float(stream.metadata.get("rotate", 0)))
-    except ValueError:
-        return 0
-
-
-def source_matrix(frame: av.VideoFrame) -> int:
-    """The YUV matrix a video's frames are in: their tag, else what players assume for an
-    untagged file (BT.709 from HD up, BT.601 below), so a render looks like its sources did."""
-    if frame.colorspace not in (AVCOL_SPC_RGB, AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_RESERVED):
-        return frame.colorspace
-    return Colorspace.ITU709 if frame.width >= 1280 or frame.height > 576 else Colorspace.ITU601
-
-
-class VideoReader:
-    """Frame-exact reader over one video file.
-
-    `frame_at(t)` returns the frame whose presentation interval covers t (the last frame
-    with start <= t), as HxWx3 uint8 RGB in display orientation. t is in µs of source
-    time, 0 being the stream's start_time. Before the first frame gives the first frame;
-    past the end holds the last one.
-
-    `rotation` overrides the file's own display rotation; like the rest of the project it
-    is in degrees clockwise (the legacy `rotate` tag's sense), rounded to quarter turns.
-    """
-
-    def __init__(self, path, *, rotation: int | None = None):
-        self.path = Path(path)
-        try:
-            self._container = av.open(str(self.path))
-        except FileNotFoundError:
-            raise MaterialUnreachable(f"video {self.path} does not exist", [str(self.path)]) from None
-        except (av.FFmpegError, OSError) as e:
-            raise MaterialUnreachable(f"video {self.path} cannot be opened: {_reason(e)}", [str(self.path)]) from None
-        try:
-            self._open_stream()
-            first = self._first_frame()
-        except BaseException:
-            self._container.close()
-            raise
-        self._origin: int = self._stream.start_time if self._stream.start_time is not None else (first.pts or 0)
-        self.duration = self._duration()
-        self._frame_us = self._nominal_frame_us()
-        self._window: list[tuple[int, av.VideoFrame]] = []  # contiguous decoded frames, by start
-        self._at_eof = False  # the window's last frame is the stream's last frame
-        self._last_start: int | None = None  # start of the stream's last frame, once seen
-        self._keep = FORWARD_KEEP
-        self._push(first)
-        self._first_start = self._window[0][0]
-        self._converted: tuple[av.VideoFrame, dict] | None = None  # the last frame, by size asked
-        self._rgb = VideoReformatter()
-        self._scale = VideoReformatter()
-        self.seeks = 0  # how often the reader had to seek: a cost worth watching
-
-        turns = clockwise_turns(_stream_rotation(first, self._stream) if rotation is None else rotation)
-        self.rotation = turns * 90
-        self._turns = turns
-        coded_w, coded_h = first.width, first.height
-        self.width, self.height = (coded_h, coded_w) if turns % 2 else (coded_w, coded_h)
-        self._matrix = source_matrix(first)
-        self._bt709 = (first.format.name == "yuv420p" and self._matrix == Colorspace.ITU709
-                       and first.color_range != ColorRange.JPEG)
-        frame_bytes = max(1, coded_w * coded_h * 3 // 2)
-        self._reverse_frames = max(4, min(REVERSE_MAX_FRAMES, REVERSE_MAX_BYTES // frame_bytes))
-
-    # -- opening ---------------------------------------------------------------------
-
-    def _open_stream(self) -> None:
-        if not self._container.streams.video:
-            raise MaterialUnreachable(f"video {self.path} has no video stream", [str(self.path)])
-        self._stream = self._container.streams.video[0]
-        if DECODER_THREADS > 1:
-            self._stream.codec_context.thread_type = "AUTO"
-        self._stream.codec_context.thread_count = DECODER_THREADS
-        tb = self._stream.time_base
-        if not tb:
-            raise MaterialUnreachable(f"video {self.path} has no time base", [str(self.path)])
-        self._tb = Fraction(tb.numerator, tb.denominator)
-        self._frames = self._container.decode(self._stream)
-
-    def _first_frame(self) -> av.VideoFrame:
-        try:
-            first = next(self._frames, None)
-        except av.FFmpegError as e:
-            raise MaterialUnreachable(f"video {self.path} cannot be decoded: {_reason(e)}", [str(self.path)]) from None
-        if first is None:
-            raise MaterialUnreachable(f"video {self.path} has no decodable frames", [str(self.path)])
-        if first.pts is None:
-            first.pts = self._stream.start_time or 0
-        return first
-
-    def _duration(self) -> int:
-        # From the container's header: good for planning, not exact (muxers disagree on
-        # whether the last frame's length counts; VFR edit lists can be off). Reads never
-        # depend on it beyond choosing where to seek.
-        s = self._stream
-        if s.duration:
-            return int(s.duration * self._tb * US)
-        if self._container.duration:
-            return int(self._container.duration)  # container duration is in AV_TIME_BASE (µs)
-        return 0
-
-    def _nominal_frame_us(self) -> int:
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        return int(US / rate) if rate else 40_000
-
-    # -- time ------------------------------------------------------------------------
-
-    def _start_us(self, pts: int) -> int:
-        # Floor, so a caller's t for frame i at i/fps (floored or rounded to µs) is never
-        # a hair before the frame it means.
-        return (pts - self._origin) * self._tb.numerator * US // self._tb.denominator
-
-    def _pts(self, t: int) -> int:
-        return self._origin + t * self._tb.denominator // (self._tb.numerator * US)
-
-    # -- window ----------------------------------------------------------------------
-
-    def _push(self, frame: av.VideoFrame) -> None:
-        w = self._window
-        if frame.pts is None:  # some streams lose timestamps: step on from the last frame
-            frame.pts = self._pts(w[-1][0] + self._frame_us) if w else self._origin
-        start = self._start_us(frame.pts)
-        if w and start <= w[-1][0]:
-            if start < w[-1][0]:
-                return  # out-of-order timestamp: the decoder's order is presentation order
-            w.pop()  # same start: the later frame wins, as "last frame with pts <= t"
-        w.append((start, frame))
-        if len(w) > self._keep:
-            del w[: len(w) - self._keep]
-
-    def _covering(self, t: int) -> av.VideoFrame | None:
-        """The window's frame covering t, when the window can tell."""
-        w = self._window
-        if not w or t < w[0][0]:
-            return None
-        i = bisect.bisect_right(w, t, key=lambda e: e[0]) - 1
-        if i == len(w) - 1 and not self._at_eof:
-            return None  # its interval end is not known until the next frame is decoded
-        return w[i][1]
-
-    def _decode_next(self, t: int) -> bool:
-        """Decode one frame into the window; False at the end of the stream."""
-        try:
-            frame = next(self._frames, None)
-        except av.FFmpegError as e:
-            raise RenderFailed(f"decoding {self.path} near {t / US:.3f}s failed: {_reason(e)}") from None
-        if frame is None:
-            self._at_eof = True
-            if self._window:
-                self._last_start = self._window[-1][0]
-            return False
-        self._push(frame)
-        return True
-
-    def _decode_through(self, t: int) -> None:
-        while not self._at_eof and self._window[-1][0] <= t:
-            self._decode_next(t)
-
-    def _seek_fill(self, t: int, span: int) -> None:
-        """Seek to the keyframe before t - span and decode forward until t is covered."""
-        # Seeking past the end finds nothing in some demuxers; the target only needs to be early.
-        target = min(t - span, self.duration - self._frame_us) if self.duration else t - span
-        step = max(span, US)
-        while True:
-            target = max(target, self._first_start)
-            # MPEG-TS seeks land late even at the very start: aim a second before it there.
-            seek_pts = self._pts(target) if target > self._first_start else self._pts(self._first_start - US)
-            self.seeks += 1
-            self._window.clear()
-            self._at_eof = False
-            self._converted = None
-            try:
-                self._container.seek(seek_pts, stream=self._stream, backward=True, any_frame=False)
-                self._frames = self._container.decode(self._stream)
-            except av.FFmpegError as e:
-                # Some demuxers refuse targets past their index: an earlier one may work.
-                if target <= self._first_start:
-                    raise RenderFailed(f"seeking {self.path} to {t / US:.3f}s failed: {_reason(e)}") from None
-            else:
-                if not self._decode_next(t) and target <= self._first_start:
-                    raise RenderFailed(f"decoding {self.path} near {t / US:.3f}s gave no frames")
-            # Demuxers may land after the target (B-frame reordering, sparse index): go earlier.
-            if self._window and (self._window[0][0] <= t or target <= self._first_start):
-                self._decode_through(t)
-                return
-            target -= step
-            step *= 2
+    @property
+    def native_size(self) -> tuple[int, int] | None: ...
 
     def frame_at(self, t: int, size: tuple[int, int] | None = None) -> np.ndarray:
-        """The frame covering source time t (µs), HxWx3 uint8 RGB, upright, read-only.
-
-        With `size` (width, height, upright) the frame comes scaled to it: scaling the
-        decoder's YUV before the RGB conversion costs a fraction of converting at full size
-        and resizing the RGB afterwards.
-        """
-        return self._to_rgb(self._frame_covering(t), size)
-
-    @property
-    def yuv_ready(self) -> bool:
-        """Whether yuv_at gives frames the output can take as they are: upright 8-bit 4:2:0
-        in BT.709 limited range, the output's own colours."""
-        return self._turns == 0 and self._bt709
+        """The picture at source time t (µs), HxWx3 RGB or HxWx4 straight-alpha RGBA,
+        read-only; `size` (width, height) is a hint: the source may come close to it more
+        cheaply than the compositor could resize it."""
+        ...
 
     def yuv_at(self, t: int, size: tuple[int, int], part: Box | None = None) -> tuple[av.VideoFrame, int, int]:
-        """The frame covering source time t, as yuv420p scaled to `size` (width, height); only
-        its `part` (a box of the scaled picture; None for all of it) is scaled, from the
-        source pixels that cover it. Gives (picture, left, top): where the picture's top-left
-        falls in the scaled frame. Shared with later calls, so read-only to the caller. Only
-        when yuv_ready."""
-        frame = self._frame_covering(t)
-        size = (int(size[0]), int(size[1]))
-        src, drawn = source_box((frame.width, frame.height), size, part or (0, 0, *size), step=2)
-        memo = self._conversions(frame)
-        key = ("yuv", size, drawn)
-        scaled = memo.get(key)
-        if scaled is None:
-            whole = src == (0, 0, frame.width, frame.height)
-            scaled = memo[key] = self._scaled(frame if whole else cropped(frame, src),
-                                              (drawn[2] - drawn[0], drawn[3] - drawn[1]))
-        return scaled, drawn[0], drawn[1]
+        """The picture at t as yuv420p scaled to `size`, only its `part` (a box of the scaled
+        picture), and where that part's top-left falls in it. Only when yuv_ready."""
+        ...
 
-    def _conversions(self, frame: av.VideoFrame) -> dict:
-        """What the frame was converted to so far, by size asked: only the last frame's kept."""
-        if self._converted is None or self._converted[0] is not frame:
-            self._converted = (frame, {})
-        return self._converted[1]
+    def close(self) -> None: ...
 
-    def _scaled(self, frame: av.VideoFrame, size: tuple[int, int]) -> av.VideoFrame:
-        w, h = (size[1], size[0]) if self._turns % 2 else size  # the coded frame is not yet upright
-        if (frame.width, frame.height) == (w, h) and frame.format.name == "yuv420p":
-            return frame
-        try:
-            return self._scale.reformat(frame, width=max(2, w), height=max(2, h), format="yuv420p",
-                                        interpolation="BILINEAR")
-        except av.FFmpegError as e:
-            raise RenderFailed(f"scaling a frame of {self.path} failed: {_reason(e)}") from None
 
-    def _frame_covering(self, t: int) -> av.VideoFrame:
-        t = max(int(t), self._first_start)
-        if self._last_start is not None:
-            t = min(t, self._last_start)  # holding the last frame needs no seek past the end
-        frame = self._covering(t)
-        if frame is None:
-            w = self._window
-            if w and w[0][0] <= t <= w[-1][0] + FORWARD_DECODE_LIMIT:
-                self._keep = FORWARD_KEEP
-                self._decode_through(t)
-            elif w and t < w[0][0] and w[0][0] - t <= 2 * REVERSE_SPAN:
-                # Just before what we hold: reverse playback. Decode a chunk and keep it.
-                self._keep = self._reverse_frames
-                self._seek_fill(t, REVERSE_SPAN)
-            else:
-                self._keep = FORWARD_KEEP
-                self._seek_fill(t, 0)
-            frame = self._covering(t)
-            if frame is None:  # t past the end after all: hold the last frame
-                frame = self._window[-1][1]
-        return frame
+class TextSource:
+    """A text material: rasterised once by the renderer (which caches it), the same at any time."""
 
-    def _to_rgb(self, frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
-        # Convert each frame at most once per size, and only the frames someone asks for.
-        size = None if size is None or tuple(size) == (self.width, self.height) else (int(size[0]), int(size[1]))
-        memo = self._conversions(frame)
-        rgb = memo.get(size)
-        if rgb is not None:
-            return rgb
-        if size is not None:
-            # YUV → YUV scaling, then SwScale's unscaled YUV → RGB path: the fastest route.
-            frame = self._scaled(frame, size)
-        try:
-            rgb = rgb_view(self._rgb.reformat(frame, format="rgb24", src_colorspace=self._matrix))
-        except av.FFmpegError as e:
-            raise RenderFailed(f"converting a frame of {self.path} to RGB failed: {_reason(e)}") from None
-        rgb = _frozen(upright(rgb, self._turns))
-        if len(memo) >= 4:  # a frame is asked for at one or two sizes: keep it bounded
-            memo.clear()
-        memo[size] = rgb
-        return rgb
+    yuv_ready = False
+    native_size = None  # rasterised in canvas pixels: not fitted to the canvas
 
-    @property
-    def held_frames(self) -> int:
-        """Decoded frames held in memory now (bounded by REVERSE_MAX_FRAMES)."""
-        return len(self._window)
+    def __init__(self, text: Text, renderer: TextRenderer):
+        self.text, self.renderer = text, renderer
+
+    def frame_at(self, t: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        return self.renderer.picture(self.text)
+
+    def yuv_at(self, t: int, size: tuple[int, int], part: Box | None = None) -> tuple[av.VideoFrame, int, int]:
+        raise NotImplementedError("a text is drawn in RGB")
 
     def close(self) -> None:
-        self._window.clear()
-        self._converted = None
-        self._container.close()
-
-    def __enter__(self) -> VideoReader:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        pass
 
 
-# -- images ---------------------------------------------------------------------------
+class SolidSource:
+    """A colour material: a small opaque plate (its alpha over black), scaled by the placement."""
 
-_EXIF_ORIENTATION = 0x0112
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
+    yuv_ready = False
+    native_size = None
+
+    def __init__(self, color: SolidColor):
+        self.plate = solid(16, 16, color.color)
+        self.plate.flags.writeable = False
+
+    def frame_at(self, t: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        return self.plate
+
+    def yuv_at(self, t: int, size: tuple[int, int], part: Box | None = None) -> tuple[av.VideoFrame, int, int]:
+        raise NotImplementedError("a colour plate is drawn in RGB")
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Context:
+    """What opening a source may need besides its material."""
+
+    probes: dict[str, Probe]  # by material id
+    text: TextRenderer
+
+
+# Opens a material's source, or gives None when the material draws nothing (an audio file,
+# a medium that could not be probed). Keyed by material type; the key says which segments
+# share a source.
+Opener = Callable[[object, Context], Source | None]
+
+
+def open_media(m: Media, ctx: Context) -> Source | None:
+    probe = ctx.probes.get(m.id)
+    if probe is None or probe.kind == "audio" or m.kind == "audio":
+        return None
+    return VideoReader(probe.path) if probe.kind == "video" else ImageSource(probe.path)
+
+
+KINDS: dict[type, Opener] = {
+    Media: open_media,
+    Text: lambda m, ctx: TextSource(m, ctx.text),
+    SolidColor: lambda m, ctx: SolidSource(m),
 }
-# Browsers play GIF delays of 0–10 ms as 100 ms (old encoders wrote 0 meaning "default").
-FASTEST_DELAY_MS = 10
-DEFAULT_DELAY_MS = 100
 
 
-def pixels(image: Image.Image) -> np.ndarray:
-    """The image's pixels as a new HxWxC uint8 array, copied out of Pillow a band of rows at
-    a time. np.asarray(image) goes through tobytes(), which holds the picture twice while it
-    joins its chunks: 36 MB more at the peak for a 12-megapixel photo."""
-    w, h = image.size
-    channels = len(image.getbands())
-    out = np.empty((h, w, channels), np.uint8)
-    rows = max(1, PIXELS_BAND_BYTES // (w * channels))
-    for top in range(0, h, rows):
-        band = out[top:top + rows]
-        band[:] = np.asarray(image.crop((0, top, w, top + band.shape[0]))).reshape(band.shape)
-    return out
+class Sources:
+    """The sources of the segments showing, opened on first use and closed when unused."""
 
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self._open: dict[Hashable, Source | None] = {}
+        self._used: set[Hashable] = set()
 
-def _rgba(image: Image.Image, transpose) -> np.ndarray:
-    frame = image.convert("RGBA")
-    if transpose is not None:
-        frame = frame.transpose(transpose)
-    return _frozen(pixels(frame))
+    @staticmethod
+    def key(seg: Segment) -> Hashable:
+        # A medium's decoder is shared along its track (a clip cut in two reads on), and kept
+        # apart between tracks (two layers of one clip read at different times).
+        return (seg.material.id if seg.material is not None else None, seg.track_index)
 
+    def of(self, seg: Segment) -> Source | None:
+        """The segment's source (None when its material draws nothing), marked in use."""
+        key = self.key(seg)
+        self._used.add(key)
+        if key not in self._open:
+            opener = KINDS.get(type(seg.material))
+            self._open[key] = opener(seg.material, self.ctx) if opener is not None else None
+        return self._open[key]
 
-def has_alpha(image: Image.Image) -> bool:
-    """Whether any pixel of the image is not fully opaque. An alpha channel that is opaque
-    all over (editors and converters often write one) counts as none: the picture then
-    draws like any opaque photo, at the same cost."""
-    if image.mode in ("RGBA", "LA"):
-        return image.getchannel("A").getextrema() != (255, 255)
-    return image.mode in ("PA", "RGBa", "La") or "transparency" in image.info
+    def still(self, m: Media) -> Source | None:
+        """A medium's source for a picture kept for the whole render (a canvas image)."""
+        key = (m.id, -1)
+        if key not in self._open:
+            self._open[key] = open_media(m, self.ctx)
+        return self._open[key]
 
-
-def _delay_us(image: Image.Image) -> int:
-    ms = image.info.get("duration") or 0
-    return int((ms if ms > FASTEST_DELAY_MS else DEFAULT_DELAY_MS) * 1000)
-
-
-class ImageSource:
-    """Still or animated image (PNG, JPEG, WebP, animated GIF/WebP/APNG) as RGBA frames
-    (RGB for stills without transparency).
-
-    EXIF orientation is applied. Animated images loop; their frames are decoded once and
-    kept when they fit in IMAGE_CACHE_BYTES, else decoded on demand (one frame kept).
-    Stills return the same read-only array each time.
-    """
-
-    def __init__(self, path):
-        self.path = Path(path)
-        try:
-            image = Image.open(self.path)
-            if not getattr(image, "is_animated", False) and image.format != "JPEG":
-                image.load()  # a JPEG still is checked in _open_still, at a fraction of its size
-        except FileNotFoundError:
-            raise MaterialUnreachable(f"image {self.path} does not exist", [str(self.path)]) from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-            raise MaterialUnreachable(f"image {self.path} cannot be read: {_reason(e)}", [str(self.path)]) from None
-        self._image = image
-        n = getattr(image, "n_frames", 1)
-        self.animated = bool(getattr(image, "is_animated", False)) and n > 1
-        try:
-            if not self.animated:
-                self._open_still(image)
-            else:
-                self._open_animation(n)
-                self.height, self.width = self._frames[0].shape[:2]
-        except (OSError, SyntaxError, ValueError, EOFError) as e:
-            image.close()
-            raise MaterialUnreachable(f"image {self.path} cannot be decoded: {_reason(e)}", [str(self.path)]) from None
-        self._yuv: tuple[tuple, tuple[av.VideoFrame, int, int]] | None = None
-        self._to_yuv = VideoReformatter()
-
-    def _open_still(self, image: Image.Image) -> None:
-        # Opaque stills stay RGB: they draw by copying, and resample without premultiplying.
-        self._mode = "RGBA" if image.format != "JPEG" and has_alpha(image) else "RGB"
-        turned = image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)  # a quarter turn: sides swap
-        self.width, self.height = image.size[::-1] if turned else image.size
-        # By power-of-two reduction: a photo zooming across a power of two, or shown twice at
-        # different sizes (a blurred background), needs two.
-        self._stills: BoundedCache[np.ndarray] = BoundedCache(kept=2)
-        self._starts: list[int] = [0]
-        self.duration = 0
-        if image.format == "JPEG":
-            # A JPEG decodes at 1/2, 1/4 or 1/8 of its size for about that share of the work:
-            # nothing is decoded in full until a full-size picture is asked for. This smallest
-            # decode checks the data now.
-            image.draft(self._mode, (1, 1))
-            image.load()
-        else:
-            self._stills.get(1, lambda: self._decoded(image))
-        image.close()
-        self._image = None
-
-    def _decoded(self, image: Image.Image) -> np.ndarray:
-        # In place, and converted only when needed: a 12-megapixel photo is 48 MB in Pillow,
-        # and each copy would add that much to the peak.
-        ImageOps.exif_transpose(image, in_place=True)
-        if image.mode != self._mode:
-            image = image.convert(self._mode)
-        return _frozen(pixels(image))
-
-    def _still(self, factor: int) -> np.ndarray:
-        """The still reduced by `factor` (a power of two), made once."""
-        return self._stills.get(factor, lambda: self._reduced(factor))
-
-    def _reduced(self, factor: int) -> np.ndarray:
-        try:
-            full = self._stills.peek(1)
-            if full is not None:
-                still = np.asarray(Image.fromarray(full).reduce(factor))
-            else:
-                with Image.open(self.path) as image:
-                    if factor > 1:
-                        image.draft(self._mode, (-(-image.width // factor), -(-image.height // factor)))
-                    still = self._decoded(image)
-                target = (-(-self.width // factor), -(-self.height // factor))
-                if still.shape[1] >= 2 * target[0]:  # the decoder's scales stop at 1/8
-                    still = np.asarray(Image.fromarray(still).reduce(still.shape[1] // target[0]))
-        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
-            raise RenderFailed(f"decoding {self.path} failed: {_reason(e)}") from None
-        return _frozen(still)
-
-    @property
-    def yuv_ready(self) -> bool:
-        """Whether yuv_at can give this image: an opaque still."""
-        return not self.animated and self._mode == "RGB"
-
-    def yuv_at(self, t: int, size: tuple[int, int], part: Box | None = None) -> tuple[av.VideoFrame, int, int]:
-        """The still (the same at any time t) as yuv420p at `size` (width, height) in the
-        output's colours (BT.709, limited range), as VideoReader.yuv_at gives a frame: only
-        `part` of it, scaled and converted by SwScale in one pass from the pixels of the
-        reduction frame_at keeps that cover it. A photo zooming by keyframes costs one
-        resampling of its visible part a frame. Only when yuv_ready; the last picture made
-        is kept (a still photo is asked the same on every frame)."""
-        size = (int(size[0]), int(size[1]))
-        key = (size, part)
-        if self._yuv is None or self._yuv[0] != key:
-            rgb = self.frame_at(0, size)
-            (x0, y0, x1, y1), drawn = source_box((rgb.shape[1], rgb.shape[0]), size, part or (0, 0, *size))
-            src = av.VideoFrame.from_numpy_buffer(rgb[y0:y1, x0:x1], format="rgb24")
-            picture = self._to_yuv.reformat(src, width=max(2, drawn[2] - drawn[0]), height=max(2, drawn[3] - drawn[1]),
-                                            format="yuv420p", dst_colorspace=Colorspace.ITU709,
-                                            dst_color_range=ColorRange.MPEG, interpolation="BILINEAR")
-            self._yuv = (key, (picture, drawn[0], drawn[1]))
-        return self._yuv[1]
-
-    def _open_animation(self, n: int) -> None:
-        image = self._image
-        self._transpose = _TRANSPOSE.get(image.getexif().get(_EXIF_ORIENTATION, 1))
-        keep_all = n * image.width * image.height * 4 <= IMAGE_CACHE_BYTES
-        self._frames: list[np.ndarray | None] = []
-        self._starts = []
-        t = 0
-        for i, frame in enumerate(ImageSequence.Iterator(image)):
-            frame.load()  # WebP sets a frame's duration when it loads, GIF when it seeks
-            self._starts.append(t)
-            t += _delay_us(frame)
-            self._frames.append(_rgba(frame, self._transpose) if keep_all or i == 0 else None)
-        self.duration = t
-        if keep_all:
-            image.close()
-            self._image = None
-        self._memo: tuple[int, np.ndarray] | None = None
-
-    def frame_at(self, t: int, size: tuple[int, int] | None = None) -> np.ndarray:
-        """HxWx4 uint8 RGBA at t µs (animations loop; opaque stills are HxWx3 RGB), read-only.
-
-        With `size` (width, height), a still much larger than that comes back reduced by a
-        power of two, still at least `size`: a 3000-pixel photo drawn at 1080 is then
-        resampled from a third of its pixels on every frame, and each reduction is made once.
-        """
-        if not self.animated:
-            factor = 1
-            while (size is not None and self.width // (factor * 2) >= size[0]
-                   and self.height // (factor * 2) >= size[1] and factor < 16):
-                factor *= 2
-            return self._still(factor)
-        i = bisect.bisect_right(self._starts, int(t) % self.duration) - 1
-        frame = self._frames[i]
-        if frame is not None:
-            return frame
-        if self._memo is not None and self._memo[0] == i:
-            return self._memo[1]
-        try:
-            self._image.seek(i)
-            frame = _rgba(self._image, self._transpose)
-        except (OSError, EOFError, ValueError) as e:
-            raise RenderFailed(f"decoding frame {i} of {self.path} failed: {_reason(e)}") from None
-        self._memo = (i, frame)
-        return frame
+    def close_unused(self) -> None:
+        """Close the sources no segment asked for since the last call."""
+        for key in [k for k in self._open if k not in self._used and k[1] != -1]:
+            source = self._open.pop(key)
+            if source is not None:
+                source.close()
+        self._used.clear()
 
     def close(self) -> None:
-        if self._image is not None:
-            self._image.close()
-            self._image = None
-
-    def __enter__(self) -> ImageSource:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def solid_color(width: int, height: int, rgba: tuple[float, float, float, float]) -> np.ndarray:
-    """A flat HxWx4 uint8 plate; rgba channels are floats in 0–1 (the timeline's colours)."""
-    pixel = np.clip(np.rint(np.asarray(rgba, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
-    plate = np.empty((height, width, 4), dtype=np.uint8)
-    plate[:] = pixel
-    return plate
-
-
-def _reason(e: BaseException) -> str:
-    """FFmpeg/Pillow error text without the path (the message names the file itself)."""
-    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
-    return " ".join(str(text).split())
+        for source in self._open.values():
+            if source is not None:
+                source.close()
+        self._open.clear()
+        self._used.clear()

@@ -20,7 +20,7 @@ import draftrender
 from draftrender.assets import prepare_media
 from draftrender.render.frames import FrameRenderer
 from draftrender.render.plan import frame_plan
-from draftrender.render.sources import VideoReader, source_matrix
+from draftrender.render.video import VideoReader, source_matrix
 from draftrender.render.yuv import YuvCanvas, planes, yuv_colour
 
 SEC = 1_000_000
