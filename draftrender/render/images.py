@@ -15,7 +15,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from draftrender.errors import MaterialUnreachable, RenderFailed
 
 from .cache import BoundedCache
-from .video import frozen, failure_reason
+from .video import frozen, reason
 from .yuv import Box, source_box
 
 # Animated images are decoded once and kept when all their frames fit in this.
@@ -91,7 +91,7 @@ class ImageSource:
         except FileNotFoundError:
             raise MaterialUnreachable(f"image {self.path} does not exist", [str(self.path)]) from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-            raise MaterialUnreachable(f"image {self.path} cannot be read: {failure_reason(e)}", [str(self.path)]) from None
+            raise MaterialUnreachable(f"image {self.path} cannot be read: {reason(e)}", [str(self.path)]) from None
         self._image = image
         n = getattr(image, "n_frames", 1)
         self.animated = bool(getattr(image, "is_animated", False)) and n > 1
@@ -103,7 +103,7 @@ class ImageSource:
                 self.height, self.width = self._frames[0].shape[:2]
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             image.close()
-            raise MaterialUnreachable(f"image {self.path} cannot be decoded: {failure_reason(e)}", [str(self.path)]) from None
+            raise MaterialUnreachable(f"image {self.path} cannot be decoded: {reason(e)}", [str(self.path)]) from None
         self._yuv: tuple[tuple, tuple[av.VideoFrame, int, int]] | None = None
         self._to_yuv = VideoReformatter()
 
@@ -154,7 +154,7 @@ class ImageSource:
                 if still.shape[1] >= 2 * target[0]:  # the decoder's scales stop at 1/8
                     still = np.asarray(Image.fromarray(still).reduce(still.shape[1] // target[0]))
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
-            raise RenderFailed(f"decoding {self.path} failed: {failure_reason(e)}") from None
+            raise RenderFailed(f"decoding {self.path} failed: {reason(e)}") from None
         return frozen(still)
 
     @property
@@ -227,7 +227,7 @@ class ImageSource:
             self._image.seek(i)
             frame = _rgba(self._image, self._transpose)
         except (OSError, EOFError, ValueError) as e:
-            raise RenderFailed(f"decoding frame {i} of {self.path} failed: {failure_reason(e)}") from None
+            raise RenderFailed(f"decoding frame {i} of {self.path} failed: {reason(e)}") from None
         self._memo = (i, frame)
         return frame
 

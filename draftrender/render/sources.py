@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -35,7 +35,10 @@ from .yuv import Box
 
 
 class Source(Protocol):
-    yuv_ready: bool  # whether yuv_at gives pictures the output takes as they are
+    @property
+    def yuv_ready(self) -> bool:
+        """Whether yuv_at gives pictures the output takes as they are."""
+        ...
 
     @property
     def native_size(self) -> tuple[int, int] | None: ...
@@ -104,7 +107,8 @@ class Context:
 # Opens a material's source, or gives None when the material draws nothing (an audio file,
 # a medium that could not be probed). Keyed by material type; the key says which segments
 # share a source.
-Opener = Callable[[object, Context], Source | None]
+Opener = Callable[[Any, Context], Source | None]
+Key = tuple[Hashable, int]
 
 
 def open_media(m: Media, ctx: Context) -> Source | None:
@@ -126,11 +130,11 @@ class Sources:
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
-        self._open: dict[Hashable, Source | None] = {}
-        self._used: set[Hashable] = set()
+        self._open: dict[Key, Source | None] = {}
+        self._used: set[Key] = set()
 
     @staticmethod
-    def key(seg: Segment) -> Hashable:
+    def key(seg: Segment) -> Key:
         # A medium's decoder is shared along its track (a clip cut in two reads on), and kept
         # apart between tracks (two layers of one clip read at different times).
         return (seg.material.id if seg.material is not None else None, seg.track_index)

@@ -98,7 +98,7 @@ class VideoReader:
         except FileNotFoundError:
             raise MaterialUnreachable(f"video {self.path} does not exist", [str(self.path)]) from None
         except (av.FFmpegError, OSError) as e:
-            raise MaterialUnreachable(f"video {self.path} cannot be opened: {failure_reason(e)}", [str(self.path)]) from None
+            raise MaterialUnreachable(f"video {self.path} cannot be opened: {reason(e)}", [str(self.path)]) from None
         try:
             self._open_stream()
             first = self._first_frame()
@@ -149,7 +149,7 @@ class VideoReader:
         try:
             first = next(self._frames, None)
         except av.FFmpegError as e:
-            raise MaterialUnreachable(f"video {self.path} cannot be decoded: {failure_reason(e)}", [str(self.path)]) from None
+            raise MaterialUnreachable(f"video {self.path} cannot be decoded: {reason(e)}", [str(self.path)]) from None
         if first is None:
             raise MaterialUnreachable(f"video {self.path} has no decodable frames", [str(self.path)])
         if first.pts is None:
@@ -211,7 +211,7 @@ class VideoReader:
         try:
             frame = next(self._frames, None)
         except av.FFmpegError as e:
-            raise RenderFailed(f"decoding {self.path} near {t / US:.3f}s failed: {failure_reason(e)}") from None
+            raise RenderFailed(f"decoding {self.path} near {t / US:.3f}s failed: {reason(e)}") from None
         if frame is None:
             self._at_eof = True
             if self._window:
@@ -243,7 +243,7 @@ class VideoReader:
             except av.FFmpegError as e:
                 # Some demuxers refuse targets past their index: an earlier one may work.
                 if target <= self._first_start:
-                    raise RenderFailed(f"seeking {self.path} to {t / US:.3f}s failed: {failure_reason(e)}") from None
+                    raise RenderFailed(f"seeking {self.path} to {t / US:.3f}s failed: {reason(e)}") from None
             else:
                 if not self._decode_next(t) and target <= self._first_start:
                     raise RenderFailed(f"decoding {self.path} near {t / US:.3f}s gave no frames")
@@ -306,7 +306,7 @@ class VideoReader:
             return self._scale.reformat(frame, width=max(2, w), height=max(2, h), format="yuv420p",
                                         interpolation="BILINEAR")
         except av.FFmpegError as e:
-            raise RenderFailed(f"scaling a frame of {self.path} failed: {failure_reason(e)}") from None
+            raise RenderFailed(f"scaling a frame of {self.path} failed: {reason(e)}") from None
 
     def _frame_covering(self, t: int) -> av.VideoFrame:
         t = max(int(t), self._first_start)
@@ -343,7 +343,7 @@ class VideoReader:
         try:
             rgb = rgb_view(self._rgb.reformat(frame, format="rgb24", src_colorspace=self._matrix))
         except av.FFmpegError as e:
-            raise RenderFailed(f"converting a frame of {self.path} to RGB failed: {failure_reason(e)}") from None
+            raise RenderFailed(f"converting a frame of {self.path} to RGB failed: {reason(e)}") from None
         rgb = frozen(upright(rgb, self._turns))
         if len(memo) >= 4:  # a frame is asked for at one or two sizes: keep it bounded
             memo.clear()
@@ -367,7 +367,7 @@ class VideoReader:
         self.close()
 
 
-def failure_reason(e: BaseException) -> str:
+def reason(e: BaseException) -> str:
     """FFmpeg/Pillow error text without the path (the message names the file itself)."""
     text = getattr(e, "strerror", None) or str(e) or type(e).__name__
     return " ".join(str(text).split())
