@@ -77,7 +77,7 @@ TRANSITION_RULES: tuple[tuple[str, str], ...] = (
     ("闪回", "fade_white"), ("回忆", "fade_white"), ("破碎", "split"), ("挤压", "zoom_out"),
     ("拍摄器", "zoom_out"), ("相片", "zoom_out"), ("拼贴", "zoom_out"), ("边框", "zoom_out"), ("框", "zoom_out"),
     ("弹", "zoom_in"), ("摇镜", "push_left"), ("倒影", "slide_up"), ("幻", "spin"), ("万花筒", "spin"),
-    ("迷幻", "glitch"), ("热成像", "glitch"),
+    ("迷幻", "glitch"), ("热成像", "glitch"), ("闪切", "fade_white"), ("沙漏", "spin"), ("shuriken", "spin"),
     # other UI languages, for names whose id the table does not know (Russian, Vietnamese, Spanish)
     ("зум", "zoom_in"), ("приближ", "zoom_in"), ("отдал", "zoom_out"), ("размыт", "blur_dissolve"),
     ("раствор", "dissolve"), ("вспыш", "fade_white"), ("вращ", "spin"), ("сдвиг", "push_left"),
@@ -142,6 +142,8 @@ ANIMATION_RULES: tuple[tuple[str, str], ...] = (
     ("遮罩", "wipe_down"), ("百叶窗", "wipe_down"), ("立方", "flip"), ("魔方", "flip"), ("滚", "rotate"),
     ("拖尾", "slide_right"), ("拉丝", "slide_right"), ("顶出", "slide_up"), ("汇聚", "zoom_in"),
     ("集合", "zoom_in"), ("叠影", "blur"), ("分身", "blur"), ("马赛克", "blur"),
+    ("日出", "slide_up"), ("掀起", "slide_up"), ("斜切", "wipe_right"), ("便利贴", "flip"),
+    ("spring", "bounce"), ("hop", "bounce"), ("slash", "wipe_right"), ("tesseract", "flip"),
     # other UI languages, for names whose id the table does not know (Russian, Vietnamese, Spanish)
     ("зум", "zoom_in"), ("увелич", "zoom_in"), ("уменьш", "zoom_out"), ("появлен", "fade"), ("исчезн", "fade"),
     ("затух", "fade"), ("размыт", "blur"), ("вращ", "rotate"), ("тряс", "shake"), ("качан", "pendulum"),
@@ -190,7 +192,8 @@ VIDEO_EFFECT_RULES: tuple[tuple[str, str], ...] = (
     ("录像", "old_film"), ("复古", "old_film"), ("放映", "old_film"), ("70s", "old_film"), ("90s", "old_film"),
     ("betamax", "old_film"), ("jvc", "old_film"), ("film", "old_film"),
     ("闪白", "flash"), ("曝光", "flash"), ("闪黑", "dim"), ("暗夜", "dim"), ("负片", "invert"),
-    ("反转片", "invert"), ("invert", "invert"),
+    ("反转片", "invert"), ("invert", "invert"), ("噪音", "grain"), ("电视", "old_film"), ("闪烁", "flash"),
+    ("flash", "flash"),
     # other UI languages (Russian, Vietnamese)
     ("размыт", "blur"), ("шум", "grain"), ("mờ", "blur"), ("nhiễu", "grain"), ("rung", "shake"), ("lắc", "shake"),
 )
