@@ -1,4 +1,4 @@
-"""The `draftrender` command: render, inspect, template, serve, bench, generate, providers, effects.
+"""The `draftrender` command: render, inspect, template, serve, keys, bench, generate, providers, effects.
 
 Errors print one line on stderr and exit non-zero; a traceback only with DRAFTRENDER_DEBUG=1.
 """
@@ -6,6 +6,7 @@ Errors print one line on stderr and exit non-zero; a traceback only with DRAFTRE
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--public-url", metavar="BASE", help="base of video_url, e.g. https://render.example.com")
     p.add_argument("--max-draft-mb", type=float, default=32.0, help="largest draft JSON fetched")
     p.add_argument("--max-media-mb", type=float, default=2048.0, help="largest medium downloaded")
+    p.add_argument("--webhook-secret", metavar="SECRET",
+                   help="signs VideoMatic webhooks of callers without a key of their own (see draftrender keys)")
     scale_out_arguments(p, "render nothing here: put each render on the broker, for `draftrender worker`s")
     p.add_argument("--request-timeout", type=float, default=30.0, metavar="S",
                    help="seconds a client has to send a request's head, and again its body")
@@ -127,6 +130,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds before a task whose worker went silent goes to another worker; "
                         "longer than the longest render")
     p.set_defaults(run=cmd_worker)
+
+    p = sub.add_parser("keys", help="API keys, users and webhook secrets of a service's data dir")
+    p.add_argument("--data-dir", type=Path, help="the service's data dir (default: as draftrender serve)")
+    ksub = p.add_subparsers(dest="keys_command", required=True)
+    k = ksub.add_parser("create", help="make an API key (printed once)")
+    k.add_argument("--name", default="", help="a label for people")
+    k.add_argument("--plan", default="free", help="free, starter, pro, enterprise or unlimited (default: free)")
+    k.add_argument("--credits", type=int, help="credits for generations (default: unlimited)")
+    k.add_argument("--user", metavar="USER_ID", help="the user the key belongs to (from keys add-user)")
+    k.add_argument("--webhook-secret", metavar="SECRET", help="signs this key's webhooks (default: a random one)")
+    k.set_defaults(run=cmd_keys)
+    k = ksub.add_parser("list", help="list keys (not the keys themselves)")
+    k.set_defaults(run=cmd_keys)
+    k = ksub.add_parser("show", help="one key's plan, credits and webhook secret")
+    k.add_argument("key_id")
+    k.set_defaults(run=cmd_keys)
+    k = ksub.add_parser("set", help="change a key's plan, credits, name or webhook secret")
+    k.add_argument("key_id")
+    k.add_argument("--name")
+    k.add_argument("--plan")
+    k.add_argument("--credits", type=int)
+    k.add_argument("--webhook-secret", metavar="SECRET")
+    k.set_defaults(run=cmd_keys)
+    k = ksub.add_parser("revoke", help="revoke a key: it stops working at once")
+    k.add_argument("key_id")
+    k.set_defaults(run=cmd_keys)
+    k = ksub.add_parser("add-user", help="add a user who logs in with POST /v1/auth/login (password on stdin)")
+    k.add_argument("email")
+    k.add_argument("--plan", default="free")
+    k.set_defaults(run=cmd_keys)
 
     p = sub.add_parser("bench", help="time draftrender against an ffmpeg filter graph and MoviePy")
     bench_arguments(p)
@@ -268,7 +301,8 @@ def cmd_serve(args) -> int:
                        public_url=args.public_url, max_draft_bytes=int(args.max_draft_mb * (1 << 20)),
                        max_media_bytes=int(args.max_media_mb * (1 << 20)),
                        broker=args.broker, store=store_url(args.store), storage=args.storage,
-                       request_timeout=args.request_timeout, max_connections=args.max_connections)
+                       request_timeout=args.request_timeout, max_connections=args.max_connections,
+                       webhook_secret=args.webhook_secret)
         if args.broker and not (args.store and args.storage):
             raise ValueError("--broker needs --store and --storage that every worker shares as well")
         if args.data_dir:
@@ -314,6 +348,58 @@ def store_url(url: str | None) -> str | None:
     if url and url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def cmd_keys(args) -> int:
+    """draftrender keys …: the accounts in a data dir's database (the service may be running)."""
+    from .server.config import default_data_dir
+    from .service.accounts import Accounts
+    from .service.db import open_database, sqlite_url
+
+    data_dir = args.data_dir or default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_database(sqlite_url(data_dir / "tasks.sqlite3"))
+    try:
+        return run_keys(args, Accounts(engine))
+    finally:
+        engine.dispose()
+
+
+def run_keys(args, accounts) -> int:
+    command = args.keys_command
+    if command == "create":
+        key, key_id = accounts.create_key(name=args.name, user_id=args.user, plan=args.plan, credits=args.credits)
+        if args.webhook_secret:
+            accounts.update_key(key_id, webhook_secret=args.webhook_secret)
+        print(f"{key_id}  {key}")
+        print("the key is shown only now: keep it", file=sys.stderr)
+    elif command == "list":
+        for k in accounts.list_keys():
+            state = "revoked" if k["revoked"] else "active"
+            credits = "unlimited" if k["credits"] is None else k["credits"]
+            print(f"{k['id']}  {state:<8} {k['plan']:<10} credits {credits}  {k['name']}")
+    elif command == "show":
+        info = accounts.key_info(args.key_id)
+        if info is None:
+            raise InvalidData(f"no key {args.key_id}: see draftrender keys list")
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+    elif command == "set":
+        values = {k: v for k, v in (("name", args.name), ("plan", args.plan), ("credits", args.credits),
+                                    ("webhook_secret", args.webhook_secret)) if v is not None}
+        if not values:
+            raise InvalidData("nothing to change: give --name, --plan, --credits or --webhook-secret")
+        if not accounts.update_key(args.key_id, **values):
+            raise InvalidData(f"no key {args.key_id}: see draftrender keys list")
+        print(f"{args.key_id}: set {', '.join(values)}")
+    elif command == "revoke":
+        if not accounts.revoke_key(args.key_id):
+            raise InvalidData(f"no active key {args.key_id}: see draftrender keys list")
+        print(f"{args.key_id}: revoked")
+    elif command == "add-user":
+        password = getpass.getpass() if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        user_id = accounts.create_user(args.email, password, plan=args.plan)
+        print(f"{user_id}  {args.email}")
+    return 0
 
 
 def cmd_effects(args) -> int:

@@ -138,3 +138,15 @@ class InvalidData(DraftRenderError):
 
     def to_json(self) -> dict:
         return {**super().to_json(), "field": self.field}
+
+
+class InvalidParameter(InvalidRequest):
+    """A request parameter the service cannot use, naming it (for APIs whose errors carry a field)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class TemplateNotFound(DraftRenderError):
+    status, detail = 404, "模板不存在"

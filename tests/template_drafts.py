@@ -58,3 +58,20 @@ def set_runs(text_material: dict, words: str, split: int) -> None:
     white = {**style, "range": [0, split], "fill": {"content": {"solid": {"color": WHITE}}}}
     yellow = {**style, "range": [split, len(words)], "fill": {"content": {"solid": {"color": YELLOW}}}}
     text_material["content"] = json.dumps({"text": words, "styles": [white, yellow]}, ensure_ascii=False)
+
+
+def text_template(root: Path, name: str = "card") -> Path:
+    """320×180, 1 s: a blue clip under "{{product_name}} ¥{{price|9.99}}" (no media fields)."""
+    from media_factory import make_clip
+
+    root.mkdir(parents=True, exist_ok=True)
+    script = jy.DraftFolder(str(root)).create_draft(name, 320, 180, 30, allow_replace=True)
+    folder = root / name
+    clip = make_clip(folder / "media" / "clip.mp4", seconds=1.0, color=(40, 90, 200))
+    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.text, "caption")])
+    script.add_segment(jy.VideoSegment(jy.VideoMaterial(str(clip)), jy.trange(0, SEC)), "main")
+    script.add_segment(jy.TextSegment("{{product_name}} ¥{{price|9.99}}", jy.trange(0, SEC),
+                                      style=jy.TextStyle(size=8)), "caption")
+    script.save()
+    edit_json(folder, lambda d: d["materials"]["videos"][0].update(path="media/clip.mp4"))
+    return folder

@@ -51,6 +51,7 @@ from .config import ServerConfig
 from .intake import fetch_draft, read_request, task_key
 from .openapi import openapi_spec
 from .page import DOCS_HTML, INDEX_HTML
+from . import videomatic
 from .pool import RenderPool
 from ..service.queue import CeleryQueue
 from ..service.storage import open_storage
@@ -72,7 +73,7 @@ SENDER = web.AppKey("sender", asyncio.Task)
 TASK_ID = re.compile(r"^[0-9a-f]{32}$")
 # Open without a key: the page and the spec carry no data, and video URLs are unguessable
 # (a caller's player or downloader cannot send a Bearer header).
-PUBLIC_PATHS = ("/", "/docs", "/openapi.json", "/favicon.ico")
+PUBLIC_PATHS = ("/", "/docs", "/openapi.json", "/favicon.ico", "/v1/auth/login")
 PUBLIC_PREFIXES = ("/files/",)
 MAX_PAGE = 100
 DRAFT_FETCHES = 16  # drafts fetched at once; more requests wait for a thread
@@ -93,7 +94,7 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     app.router.add_get("/files/{task_id}.mp4", video_file)
     app.router.add_get("/files/generations/{name}", generation_file)
     app[GENERATION_EVENTS] = {}
-    for api in (vibegen, zhaotou, openai_videos):  # OpenAI's last: it takes every other /v1/videos body
+    for api in (videomatic, vibegen, zhaotou, openai_videos):  # OpenAI's last: it takes every other /v1/videos body
         api.setup(app)
     app.on_response_prepare.append(rate_headers)
     app.router.add_get("/openapi.json", openapi)
@@ -326,7 +327,7 @@ async def video_file(request: web.Request) -> web.StreamResponse:
 
 async def openapi(request: web.Request) -> web.Response:
     spec = openapi_spec(public_base(request))
-    for api in (openai_videos, vibegen, zhaotou):
+    for api in (openai_videos, vibegen, zhaotou, videomatic):
         spec["paths"].update(api.openapi_paths())
     spec["paths"]["/files/generations/{name}"] = {"get": {
         "summary": "A generated video (<id>.mp4) or picture (<id>.thumbnail.jpg, <id>.spritesheet.jpg); no key "

@@ -59,6 +59,7 @@ class ServerConfig:
     webhook_retry_base: float = 30.0  # seconds before a failed callback's first retry; doubles each time
     webhook_retry_max: float = 3600.0  # the longest wait between two tries
     webhook_give_up_after: float = 86400.0  # a callback not delivered by then is failed
+    webhook_secret: str | None = None  # signs VideoMatic callbacks of callers whose key has no secret
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))

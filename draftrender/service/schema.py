@@ -131,3 +131,54 @@ generations = sa.Table(
     sa.Index("generations_api", "api", "key_id", "created"),
     sa.Index("generations_status", "status"),
 )
+
+# VideoMatic (service/templates.py): templates are drafts with {{fields}}; a video is one filled
+# template, rendered by a task once it is dispatched; a batch is many videos from one table.
+templates = sa.Table(
+    "vm_templates", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner", sa.String(32), nullable=True),  # the key id (or user id) that made it
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),  # where the draft came from, for people
+    sa.Column("base_url", sa.Text, nullable=True),  # relative media resolve against it
+    sa.Column("fields", sa.JSON, nullable=False),  # [Field.to_json()]
+    sa.Column("canvas", sa.JSON, nullable=False),  # {width, height, fps, duration}
+    sa.Column("frame_seconds", sa.Double, nullable=True),  # the preview still's render time: a speed
+    sa.Column("preview_error", sa.Text, nullable=True),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Index("vm_templates_category", "category", "created"),
+)
+batches = sa.Table(
+    "vm_batches", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner", sa.String(32), nullable=True),
+    sa.Column("key_id", sa.String(32), nullable=True),  # whose webhook secret signs its callbacks
+    sa.Column("template_id", sa.String(40), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("concurrent", sa.Integer, nullable=False),
+    sa.Column("webhook_url", sa.Text, nullable=True),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("finished", sa.Double, nullable=True),  # set once, when batch.completed is sent
+)
+videos = sa.Table(
+    "vm_videos", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner", sa.String(32), nullable=True),  # the user (or key) whose video it is
+    sa.Column("key_id", sa.String(32), nullable=True),  # whose webhook secret signs its callbacks
+    sa.Column("concurrency", sa.Integer, nullable=True),  # the owner's plan: renders at once (None: any)
+    sa.Column("base", sa.Text, nullable=False),  # the service's URL as the caller reached it, for file_url
+    sa.Column("template_id", sa.String(40), nullable=False),
+    sa.Column("batch_id", sa.String(40), nullable=True),
+    sa.Column("row", sa.Integer, nullable=True),  # the batch's data row, from 1
+    sa.Column("task_id", sa.String(32), nullable=True),  # set when dispatched to the render pool
+    sa.Column("status", sa.String(16), nullable=False),  # the last status announced: pending → queued → …
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),  # render options (scale, crf)
+    sa.Column("error", sa.JSON, nullable=True),  # {code, message, field, row}
+    sa.Column("webhook_url", sa.Text, nullable=True),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.Column("completed", sa.Double, nullable=True),
+    sa.Index("vm_videos_batch", "batch_id", "row"),
+    sa.Index("vm_videos_status", "status", "created"),
+)
