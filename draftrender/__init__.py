@@ -53,12 +53,20 @@ def render(source, output: str | os.PathLike | None = None, *, timeline: str | N
     Options: fps, scale, start, end (seconds), codec, encoder, crf, preset, bitrate,
     audio (False: no audio stream), audio_rate, loudness (target LUFS), audio_bitrate,
     cache_dir, font_dirs, allow_private_urls, progress (a callable taking an event dict).
-    `data` fills a template's `{{fields}}`.
+    `data` fills a template's `{{fields}}`. With `chunk_seconds`, a draft longer than that is
+    rendered in chunks of about that length on `chunk_workers` processes (default 2), and
+    joined without re-encoding (draftrender.render.chunks).
     """
+    chunk_seconds, chunk_workers = options.pop("chunk_seconds", None), options.pop("chunk_workers", 2)
     opts = with_options(**options)
     tl = load_draft(source, timeline=timeline, media_roots=media_roots, allow_private_urls=opts.allow_private_urls,
                     data=data)
-    return render_timeline(tl, Path(output) if output is not None else default_output(source), opts)
+    out = Path(output) if output is not None else default_output(source)
+    if chunk_seconds and tl.duration > chunk_seconds * 1e6:
+        from .render.chunks import in_processes, render_chunked
+
+        return render_chunked(tl, out, opts, chunk_seconds, in_processes(tl, opts, chunk_workers))
+    return render_timeline(tl, out, opts)
 
 
 def render_frame(source, t: float, output: str | os.PathLike | None = None, *, timeline: str | None = None,

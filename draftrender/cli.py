@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--row", type=int, metavar="N", help="with --data: the table's Nth data row (from 1)")
     p.add_argument("--cache-dir", type=Path, help="where downloaded media are kept")
     p.add_argument("--font-dir", type=Path, action="append", default=[], help="a folder of fonts to prefer")
+    p.add_argument("--chunk-seconds", type=float, metavar="S",
+                   help="a draft longer than this renders in chunks of about S seconds, joined without re-encoding")
+    p.add_argument("--chunk-workers", type=int, default=2, metavar="N", help="processes rendering chunks at once")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_render)
@@ -195,7 +198,8 @@ def cmd_render(args) -> int:
         print(f"wrote {out}")
         return 0
     bar = None if args.quiet or args.json else ProgressBar(sys.stderr)
-    result = render(args.source, args.output, timeline=args.timeline, data=data, progress=bar, **opts)
+    result = render(args.source, args.output, timeline=args.timeline, data=data, progress=bar,
+                    chunk_seconds=args.chunk_seconds, chunk_workers=args.chunk_workers, **opts)
     if bar:
         bar.finish()
     if args.json:
