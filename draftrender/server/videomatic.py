@@ -10,6 +10,7 @@ status change once as a signed webhook. Errors answer {"error": {"code", "messag
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import hashlib
 import hmac
@@ -19,6 +20,8 @@ import math
 import re
 import secrets
 import time
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
 from aiohttp import BodyPartReader, web
 
@@ -36,12 +39,12 @@ from ..render.pipeline import render_still, with_options
 from ..service.accounts import Accounts, InsufficientCredits, Principal, RateLimited
 from ..service.store import TaskStore
 from ..service.tasks import COMPLETED, FAILED, PROCESSING, QUEUED, Task, iso
-from ..service.templates import PENDING, TemplateStore
+from ..service.templates import PENDING, TemplateStore, templates_dir
 from ..service.webhooks import Webhooks, check_callback_url, register_signer
 from ..timeline import parse
-from ..timeline.load import check_draft
+from ..timeline.load import check_draft, load_source, parse_draft
 from ..timeline.rows import read_rows
-from ..timeline.templates import fields, fill, preview
+from ..timeline.templates import PLACEHOLDER, fields, fill, preview
 from .apis import (
     ACCOUNTS,
     CONFIG,
@@ -80,6 +83,9 @@ def setup(app: web.Application) -> None:
     """Add the VideoMatic routes to the service, its error shape, and its share of /v1/videos
     (bodies with a template_id, and the ids it made)."""
     register_api(app, Api(API, lambda e: error_body(e)[1], PREFIXES, lambda e: error_body(e)[0]))
+    # Renders may read the media of templates uploaded as folders, kept in the data dir.
+    config = app[CONFIG]
+    app[CONFIG] = replace(config, media_roots=(*config.media_roots, templates_dir(config.data_dir)))
     register_videos_api(app, VideosApi(API, lambda body: "template_id" in body, create_video, owns, get_video))
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
@@ -98,7 +104,7 @@ async def _start(app: web.Application) -> None:
     from .app import DRAFT_THREADS, POOL, STORE, WEBHOOKS  # the service starts these first
 
     store, config = app[STORE], app[CONFIG]
-    templates = app[TEMPLATES] = TemplateStore(store.db, config.data_dir)
+    templates = app[TEMPLATES] = TemplateStore(store.db, templates_dir(config.data_dir))
     app[DISPATCHER] = Dispatcher(templates, store, app[POOL], app[ACCOUNTS], app[WEBHOOKS], config,
                                  app[DRAFT_THREADS])
     app[DISPATCHER].start()
@@ -106,6 +112,19 @@ async def _start(app: web.Application) -> None:
 
 async def _stop(app: web.Application) -> None:
     await app[DISPATCHER].stop()
+
+
+def localize(draft: dict, folder: Path) -> dict:
+    """The draft with every medium found in its folder (as the renderer finds them) named by its
+    absolute path, so a render from the saved draft alone finds it too."""
+    found = {m.id: str(m.path) for m in parse(preview(draft), draft_dir=folder, origin=str(folder)).media()
+             if m.path is not None}
+    out = copy.deepcopy(draft)
+    for section in ("videos", "audios"):
+        for item in out.get("materials", {}).get(section) or []:
+            if isinstance(item, dict) and item.get("id") in found and not PLACEHOLDER.search(str(item.get("path"))):
+                item["path"] = found[item["id"]]
+    return out
 
 
 def signature(body: bytes, secret: str) -> str:
@@ -222,7 +241,8 @@ async def login(request: web.Request, caller) -> web.Response:
 @endpoint
 async def create_template(request: web.Request, caller) -> web.Response:
     dispatcher: Dispatcher = request.app[DISPATCHER]
-    body = await read_json(request)
+    upload = request.content_type.startswith("multipart/")
+    body, files = await read_template_upload(request) if upload else (await read_json(request), {})
     name = required_text(body, "name")
     category = body.get("category") or "general"
     if not isinstance(category, str) or len(category) > 64:
@@ -232,28 +252,84 @@ async def create_template(request: web.Request, caller) -> web.Response:
         raise InvalidParameter("id must be 1-40 letters, digits, '_', '.' or '-'", "id")
     if dispatcher.templates.template(template_id) is not None:
         raise InvalidParameter(f"a template {template_id} exists already", "id")
-    draft, base_url, source = await template_draft(body.get("config"), dispatcher)
-    row = await dispatcher.add_template(dict(id=template_id, owner=owner_of(caller), name=name, category=category,
-                                             source=source, base_url=base_url), draft)
+    folder: Path | None
+    if upload:
+        folder = dispatcher.templates.folder(template_id) / "files"
+        draft, base_url, source = save_upload(files, folder), None, "uploaded draft folder"
+    else:
+        draft, base_url, source, folder = await template_draft(body.get("config"), dispatcher)
+    row = dict(id=template_id, owner=owner_of(caller), name=name, category=category, source=source,
+               base_url=base_url)
+    row = await dispatcher.add_template(row, draft, folder)
     return json_response(template_json(row, public_base(request)), 201)
 
 
-async def template_draft(config, dispatcher: Dispatcher) -> tuple[dict, str | None, str]:
-    """(draft, base URL of its media, where it came from) from a template's config:
-    {"draft_url": URL} or {"draft": {...}, "base_url": URL of its media}."""
-    if not isinstance(config, dict) or not (config.get("draft_url") or config.get("draft")):
-        raise InvalidParameter('config must hold "draft_url" (a draft JSON URL) or "draft" (the draft JSON '
-                               'itself, with "base_url" for its relative media)', "config")
+async def template_draft(config, dispatcher: Dispatcher) -> tuple[dict, str | None, str, Path | None]:
+    """(draft, base URL of its media, where it came from, its folder on this machine) from a
+    template's config: {"draft_url": URL}, {"draft": {...}, "base_url": URL of its media}, or
+    {"draft_path": a draft folder or file under a --media-root}."""
+    if not isinstance(config, dict) or not any(config.get(k) for k in ("draft_url", "draft", "draft_path")):
+        raise InvalidParameter('config must hold "draft_url" (a draft JSON URL), "draft" (the draft JSON itself, '
+                               'with "base_url" for its relative media) or "draft_path" (a draft folder on the '
+                               "server, under a --media-root)", "config")
     if config.get("draft_url"):
         url = config["draft_url"]
         if not isinstance(url, str):
             raise InvalidParameter("config.draft_url must be an http(s) URL", "config.draft_url")
         fetched = await fetch_draft(url.strip(), dispatcher.config, dispatcher.threads)
-        return fetched.data, fetched.base_url, url.strip()
+        return fetched.data, fetched.base_url, url.strip(), None
+    if config.get("draft_path"):
+        path = Path(str(config["draft_path"])).resolve()
+        if not any(path.is_relative_to(root) for root in dispatcher.config.media_roots):
+            raise InvalidParameter("config.draft_path must be a draft folder under one of the service's "
+                                   "--media-root folders", "config.draft_path")
+        src = await asyncio.get_running_loop().run_in_executor(dispatcher.threads, load_source, path)
+        return src.data, None, str(path), src.draft_dir
     base_url = config.get("base_url")
     if base_url is not None:
         base_url = check_callback_url(base_url, "config.base_url")
-    return check_draft(config["draft"], "config.draft"), base_url, "uploaded draft"
+    return check_draft(config["draft"], "config.draft"), base_url, "uploaded draft", None
+
+
+async def read_template_upload(request: web.Request) -> tuple[dict, dict[str, bytes]]:
+    """A multipart template: fields name, category, id; the draft JSON as the part `draft`, and
+    its media as parts `media`, each named by its path in the draft folder (media/photo.png)."""
+    body: dict = {}
+    files: dict[str, bytes] = {}
+    cap, total = request.app[CONFIG].max_upload_bytes, 0
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue  # a nested multipart is nothing this form has
+        if part.name in ("draft", "media"):
+            data = bytes(await part.read(decode=False))
+            total += len(data)
+            if total > cap:
+                raise InvalidParameter(f"the upload is larger than {cap} bytes", part.name)
+            files["draft_content.json" if part.name == "draft" else upload_path(part.filename)] = data
+        elif part.name in ("name", "category", "id"):
+            body[part.name] = await part.text()
+    if "draft_content.json" not in files:
+        raise InvalidParameter("a template upload needs the draft JSON as the part named draft", "draft")
+    return body, files
+
+
+def upload_path(filename: str | None) -> str:
+    """A medium's path inside the template's folder, from its upload name; nothing may climb out."""
+    path = PurePosixPath((filename or "").replace("\\", "/"))
+    if not path.parts or path.is_absolute() or ".." in path.parts:
+        raise InvalidParameter(f"media file name {filename!r} must be a path inside the draft folder, "
+                               "such as media/photo.png", "media")
+    return str(path)
+
+
+def save_upload(files: dict[str, bytes], folder: Path) -> dict:
+    """Write an uploaded draft folder; its draft, checked."""
+    draft = parse_draft(files["draft_content.json"], "the uploaded draft")
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return draft
 
 
 def template_json(row: dict, base: str) -> dict:
@@ -523,17 +599,21 @@ class Dispatcher:
 
     # -- records --------------------------------------------------------------------
 
-    async def add_template(self, row: dict, draft: dict) -> dict:
+    async def add_template(self, row: dict, draft: dict, folder: Path | None) -> dict:
         """Store a template with its fields, canvas and preview still (rendered now, and timed:
-        the time is the speed estimated_time starts from)."""
+        the time is the speed estimated_time starts from). A draft from a folder on this machine
+        is kept with its media's paths found and made absolute (the folder is under a media root)."""
         loop = asyncio.get_running_loop()
+        shown = fields(draft)  # defaults as the designer wrote them
+        if folder is not None:
+            draft = await loop.run_in_executor(self.threads, localize, draft, folder)
         sample = await loop.run_in_executor(self.threads, preview, draft)
         timeline = await loop.run_in_executor(self.threads, functools.partial(
             parse, sample, draft_dir=None, origin=row["source"], base_url=row["base_url"],
             media_roots=self.config.media_roots))
         canvas = {"width": timeline.canvas.width, "height": timeline.canvas.height, "fps": float(timeline.fps),
                   "duration": timeline.duration / 1e6}
-        row.update(fields=[f.to_json() for f in fields(draft)], canvas=canvas, created=time.time(),
+        row.update(fields=[f.to_json() for f in shown], canvas=canvas, created=time.time(),
                    frame_seconds=None, preview_error=None)
         self.templates.add_template(row, draft)
         scale = min(1.0, PREVIEW_SIDE / max(canvas["width"], canvas["height"]))

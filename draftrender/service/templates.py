@@ -21,10 +21,15 @@ PENDING = "pending"  # not yet given to the render pool; callers see "queued"
 LIVE = ("pending", "queued", "processing")
 
 
+def templates_dir(data_dir: Path) -> Path:
+    """Where a service keeps its templates' drafts, previews and uploaded media."""
+    return Path(data_dir) / "templates"
+
+
 class TemplateStore:
-    def __init__(self, engine: sa.Engine, data_dir: Path):
+    def __init__(self, engine: sa.Engine, root: Path):
         self.db = engine
-        self.root = Path(data_dir) / "templates"
+        self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
     # -- templates ------------------------------------------------------------------

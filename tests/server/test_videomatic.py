@@ -25,6 +25,8 @@ from videomatic_harness import (
 )
 
 import draftrender
+from drafts import draft_file
+from template_drafts import product_template
 from draftrender.server.app import ACCOUNTS, STORE
 from draftrender.service.schema import settings
 
@@ -44,12 +46,17 @@ class Client:
         return self.service.call(method, path, body, headers=headers, **kw)
 
     def upload(self, path: str, fields: dict[str, str], filename: str, content: bytes):
-        """POST multipart/form-data, as a browser form sends a file."""
+        return self.upload_files(path, fields, [("file", filename, content)])
+
+    def upload_files(self, path: str, fields: dict[str, str], files: list[tuple[str, str, bytes]]):
+        """POST multipart/form-data, as a browser form sends files: (part name, file name, bytes)."""
         boundary = uuid.uuid4().hex
         body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
                         for k, v in fields.items())
-        body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n\r\n'
-                 ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        for name, filename, content in files:
+            body += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"'
+                     f"\r\n\r\n").encode() + content + b"\r\n"
+        body += f"--{boundary}--\r\n".encode()
         request = urllib.request.Request(self.service.url + path, data=body, method="POST", headers={
             "Authorization": f"Bearer {self.key}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
         try:
@@ -340,3 +347,29 @@ def test_rate_limits(start_service):
     assert err["code"] == "rate_limit_exceeded" and 0 < err["retry_after"] <= 86400 and err["message"]
     assert over.headers["X-RateLimit-Remaining"] == "0" and over.headers["X-RateLimit-Limit"] == "100"
     assert int(over.headers["X-RateLimit-Reset"]) > time.time()
+
+
+def test_templates_from_an_uploaded_folder_and_a_server_folder(start_service, tmp_path):
+    """A draft folder uploaded with its media, or named on the server under a media root: the
+    template's own medium is the image field's default, found like any draft folder's media."""
+    folder = product_template(tmp_path / "designs")
+    service = start_service(media_roots=[tmp_path / "designs"])
+    client = Client(service, new_key(service)[0])
+    status, uploaded = client.upload_files("/v1/templates", {"name": "up", "id": "uploaded_v1"}, [
+        ("draft", "draft_content.json", draft_file(folder).read_bytes()),
+        ("media", "media/placeholder.png", (folder / "media" / "placeholder.png").read_bytes())])
+    assert status == 201, uploaded
+    assert next(f for f in uploaded["fields"] if f["name"] == "product_image")["default"] == "media/placeholder.png"
+    on_server = client.ok("POST", "/v1/templates", {"name": "here", "config": {"draft_path": str(folder)}}, 201)
+    for template in (uploaded, on_server):
+        made = client.ok("POST", "/v1/videos", {"template_id": template["id"], "data": {"product_name": "Tea"}}, 201)
+        video = client.wait_video(made["id"])
+        assert video["status"] == "completed", video
+        img = frame_of(service.call("GET", video["file_url"][len(service.url):]).body, tmp_path / "v.mp4")
+        assert near(img[90, 80], (128, 128, 128)) and near(img[5, 5], BG)
+
+    status, bad = client.upload_files("/v1/templates", {"name": "x"}, [
+        ("draft", "draft_content.json", draft_file(folder).read_bytes()), ("media", "../../etc/x.png", b"x")])
+    assert (status, bad["error"]["code"], bad["error"]["field"]) == (400, "invalid_parameter", "media")
+    outside = client.call("POST", "/v1/templates", {"name": "x", "config": {"draft_path": str(tmp_path)}})
+    error_of(outside, 400, "invalid_parameter", "config.draft_path")
