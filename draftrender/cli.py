@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds a client has to send a request's head, and again its body")
     p.add_argument("--max-connections", type=int, default=0, metavar="N",
                    help="open connections at once; more get 503 (default: the descriptor limit less 256)")
+    p.add_argument("--providers", type=Path, metavar="FILE",
+                   help="the providers file for the generation gateway: model → provider, [[price]] rules "
+                        "(default: $DRAFTRENDER_PROVIDERS, else ~/.config/draftrender/providers.toml)")
+    p.add_argument("--generation-retention-hours", type=float, default=24.0, metavar="H",
+                   help="generated videos are deleted after this long; their records stay")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("worker", help="run renders from the broker (a Celery worker), beside `serve --broker`")
@@ -306,7 +311,8 @@ def cmd_serve(args) -> int:
                        max_media_bytes=int(args.max_media_mb * (1 << 20)),
                        broker=args.broker, store=store_url(args.store), storage=args.storage,
                        request_timeout=args.request_timeout, max_connections=args.max_connections,
-                       webhook_secret=args.webhook_secret)
+                       webhook_secret=args.webhook_secret, providers_file=args.providers,
+                       generation_retention_hours=args.generation_retention_hours)
         if args.broker and not (args.store and args.storage):
             raise ValueError("--broker needs --store and --storage that every worker shares as well")
         if args.data_dir:

@@ -115,6 +115,14 @@ async def retrieve_video(request: web.Request) -> web.StreamResponse:
     return await api.retrieve(request, video_id)
 
 
+async def deliveries(request: web.Request) -> web.Response:
+    """The callback deliveries of one of the caller's generations: each attempt's outcome."""
+    task_id = request.match_info["task_id"]
+    gens = request.app[GENERATIONS]
+    gens.find(task_id, principal(request))
+    return json_response({"task_id": task_id, "deliveries": gens.log(task_id)})
+
+
 def add_videos_routes(app: web.Application) -> None:
     app.router.add_post("/v1/videos", create_video)
     app.router.add_get("/v1/videos/{video_id}", retrieve_video)

@@ -41,6 +41,7 @@ from .apis import (
     GENERATIONS,
     PRINCIPAL,
     api_of,
+    deliveries,
     error_headers,
     json_response,
     public_base,
@@ -93,6 +94,7 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     app.router.add_delete("/v1/gen_video/{task_id}", delete_task)
     app.router.add_get("/files/{task_id}.mp4", video_file)
     app.router.add_get("/files/generations/{name}", generation_file)
+    app.router.add_get("/v1/deliveries/{task_id}", deliveries)
     app[GENERATION_EVENTS] = {}
     for api in (videomatic, vibegen, zhaotou, openai_videos):  # OpenAI's last: it takes every other /v1/videos body
         api.setup(app)
@@ -329,6 +331,12 @@ async def openapi(request: web.Request) -> web.Response:
     spec = openapi_spec(public_base(request))
     for api in (openai_videos, vibegen, zhaotou, videomatic):
         spec["paths"].update(api.openapi_paths())
+    spec["paths"]["/v1/deliveries/{task_id}"] = {"get": {
+        "summary": "The callback deliveries of a generation: url, event, body, status and each attempt",
+        "parameters": [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the log", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"task_id": {"type": "string"}, "deliveries": {"type": "array"}}}}}},
+            "401": {"description": "未授权"}, "404": {"description": "任务不存在"}}}}
     spec["paths"]["/files/generations/{name}"] = {"get": {
         "summary": "A generated video (<id>.mp4) or picture (<id>.thumbnail.jpg, <id>.spritesheet.jpg); no key "
                    "needed: the name is unguessable", "security": [],
