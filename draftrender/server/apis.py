@@ -123,6 +123,18 @@ async def deliveries(request: web.Request) -> web.Response:
     return json_response({"task_id": task_id, "deliveries": gens.log(task_id)})
 
 
+async def list_generations(request: web.Request) -> web.Response:
+    """The caller's generations through every API, newest first: for the page at /."""
+    limit = query_int(request, "limit", 20, 1, 100)
+    gens, total = request.app[GENERATIONS].page(principal(request), api=None, limit=limit)
+    base = public_base(request)
+    return json_response({"total": total, "generations": [{
+        "id": g.id, "api": g.api, "model": g.model, "prompt": g.request.get("prompt"), "status": g.status,
+        "progress": g.progress, "error": g.error_message,
+        "video_url": f"{base}/files/generations/{g.id}.mp4" if g.status == "completed" and not g.files_removed
+        else None} for g in gens]})
+
+
 def add_videos_routes(app: web.Application) -> None:
     app.router.add_post("/v1/videos", create_video)
     app.router.add_get("/v1/videos/{video_id}", retrieve_video)

@@ -44,6 +44,7 @@ from .apis import (
     deliveries,
     error_headers,
     json_response,
+    list_generations,
     public_base,
     query_int,
     rate_headers,
@@ -95,6 +96,7 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     app.router.add_get("/files/{task_id}.mp4", video_file)
     app.router.add_get("/files/generations/{name}", generation_file)
     app.router.add_get("/v1/deliveries/{task_id}", deliveries)
+    app.router.add_get("/v1/generations", list_generations)
     app[GENERATION_EVENTS] = {}
     for api in (videomatic, vibegen, zhaotou, openai_videos):  # OpenAI's last: it takes every other /v1/videos body
         api.setup(app)
@@ -337,6 +339,12 @@ async def openapi(request: web.Request) -> web.Response:
         "responses": {"200": {"description": "the log", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"task_id": {"type": "string"}, "deliveries": {"type": "array"}}}}}},
             "401": {"description": "未授权"}, "404": {"description": "任务不存在"}}}}
+    spec["paths"]["/v1/generations"] = {"get": {
+        "summary": "The caller's generations through every API, newest first (the page's list)",
+        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+        "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"total": {"type": "integer"}, "generations": {"type": "array"}}}}}},
+            "401": {"description": "未授权"}}}}
     spec["paths"]["/files/generations/{name}"] = {"get": {
         "summary": "A generated video (<id>.mp4) or picture (<id>.thumbnail.jpg, <id>.spritesheet.jpg); no key "
                    "needed: the name is unguessable", "security": [],

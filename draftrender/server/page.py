@@ -27,6 +27,9 @@ INDEX_HTML = """<!doctype html>
 <form id="key"><input name="key" type="password" placeholder="API key (only if the service needs one)">
 <button>Save key</button></form>
 <ul id="tasks"></ul>
+<h2>Generations</h2>
+<p id="gen-summary"></p>
+<ul id="generations"></ul>
 <script>
 "use strict";
 const KEY = "draftrender.key";
@@ -86,7 +89,29 @@ function show(task) {
   return row;
 }
 
+// A generation shows in a task's row: the model where a render shows its stage, the prompt
+// where it shows its draft URL.
+function asTask(g) {
+  return {task_id: g.id, status: g.status, progress: g.progress, stage: g.api + " · " + g.model,
+          draft_url: g.prompt || "", video_url: g.video_url,
+          error: g.error ? {detail: "generation failed", message: g.error} : null};
+}
+
+async function refreshGenerations() {
+  const res = await api("/v1/generations?limit=20");
+  if (!res.ok) return;
+  const page = await res.json();
+  document.getElementById("gen-summary").textContent = `${page.total} generation(s)`;
+  const list = document.getElementById("generations");
+  page.generations.forEach((g, i) => {
+    const row = show(asTask(g));
+    row.dataset.generation = g.api;
+    if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null);
+  });
+}
+
 async function refresh() {
+  refreshGenerations();
   const summary = document.getElementById("summary");
   let res;
   try {
@@ -105,7 +130,9 @@ async function refresh() {
     const row = show(task);
     if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null);
   });
-  for (const [id, row] of rows) if (!seen.has(id)) { row.remove(); rows.delete(id); }
+  for (const [id, row] of rows) {
+    if (!seen.has(id) && !row.dataset.generation) { row.remove(); rows.delete(id); }
+  }
 }
 
 document.getElementById("submit").addEventListener("submit", async (ev) => {

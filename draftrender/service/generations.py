@@ -141,10 +141,11 @@ class Generations:
             raise TaskNotFound(f"Task not found: {gen_id}")
         return gen
 
-    def page(self, principal: Principal | None, *, api: str, status: str | None = None, limit: int = 20,
+    def page(self, principal: Principal | None, *, api: str | None, status: str | None = None, limit: int = 20,
              offset: int = 0, after: str | None = None, order: str = "desc") -> tuple[list[Generation], int]:
-        """A page of the caller's tasks of one API, in creation order, and how many match in all."""
-        where = [generations.c.api == api]
+        """A page of the caller's tasks of one API (None: every API), in creation order, and how
+        many match in all."""
+        where = [] if api is None else [generations.c.api == api]
         if principal is not None and not principal.admin:
             where.append(generations.c.key_id == principal.key_id)
         if status:

@@ -4,6 +4,7 @@ and a finished video plays (its <video> element reports the duration)."""
 from __future__ import annotations
 
 import re
+import time
 import shutil
 import subprocess
 
@@ -45,3 +46,21 @@ def test_the_page_lists_tasks_and_plays_a_finished_video(tmp_path, http_server, 
     assert duration, f"the video element reported no duration: {finished}"
     assert float(duration.group(1)) == pytest.approx(1.0, abs=0.05)
     assert "320×180, 1.00 s" in finished
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup --test installs it)")
+def test_the_page_lists_generations_beside_renders_and_plays_them(tmp_path, start_service):
+    service = start_service()
+    made = service.call("POST", "/v1/videos", {"model": "local-title", "prompt": "页面", "seconds": "1",
+                                               "size": "320x180"}).json
+    service_video = service.call("GET", f"/v1/videos/{made['id']}").json
+    end = time.monotonic() + 60
+    while service_video["status"] != "completed":
+        assert time.monotonic() < end and service_video["status"] != "failed", service_video
+        time.sleep(0.1)
+        service_video = service.call("GET", f"/v1/videos/{made['id']}").json
+    dom = dump_dom(service.url + "/", tmp_path / "profile")
+    listed = re.search(r'<ul id="generations">(.*?)</ul>', dom, re.S)
+    assert listed and f'data-task-id="{made["id"]}"' in listed.group(1), dom[-3000:]
+    assert 'data-generation="openai"' in listed.group(1) and "openai · local-title" in listed.group(1)
+    assert "320×180, 1.00 s" in listed.group(1)  # the video element loaded and played its metadata
