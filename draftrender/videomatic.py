@@ -125,8 +125,8 @@ class VideoMatic:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_name(f".{path.name}.part")
-        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp, open(part, "wb") as out:
+        # No key: file URLs are unguessable, and a presigned bucket URL refuses a second credential.
+        with urllib.request.urlopen(url, timeout=self.timeout) as resp, open(part, "wb") as out:
             while chunk := resp.read(1 << 20):
                 out.write(chunk)
         part.replace(path)

@@ -26,7 +26,9 @@ from videomatic_harness import (
 
 import draftrender
 from drafts import draft_file
+from service_harness import Service
 from template_drafts import product_template
+from draftrender.server import ServerConfig
 from draftrender.server.app import ACCOUNTS, STORE
 from draftrender.service.schema import settings
 
@@ -373,3 +375,21 @@ def test_templates_from_an_uploaded_folder_and_a_server_folder(start_service, tm
     assert (status, bad["error"]["code"], bad["error"]["field"]) == (400, "invalid_parameter", "media")
     outside = client.call("POST", "/v1/templates", {"name": "x", "config": {"draft_path": str(tmp_path)}})
     error_of(outside, 400, "invalid_parameter", "config.draft_path")
+
+
+def test_a_batch_survives_a_restart(tmp_path, shop, start_service):
+    """Stopped mid-batch: the next service on the same data dir finishes every row."""
+    first = Service(ServerConfig(data_dir=tmp_path / "data", allow_private_urls=True, workers=1))
+    try:
+        key = new_key(first)[0]
+        client = Client(first, key)
+        template = client.ok("POST", "/v1/templates", {"name": "p", "config": {"draft_url": shop.template_url}}, 201)
+        made = client.ok("POST", "/v1/videos/batch", {"template_id": template["id"], "options": {"concurrent": 1},
+                                                      "data_source": {"type": "list", "items": [
+                                                          {"product_name": f"R{i}"} for i in range(4)]}}, 201)
+        assert client.ok("GET", f"/v1/videos/batch/{made['batch_id']}")["completed"] < 4
+    finally:
+        first.stop()
+    again = start_service(workers=1)
+    batch = Client(again, key).wait_batch(made["batch_id"])
+    assert (batch["completed"], batch["failed"]) == (4, 0)
