@@ -17,6 +17,8 @@ from drafts import SEC, edit_json, read_json
 from media_factory import index_levels, make_clip, make_image
 
 import draftrender
+from draftrender.render.chunks import render_chunked
+from draftrender.render.pipeline import with_options
 
 W, H = 320, 180
 BLUE = (40, 60, 220)
@@ -100,3 +102,15 @@ def test_compound_clips_nest_and_the_depth_is_bounded(tmp_path):
     timeline = draftrender.load_draft(tmp_path / "outer")
     notes = [n for n in timeline.fidelity if "nest more than 4 deep" in n.reason]
     assert len(notes) == 1 and notes[0].status == "ignored"
+
+
+def test_a_chunked_render_keeps_the_compound_clips_picture_and_sound(tmp_path):
+    folder = compound_draft(tmp_path, inner_draft(tmp_path), speed=1.0, scale=1.0)
+    out = render_chunked(draftrender.load_draft(folder), tmp_path / "chunked.mp4",
+                         with_options(preset="ultrafast"), 0.5)
+    with av.open(str(out.output)) as f:
+        sound = np.concatenate([frame.to_ndarray() for frame in f.decode(audio=0)], axis=1)[0]
+    with av.open(str(out.output)) as f:
+        pictures = [frame.to_ndarray(format="rgb24") for frame in f.decode(video=0)]
+    assert len(pictures) == 30 and close(pictures[20][67, 80], BLUE)  # the nested square, unscaled
+    assert np.sqrt(np.mean(sound[12_000:36_000] ** 2)) > 0.1  # the nested clip's tone
