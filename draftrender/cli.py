@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("keys", help="API keys, users and webhook secrets of a service's data dir")
     p.add_argument("--data-dir", type=Path, help="the service's data dir (default: as draftrender serve)")
+    p.add_argument("--store", metavar="URL", help="the service's --store database, when it has one")
     ksub = p.add_subparsers(dest="keys_command", required=True)
     k = ksub.add_parser("create", help="make an API key (printed once)")
     k.add_argument("--name", default="", help="a label for people")
@@ -368,7 +369,7 @@ def cmd_keys(args) -> int:
 
     data_dir = args.data_dir or default_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_database(sqlite_url(data_dir / "tasks.sqlite3"))
+    engine = open_database(store_url(args.store) or sqlite_url(data_dir / "tasks.sqlite3"))
     try:
         return run_keys(args, Accounts(engine))
     finally:

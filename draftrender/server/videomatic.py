@@ -50,6 +50,7 @@ from .apis import (
     CONFIG,
     Api,
     VideosApi,
+    json_response,
     principal,
     public_base,
     register_api,
@@ -162,10 +163,6 @@ def error_body(e: DraftRenderError) -> tuple[int, dict]:
     return e.status, {"error": {"code": code, "message": e.message, "field": field}}
 
 
-def json_response(body, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, dumps=functools.partial(json.dumps, ensure_ascii=False))
-
-
 def endpoint(handler):
     """A VideoMatic handler: the caller (set by the service's key check) is counted against its
     plan's requests per day; errors answer in this API's shape (registered in setup)."""
@@ -261,7 +258,7 @@ async def create_template(request: web.Request, caller) -> web.Response:
     row = dict(id=template_id, owner=owner_of(caller), name=name, category=category, source=source,
                base_url=base_url)
     row = await dispatcher.add_template(row, draft, folder)
-    return json_response(template_json(row, public_base(request)), 201)
+    return json_response(template_json(row, public_base(request)), status=201)
 
 
 async def template_draft(config, dispatcher: Dispatcher) -> tuple[dict, str | None, str, Path | None]:
@@ -442,7 +439,7 @@ async def create_video(request: web.Request, body: dict) -> web.Response:
                                      webhook_url=webhook_url_of(body))
         dispatcher.add_videos([video])
         return json_response({"id": video["id"], "status": QUEUED, "created_at": iso(video["created"]),
-                              "estimated_time": dispatcher.estimated_time(template, options)}, 201)
+                              "estimated_time": dispatcher.estimated_time(template, options)}, status=201)
 
     return await endpoint(handle)(request)
 
@@ -503,7 +500,7 @@ async def create_batch(request: web.Request, caller) -> web.Response:
                               template_id=template["id"], total=len(made), concurrent=concurrent,
                               webhook_url=webhook_url, created=created), made)
     return json_response({"batch_id": batch_id, "total_count": len(made), "status": "processing",
-                          "created_at": iso(created)}, 201)
+                          "created_at": iso(created)}, status=201)
 
 
 def batch_concurrency(options, caller, dispatcher: Dispatcher) -> int:
