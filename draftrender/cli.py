@@ -16,6 +16,7 @@ from pathlib import Path
 from . import load_draft, render, render_frame
 from .bench.command import add_arguments as bench_arguments
 from .errors import DraftRenderError, InvalidData
+from .options import add_option_flags, flag_values, render_options
 from .generate.command import add_generate_arguments, add_providers_arguments, run_generate, run_providers
 from .timeline import load_source
 from .timeline.rows import read_rows
@@ -52,19 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="draft_content.json, draft folder, URL or wrapper URL")
     p.add_argument("-o", "--output", help="output file (default: <draft name>.mp4 here)")
     p.add_argument("--frame", type=float, metavar="SECONDS", help="write only the frame at this time, as an image")
-    p.add_argument("--fps", type=float, help="output frame rate (default: the draft's)")
-    p.add_argument("--scale", type=float, default=1.0, help="resolution scale, e.g. 0.5 for a fast preview")
-    p.add_argument("--start", type=float, metavar="SECONDS", help="render from this time")
-    p.add_argument("--end", type=float, metavar="SECONDS", help="render up to this time")
-    p.add_argument("--codec", choices=["h264", "h265"], default="h264")
-    p.add_argument("--encoder", choices=["libx264", "nvenc", "auto"], default="libx264",
-                   help="nvenc uses an NVIDIA GPU and falls back to the CPU when it cannot")
-    p.add_argument("--crf", type=int, default=20)
-    p.add_argument("--preset", default="veryfast")
-    p.add_argument("--bitrate", type=int, help="bits per second; overrides --crf")
-    p.add_argument("--no-audio", dest="audio", action="store_false", help="write no audio stream")
-    p.add_argument("--loudness", type=float, metavar="LUFS", help="normalise the sound to this loudness, e.g. -14")
-    p.add_argument("--audio-rate", type=int, default=48000, help="audio sample rate (default: 48000)")
+    add_option_flags(p)
     p.add_argument("--timeline", help="the timeline id, for draft folders with several")
     p.add_argument("--data", type=Path, metavar="ROW.json|ROW.csv",
                    help="fill a template's {{fields}} from this JSON object or one-row CSV/XLSX table")
@@ -190,17 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_render(args) -> int:
-    opts = dict(fps=args.fps, scale=args.scale, start=args.start, end=args.end, codec=args.codec,
-                encoder=args.encoder, crf=args.crf, preset=args.preset, bitrate=args.bitrate,
-                cache_dir=args.cache_dir, font_dirs=tuple(args.font_dir), audio=args.audio,
-                loudness=args.loudness, audio_rate=args.audio_rate)
+    options = flag_values(args)
+    render_options(options, flags=True)  # a bad flag is named as the flag, before the draft loads
+    opts = dict(options, cache_dir=args.cache_dir, font_dirs=tuple(args.font_dir))
     data = data_row(args.data, args.row) if args.data else None
     if args.row is not None and data is None:
         raise InvalidData("--row needs --data FILE")
     if args.frame is not None:
         out = Path(args.output or "frame.png")
         render_frame(args.source, args.frame, out, timeline=args.timeline, data=data,
-                     **{k: v for k, v in opts.items() if k in ("scale", "cache_dir", "font_dirs")})
+                     **opts)
         print(f"wrote {out}")
         return 0
     bar = None if args.quiet or args.json else ProgressBar(sys.stderr)

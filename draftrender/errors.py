@@ -77,6 +77,12 @@ class MaterialUnreachable(DraftRenderError):
         self.reason = reason or message  # lets the fetcher name a download by its URL, not its cache file
 
 
+class InvalidOption(DraftRenderError):
+    """A render option that is unknown, of the wrong type or out of its range (draftrender/options.py)."""
+
+    status, detail = 400, "请求参数无效"
+
+
 class RenderFailed(DraftRenderError):
     status, detail = 500, "视频渲染失败"
 

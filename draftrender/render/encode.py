@@ -18,7 +18,6 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
 from draftrender.errors import EncodeFailed
+from draftrender.options import EncodeSettings
 
 AAC_FRAME = 1024
 CPU_ENCODERS = {"h264": "libx264", "h265": "libx265"}
@@ -41,19 +41,6 @@ NVENC_PRESETS = {
 }
 # An NVENC open that takes longer than this is treated as unavailable (a wedged driver).
 NVENC_PROBE_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class EncodeSettings:
-    codec: str = "h264"  # h264 | h265
-    encoder: str = "libx264"  # "libx264" (the CPU encoder; libx265 for h265) | "nvenc" | "auto"
-    crf: int = 20
-    preset: str = "veryfast"
-    bitrate: int | None = None  # bit/s; overrides crf
-    audio_bitrate: int = 192_000
-    # Encoder threads; 0: every core. Only 1 gives the same bytes on every run and machine (the
-    # local generation provider uses it): with more, x264's output varied on a loaded machine.
-    threads: int = 0
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:

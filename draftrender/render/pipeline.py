@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,45 +20,15 @@ from PIL import Image
 
 from ..assets import prepare_media
 from ..errors import DraftRenderError, RenderFailed
+from ..options import PROGRAM_ONLY, Progress, RenderOptions, render_options
 from ..timeline.model import FidelityNote, Timeline
 from ..timeline.summary import fps_value
 from .allocator import fix_mmap_threshold
 from .audio import Soundtrack
 from .compound import compounds_rendered
-from .encode import EncodeSettings, EncodeThread, VideoEncoder, even_size
+from .encode import EncodeThread, VideoEncoder, even_size
 from .frames import FrameRenderer
 from .plan import LayerSchedule, frame_count, frame_plan, frame_time, layer_state
-
-Progress = Callable[[dict], None]
-# Sample rates the AAC encoder takes.
-AUDIO_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    fps: float | None = None  # overrides the draft's fps
-    scale: float = 1.0  # resolution scale: 0.5 renders a half-size preview
-    start: float | None = None  # seconds: render only this part of the timeline
-    end: float | None = None
-    encode: EncodeSettings = EncodeSettings()
-    cache_dir: Path | None = None
-    font_dirs: tuple[Path, ...] = ()
-    allow_private_urls: bool = True
-    progress: Progress | None = None
-    audio: bool = True  # False: the MP4 has no audio stream
-    audio_rate: int = 48000
-    loudness: float | None = None  # target integrated loudness in LUFS (EBU R128), e.g. -14
-
-    def __post_init__(self):
-        if not 0.05 <= self.scale <= 4:
-            raise RenderFailed(f"scale {self.scale} must be between 0.05 and 4")
-        if self.fps is not None and not 1 <= self.fps <= 240:
-            raise RenderFailed(f"fps {self.fps} must be between 1 and 240")
-        if self.audio_rate not in AUDIO_RATES:
-            raise RenderFailed(f"audio rate {self.audio_rate} must be one of {', '.join(map(str, AUDIO_RATES))}")
-        if self.loudness is not None and not -70 <= self.loudness <= 0:
-            raise RenderFailed(f"loudness {self.loudness} LUFS must be between -70 and 0")
-
 
 @dataclass
 class RenderResult:
@@ -241,11 +211,7 @@ def report_progress(callback: Progress | None) -> Callable[[str, int, int], None
 
 
 def with_options(**kwargs) -> RenderOptions:
-    """RenderOptions from keyword options, with encoder settings given flat (crf=, preset=, ...)."""
-    enc_fields = {f for f in EncodeSettings.__dataclass_fields__}
-    enc = {k: kwargs.pop(k) for k in list(kwargs) if k in enc_fields}
-    unknown = set(kwargs) - set(RenderOptions.__dataclass_fields__)
-    if unknown:
-        raise RenderFailed(f"unknown render option(s): {', '.join(sorted(unknown))}")
-    opts = RenderOptions(**kwargs)
-    return replace(opts, encode=replace(opts.encode, **enc)) if enc else opts
+    """RenderOptions from keyword arguments: the user's options given flat (crf=, scale=, ...;
+    see draftrender/options.py) beside the program's own (cache_dir=, progress=, encode=, ...)."""
+    program = {k: kwargs.pop(k) for k in list(kwargs) if k in PROGRAM_ONLY and k in RenderOptions.model_fields}
+    return render_options(kwargs, **program)

@@ -330,7 +330,8 @@ async def video_file(request: web.Request) -> web.StreamResponse:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    spec = openapi_spec(public_base(request))
+    served = {resource.canonical for resource in request.app.router.resources()}
+    spec = openapi_spec(public_base(request), served)
     for api in (openai_videos, vibegen, zhaotou, videomatic):
         spec["paths"].update(api.openapi_paths())
     spec["paths"]["/v1/deliveries/{task_id}"] = {"get": {

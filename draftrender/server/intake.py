@@ -15,40 +15,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from ..errors import DraftUrlMissing, InvalidDraftUrl, InvalidRequest
-from ..render.encode import NVENC_PRESETS
+from ..options import option_values, render_options
 from ..timeline.load import check_url, load_source
 from .config import ServerConfig
 
 MAX_URL_LENGTH = 8192
-
-
-def _number(lo: float, hi: float, integer: bool = False):
-    def check(name: str, value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise InvalidRequest(f"option {name} must be a number, not {value!r}")
-        if integer and value != int(value):
-            raise InvalidRequest(f"option {name} must be a whole number, not {value!r}")
-        if not lo <= value <= hi:
-            raise InvalidRequest(f"option {name} must be between {lo:g} and {hi:g}, not {value!r}")
-        return int(value) if integer else value
-    return check
-
-
-def _choice(*allowed: str):
-    def check(name: str, value):
-        if value not in allowed:
-            raise InvalidRequest(f"option {name} must be one of {', '.join(allowed)}, not {value!r}")
-        return value
-    return check
-
-
-# The render options a caller may set, and what each accepts.
-OPTIONS = {
-    "scale": _number(0.05, 4), "fps": _number(1, 240), "crf": _number(0, 51, integer=True),
-    "encoder": _choice("libx264", "nvenc", "auto"), "codec": _choice("h264", "h265"),
-    "preset": _choice(*NVENC_PRESETS), "bitrate": _number(100_000, 200_000_000, integer=True),
-    "start": _number(0, 86_400), "end": _number(0, 86_400),
-}
 
 
 @dataclass(frozen=True)
@@ -71,17 +42,12 @@ def read_request(body, config: ServerConfig) -> GenVideoRequest:
 
 
 def read_options(options) -> dict:
+    """The request's render options, checked against draftrender/options.py; only those given."""
     if options is None:
         return {}
     if not isinstance(options, dict):
         raise InvalidRequest("options must be a JSON object")
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise InvalidRequest(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
-    checked = {k: OPTIONS[k](k, v) for k, v in sorted(options.items()) if v is not None}
-    if checked.get("end") is not None and checked["end"] <= checked.get("start", 0):
-        raise InvalidRequest(f"option end ({checked['end']}) must come after start ({checked.get('start', 0)})")
-    return checked
+    return option_values(render_options(options), options)
 
 
 def read_wait(wait, config: ServerConfig) -> float:

@@ -1,9 +1,31 @@
-"""The OpenAPI 3.1 description of every route, served at /openapi.json and shown at /docs."""
+"""The OpenAPI 3.1 description of every route, served at /openapi.json and shown at /docs.
+
+gen_video's routes are written out below. Any other route describes itself where its handler
+is defined, with pydantic models for what it reads and answers:
+
+    @documented("POST", "/v1/videos", "Create a video", body=CreateVideo,
+                responses={200: ("the video", Video), 400: ("a bad request", ApiError)})
+    async def create_video(request: web.Request) -> web.Response: ...
+
+Its models land in components/schemas, and the route shows in /openapi.json and /docs once
+the app serves that path.
+"""
 
 from __future__ import annotations
 
-from .intake import OPTIONS
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from ..options import options_model
 from ..service.tasks import STAGES, STATUSES
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+Answer = str | type[BaseModel] | tuple[str, type[BaseModel] | None]
 
 ERROR = {"type": "object", "required": ["detail"], "properties": {
     "detail": {"type": "string", "description": "the contract's phrase; callers match on it"},
@@ -23,7 +45,79 @@ TASK = {"type": "object", "properties": {
     "encoder": {"type": "string"}, "fidelity": {"type": "array", "items": {"type": "object"}},
     "error": {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"type": "null"}]},
 }}
-OPTION_TYPES = {"encoder": "string", "codec": "string", "preset": "string", "crf": "integer", "bitrate": "integer"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented route: what it reads (path, query, body) and what it answers, by status."""
+
+    method: str
+    path: str
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    responses: Mapping[int, Answer] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    public: bool = False  # needs no API key
+
+
+OPERATIONS: list[Operation] = []
+
+
+def documented(method: str, path: str, summary: str, *, body: type[BaseModel] | None = None,
+               query: type[BaseModel] | None = None, responses: Mapping[int, Answer] | None = None,
+               tags: Iterable[str] = (), public: bool = False) -> Callable[[Handler], Handler]:
+    """Put the decorated handler's route in /openapi.json. `responses` maps a status to a
+    description, a model, or both as (description, model); `query` is a model whose fields
+    are the query parameters. The handler itself is returned unchanged."""
+    def register(handler: Handler) -> Handler:
+        OPERATIONS.append(Operation(method.lower(), path, summary, body, query, dict(responses or {}),
+                                    tuple(tags), public))
+        return handler
+    return register
+
+
+def operations_spec(operations: Iterable[Operation]) -> tuple[dict, dict]:
+    """(paths, component schemas) for the operations, their models' schemas made by pydantic."""
+    operations = list(operations)
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(op.body, "validation") for op in operations if op.body]
+    models += [(m, "serialization") for op in operations for m in map(_model, op.responses.values()) if m]
+    refs, defs = models_json_schema(list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict] = {}
+    for op in operations:
+        spec: dict[str, Any] = {"summary": op.summary, "responses": {}}
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in re.findall(r"{(\w+)}", op.path)]
+        if op.query:
+            schema = op.query.model_json_schema()
+            params += [{"name": name, "in": "query", "required": name in schema.get("required", ()),
+                        "schema": prop, "description": prop.get("description", "")}
+                       for name, prop in schema["properties"].items()]
+        if params:
+            spec["parameters"] = params
+        if op.body:
+            spec["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": refs[(op.body, "validation")]}}}
+        for status, answer in sorted(op.responses.items()):
+            model = _model(answer)
+            description = answer if isinstance(answer, str) else answer[0] if isinstance(answer, tuple) else (
+                (model.__doc__ or model.__name__).strip().splitlines()[0] if model else "")
+            spec["responses"][str(status)] = {"description": description}
+            if model:
+                spec["responses"][str(status)]["content"] = {"application/json": {
+                    "schema": refs[(model, "serialization")]}}
+        if op.tags:
+            spec["tags"] = list(op.tags)
+        if op.public:
+            spec["security"] = []
+        paths.setdefault(op.path, {})[op.method] = spec
+    return paths, defs.get("$defs", {})
+
+
+def _model(answer: Answer) -> type[BaseModel] | None:
+    if isinstance(answer, tuple):
+        return answer[1]
+    return None if isinstance(answer, str) else answer
 
 
 def _error(description: str) -> dict:
@@ -38,9 +132,14 @@ def _json(description: str, schema: dict) -> dict:
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def openapi_spec(server_url: str) -> dict:
+def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
+    """The whole description; with `served` (the app's route paths), only the documented
+    routes that the app serves are added to gen_video's."""
+    served = None if served is None else set(served)
+    paths, schemas = operations_spec(op for op in OPERATIONS if served is None or op.path in served)
+    options = options_model().model_json_schema(ref_template="#/components/schemas/{model}")
     task_ref = {"$ref": "#/components/schemas/Task"}
-    return {
+    spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "draftrender gen_video", "version": "1",
                  "description": "Render JianYing / CapCut drafts to MP4: the gen_video contract."},
@@ -49,9 +148,7 @@ def openapi_spec(server_url: str) -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "needed when the service runs with API keys"}},
             "schemas": {
-                "Error": ERROR, "Task": TASK,
-                "Options": {"type": "object", "additionalProperties": False,
-                            "properties": {k: {"type": OPTION_TYPES.get(k, "number")} for k in OPTIONS}},
+                **schemas, "Error": ERROR, "Task": TASK, "Options": options,
             },
         },
         "security": [{"bearer": []}, {}],
@@ -133,3 +230,6 @@ def openapi_spec(server_url: str) -> dict:
                           "security": [], "responses": {"200": {"description": "HTML"}}}},
         },
     }
+    for path, ops in paths.items():
+        spec["paths"].setdefault(path, {}).update(ops)
+    return spec

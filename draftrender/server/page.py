@@ -171,6 +171,30 @@ function el(tag, cls, content) {
   if (content !== undefined) e.textContent = content;
   return e;
 }
+function resolve(spec, schema) {
+  while (schema && schema.$ref) schema = spec.components.schemas[schema.$ref.split("/").pop()];
+  return schema || {};
+}
+function kind(s) {
+  const type = s.enum ? s.enum.join(" | ") : (s.anyOf || [s]).map((a) => a.type).filter(Boolean).join(" or ");
+  const range = (s.anyOf || [s]).map((a) => [a.minimum ?? a.exclusiveMinimum, a.maximum ?? a.exclusiveMaximum])
+    .find(([lo, hi]) => lo !== undefined || hi !== undefined);
+  let out = type || "object";
+  if (range) out += ` ${range[0] ?? "…"}–${range[1] ?? "…"}`;
+  if (s.default !== undefined && s.default !== null) out += `, default ${JSON.stringify(s.default)}`;
+  return out;
+}
+// Every body field, nested objects (such as options) spelled out: name, type, range, default, help.
+function fields(spec, schema, prefix) {
+  const rows = [];
+  const s = resolve(spec, schema);
+  for (const [name, prop] of Object.entries(s.properties || {})) {
+    const p = resolve(spec, prop);
+    if (p.properties) { rows.push(...fields(spec, p, prefix + name + ".")); continue; }
+    rows.push(`${prefix}${name} (${kind(p)})${p.description ? ": " + p.description : ""}`);
+  }
+  return rows;
+}
 fetch("/openapi.json").then((r) => r.json()).then((spec) => {
   document.getElementById("title").textContent = spec.info.title;
   const list = document.getElementById("routes");
@@ -181,9 +205,13 @@ fetch("/openapi.json").then((r) => r.json()).then((spec) => {
       head.append(el("span", "method mono", method.toUpperCase()), el("code", "", path), el("span", "", op.summary));
       item.appendChild(head);
       const params = (op.parameters || []).map((p) => `${p.name} (${p.in}${p.required ? ", required" : ""})`);
-      const body = op.requestBody && op.requestBody.content["application/json"].schema.properties;
-      if (body) params.push(...Object.keys(body).map((k) => `${k} (body)`));
       if (params.length) item.appendChild(el("div", "url", "parameters: " + params.join(", ")));
+      const body = op.requestBody && op.requestBody.content["application/json"];
+      if (body) {
+        const list = el("ul", "fields");
+        for (const row of fields(spec, body.schema, "")) list.appendChild(el("li", "url", row));
+        item.appendChild(list);
+      }
       const responses = Object.entries(op.responses).map(([code, r]) => `${code} ${r.description}`);
       item.appendChild(el("div", "url", responses.join(" · ")));
       list.appendChild(item);

@@ -426,7 +426,7 @@ def test_the_audio_rate_option_sets_the_sample_clock(tmp_path):
     assert abs(x.shape[1] - 44_100) < 1024
     spectrum = np.abs(np.fft.rfft(x[0, 4410:39690] * np.hanning(35280), 1 << 18))
     assert abs(np.argmax(spectrum) * 44_100 / (1 << 18) - 440) < 2
-    with pytest.raises(draftrender.DraftRenderError, match="audio rate 44000"):
+    with pytest.raises(draftrender.DraftRenderError, match="option audio_rate 44000"):
         draftrender.render(folder, tmp_path / "bad.mp4", audio_rate=44_000)
 
 

@@ -64,3 +64,12 @@ def test_the_page_lists_generations_beside_renders_and_plays_them(tmp_path, star
     assert listed and f'data-task-id="{made["id"]}"' in listed.group(1), dom[-3000:]
     assert 'data-generation="openai"' in listed.group(1) and "openai · local-title" in listed.group(1)
     assert "320×180, 1.00 s" in listed.group(1)  # the video element loaded and played its metadata
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup --test installs it)")
+def test_the_docs_page_describes_every_option(tmp_path, start_service):
+    dom = dump_dom(start_service().url + "/docs", tmp_path / "profile")
+    assert "options.crf (integer 0–51, default 20): quality: lower is better" in dom, dom[-3000:]
+    assert "options.preset (ultrafast | superfast | veryfast" in dom
+    assert "options.fps (number or null 1–240): output frame rate" in dom
+    assert "draft_url (string): http(s) URL of the draft JSON" in dom
