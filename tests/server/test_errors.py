@@ -72,8 +72,8 @@ def test_unknown_task(start_service):
 
 @pytest.mark.parametrize("body, fragment", [
     ({"draft_url": "http://x.example/d.json", "options": {"speed": 2}}, "unknown option"),
-    ({"draft_url": "http://x.example/d.json", "options": {"scale": 99}}, "between"),
-    ({"draft_url": "http://x.example/d.json", "options": {"encoder": "gpu"}}, "one of"),
+    ({"draft_url": "http://x.example/d.json", "options": {"scale": 99}}, "option scale 99: input should be less"),
+    ({"draft_url": "http://x.example/d.json", "options": {"encoder": "gpu"}}, "option encoder 'gpu': input should be"),
     ({"draft_url": "http://x.example/d.json", "options": {"start": 2, "end": 1}}, "after start"),
     ({"draft_url": "http://x.example/d.json", "wait": -1}, "wait"),
     ([1, 2], "JSON object"),
