@@ -332,8 +332,10 @@ def cmd_worker(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     data_dir = args.data_dir or default_data_dir().with_name("worker")
+    store = store_url(args.store)
+    assert store is not None  # --store is required of a worker
     try:
-        run_worker(broker=args.broker, store=store_url(args.store), storage=args.storage, data_dir=data_dir,
+        run_worker(broker=args.broker, store=store, storage=args.storage, data_dir=data_dir,
                    concurrency=args.concurrency or default_workers(),
                    queues=tuple(q for q in args.queues.split(",") if q), visibility_timeout=args.visibility_timeout)
     except (OSError, ValueError, SQLAlchemyError) as e:
