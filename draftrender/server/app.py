@@ -116,7 +116,6 @@ async def _start(app: web.Application) -> None:
     storage = open_storage(config.storage) if config.storage else None
     store = app[STORE] = TaskStore(config.data_dir, config.store, storage)
     store.expire(time.time() - config.retention_s)
-    pool: RenderPool | CeleryQueue
     if config.broker:  # scaled out: workers elsewhere run the renders; those running go on
         pool: RenderPool | CeleryQueue = CeleryQueue(config, store, config.broker)
         queued = store.with_status(QUEUED)
