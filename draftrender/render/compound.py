@@ -14,13 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..options import EncodeSettings, RenderOptions
 from ..timeline.model import Compound, FidelityNote, Media, Timeline
-from .encode import EncodeSettings
-
-if TYPE_CHECKING:
-    from .pipeline import RenderOptions
 
 # Near-lossless and fast: the picture is encoded once more by the outer render.
 INTERMEDIATE = EncodeSettings(crf=4, preset="ultrafast")
@@ -43,8 +39,8 @@ def compounds_rendered(tl: Timeline, opts: RenderOptions) -> Iterator[tuple[Time
         for n, (clip, end) in enumerate(used.values()):
             inner = replace(clip.timeline, duration=min(end, clip.timeline.duration))
             out = Path(folder) / f"compound-{n}.mp4"
-            result = render_timeline(inner, out, replace(opts, start=None, end=None, fps=None, progress=None,
-                                                         loudness=None, encode=INTERMEDIATE))
+            result = render_timeline(inner, out, opts.model_copy(update=dict(
+                start=None, end=None, fps=None, progress=None, loudness=None, encode=INTERMEDIATE)))
             notes += [replace(note, feature=f"compound clip {clip.name}: {note.feature}")
                       for note in result.fidelity[len(inner.fidelity):]]
             videos[clip.id] = Media(clip.id, "video", clip.name, "", path=out, width=result.width,
