@@ -68,8 +68,9 @@ def render_part(tl: Timeline, part: Part, output: Path, opts: RenderOptions) -> 
         return None
     _, _, fps = output_geometry(tl, opts)
     # The pipeline starts at frame_count(start): the µs rounded down maps back to `first` exactly.
-    chunk = replace(opts, start=_frame_floor(part.first, fps) / 1e6, end=_frame_floor(part.last, fps) / 1e6,
-                    audio=False, encode=replace(opts.encode, threads=CHUNK_THREADS))
+    chunk = opts.model_copy(update=dict(
+        start=_frame_floor(part.first, fps) / 1e6, end=_frame_floor(part.last, fps) / 1e6, audio=False,
+        encode=opts.encode.model_copy(update=dict(threads=CHUNK_THREADS))))
     return render_timeline(tl, output, chunk)
 
 
@@ -171,7 +172,7 @@ def in_processes(tl: Timeline, opts: RenderOptions, workers: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    quiet = replace(opts, progress=None)  # a callback does not cross into another process
+    quiet = opts.model_copy(update=dict(progress=None))  # a callback does not cross into another process
 
     def run(jobs: Iterable[tuple[Part, Path]]) -> list[RenderResult | None]:
         context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
