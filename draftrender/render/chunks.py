@@ -78,7 +78,7 @@ def render_sound(tl: Timeline, part: Part, output: Path, opts: RenderOptions) ->
     """The sound of frames [first, last) as one AAC stream, pulled frame by frame as the
     single-process render pulls it, so the samples are the same."""
     _, _, fps = output_geometry(tl, opts)
-    with compounds_rendered(tl, replace(opts, end=frame_time(part.last, fps) / 1e6)) as (flat, _):
+    with compounds_rendered(tl, opts.model_copy(update=dict(end=frame_time(part.last, fps) / 1e6))) as (flat, _):
         probes = prepare_media(flat, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
         sound = Soundtrack(flat, probes, opts.audio_rate, frame_time(part.first, fps), frame_time(part.last, fps),
                            opts.loudness)
