@@ -191,9 +191,11 @@ def concurrency_of(caller: Principal | None) -> int | None:
 async def read_json(request: web.Request) -> dict:
     """The JSON object body; up to the draft cap, as a template or a batch's rows may be large."""
     cap = request.app[DISPATCHER].config.max_draft_bytes
-    raw = await request.content.read(cap + 1)
-    if len(raw) > cap:
-        raise InvalidParameter(f"the request body is larger than {cap} bytes")
+    raw = bytearray()
+    while chunk := await request.content.read(1 << 16):  # read() gives what has arrived, not all
+        raw += chunk
+        if len(raw) > cap:
+            raise InvalidParameter(f"the request body is larger than {cap} bytes")
     try:
         body = json.loads(raw)
     except ValueError:

@@ -122,8 +122,12 @@ def test_templates(start_service, shop, tmp_path):
     img = np.asarray(Image.open(tmp_path / "still.png").convert("RGB")).astype(int)
     assert near(img[90, 80], (128, 128, 128)) and near(img[5, 5], BG)  # its own medium and colour
 
-    other = client.ok("POST", "/v1/templates", {"name": "b", "category": "food", "id": "food_v1",
-                                                "config": {"draft_url": shop.template_url}}, 201)
+    # The draft itself in the body, over the 64 KiB a gen_video request may have; media beside base_url.
+    draft = json.loads(urllib.request.urlopen(shop.template_url).read())
+    draft["notes"] = "x" * 300_000
+    other = client.ok("POST", "/v1/templates", {"name": "b", "category": "food", "id": "food_v1", "config": {
+        "draft": draft, "base_url": shop.template_url}}, 201)
+    assert other["preview_url"] and other["source"] == "uploaded draft"
     assert other["id"] == "food_v1"
     assert [t["id"] for t in client.ok("GET", "/v1/templates?category=ecommerce")["templates"]] == [made["id"]]
     page = client.ok("GET", "/v1/templates?page=2&limit=1")
