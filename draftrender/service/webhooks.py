@@ -24,7 +24,7 @@ import aiohttp
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
-from ..assets.http import USER_AGENT, ensure_public_url
+from ..assets.http import USER_AGENT, ensure_public_url, new_session
 from ..errors import DraftRenderError, InvalidRequest
 from ..timeline.load import check_url
 from .schema import deliveries
@@ -111,8 +111,8 @@ class Webhooks:
     async def run(self) -> None:
         """Send due deliveries until cancelled; sleeps until the next one is due or one is added."""
         self._loop = asyncio.get_running_loop()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout),
-                                         headers={"User-Agent": USER_AGENT}) as session:
+        # Connections pass the private-address guard, as draft fetches do (no DNS rebinding).
+        async with new_session(allow_private_urls=self.allow_private_urls) as session:
             while True:
                 try:
                     await self.send_due(session)
@@ -153,7 +153,8 @@ class Webhooks:
                 await ensure_public_url(row["url"])
             headers = {"Content-Type": "application/json",
                        **SIGNERS[row["signer"]](row["id"], row["event"], at, body, row["secret"])}
-            async with session.post(row["url"], data=body, headers=headers, allow_redirects=False) as resp:
+            async with session.post(row["url"], data=body, headers={"User-Agent": USER_AGENT, **headers},
+                                    allow_redirects=False, timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
                 status = resp.status
                 await resp.read()
             if not 200 <= status < 300:

@@ -6,12 +6,16 @@ download_content for the three variants, remix; seeds; the error shape."""
 from __future__ import annotations
 
 import io
+import time
 
 import av
 import numpy as np
 import openai
 import pytest
+from aiohttp import web
 from PIL import Image
+
+from draftrender.server.apis import ACCOUNTS
 
 # The SDK warns that OpenAI's own Sora service is ending; the API it speaks is what is tested here.
 pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
@@ -114,3 +118,23 @@ def test_errors_in_openai_shape(gateway):
                                     "param": "prompt", "code": "missing_parameter"}}
     reply = service.call("GET", "/v1/videos?order=sideways", headers={"Authorization": f"Bearer {KEY}"})
     assert (reply.status, reply.json["error"]["param"]) == (400, "order")
+
+
+def test_callback_is_an_openai_webhook_event_the_sdk_verifies(gateway, http_server):
+    service, client = gateway
+    secret = service.on_loop(lambda: service.app[ACCOUNTS].authenticate(KEY).webhook_secret)
+    events = []
+
+    async def hook(request: web.Request) -> web.Response:
+        # The SDK's own check: Standard Webhooks headers, HMAC-SHA256 with the key's secret.
+        events.append(client.webhooks.unwrap(await request.read(), dict(request.headers), secret=secret))
+        return web.Response(status=204)
+
+    url = http_server.route("/openai-hook", hook)
+    video = client.videos.create_and_poll(prompt="回调", extra_body={"callback_url": url}, poll_interval_ms=50, **TITLE)
+    end = time.monotonic() + 20
+    while not events:
+        assert time.monotonic() < end, "no callback came"
+        time.sleep(0.05)
+    (event,) = events
+    assert (event.type, event.data.id, event.object) == ("video.completed", video.id, "event")

@@ -99,3 +99,13 @@ def test_zhaotou_generations_succeed_with_url_and_content(service):
     assert (missing.status, missing.json["error"]["code"]) == (400, "missing_parameter")
     unknown = call(service, "GET", "/v1/video/generations/task_nope")
     assert (unknown.status, unknown.json["error"]["code"]) == (404, "task_not_found")
+
+
+def test_rate_limit_in_openai_shape_with_headers(start_service):
+    service = start_service(api_keys=frozenset({KEY}), rate_per_minute=2)
+    assert [call(service, "GET", "/v1/videos").status for _ in range(2)] == [200, 200]
+    limited = call(service, "GET", "/v1/videos")
+    assert limited.status == 429
+    assert (limited.json["error"]["type"], limited.json["error"]["code"]) == ("rate_limit_error", "rate_limit_exceeded")
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert (limited.headers["X-RateLimit-Limit"], limited.headers["X-RateLimit-Remaining"]) == ("2", "0")
