@@ -151,6 +151,7 @@ def _prices(config: ServerConfig) -> dict:
 async def _stop(app: web.Application) -> None:
     app[SWEEPER].cancel()
     app[SENDER].cancel()
+    await asyncio.gather(app[SENDER], return_exceptions=True)  # its HTTP session closes before the loop does
     await app[GENERATIONS].close()
     await app[POOL].close()
     app[DRAFT_THREADS].shutdown(wait=False, cancel_futures=True)
