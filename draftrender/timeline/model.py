@@ -273,15 +273,13 @@ class Sticker:
 class Compound:
     """A compound clip (复合片段): a whole nested draft, placed like a video.
 
-    The renderer draws `timeline` into one picture and one sound, `width`×`height` (the nested
-    canvas), and then treats it as the segment's video.
+    The renderer draws `timeline` into one picture and one sound (the nested canvas's size),
+    and then treats it as the segment's video.
     """
 
     id: str
     name: str
     timeline: Timeline
-    width: int
-    height: int
 
 
 # ---------------------------------------------------------------- segments and tracks

@@ -418,7 +418,7 @@ class _Parser:
             return None
         self.notes += [replace(n, track=ti, segment=si, feature=f"compound clip {name}: {n.feature}")
                        for n in inner.fidelity]
-        return Compound(m["id"], name, inner, inner.canvas.width, inner.canvas.height)
+        return Compound(m["id"], name, inner)
 
     def media(self, m: dict, kind: Literal["video", "photo", "audio"], where: str) -> Media:
         mid = m["id"]
