@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook-secret", metavar="SECRET",
                    help="signs VideoMatic webhooks of callers without a key of their own (see draftrender keys)")
     scale_out_arguments(p, "render nothing here: put each render on the broker, for `draftrender worker`s")
+    p.add_argument("--max-output-pixels", type=int, default=4096 * 2160, metavar="N",
+                   help="largest video area rendered, width × height (default: 4096×2160, 4K)")
     p.add_argument("--request-timeout", type=float, default=30.0, metavar="S",
                    help="seconds a client has to send a request's head, and again its body")
     p.add_argument("--max-connections", type=int, default=0, metavar="N",
@@ -297,7 +299,7 @@ def cmd_serve(args) -> int:
                        allow_private_urls=args.allow_private_urls, media_roots=tuple(args.media_root),
                        task_timeout=args.task_timeout, retention_hours=args.retention_hours,
                        public_url=args.public_url, max_draft_bytes=int(args.max_draft_mb * (1 << 20)),
-                       max_media_bytes=int(args.max_media_mb * (1 << 20)),
+                       max_media_bytes=int(args.max_media_mb * (1 << 20)), max_output_pixels=args.max_output_pixels,
                        broker=args.broker, store=store_url(args.store), storage=args.storage,
                        request_timeout=args.request_timeout, max_connections=args.max_connections,
                        webhook_secret=args.webhook_secret, providers_file=args.providers,

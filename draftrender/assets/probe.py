@@ -30,6 +30,9 @@ EXIF_ORIENTATION_TAG = 0x0112
 STILL_CODECS = frozenset({"png", "mjpeg", "jpegls", "bmp", "tiff", "webp", "gif", "hevc", "av1",
                           "jpeg2000", "targa", "ppm", "pgm", "sgi", "dpx", "exr", "qoi"})
 
+# The largest picture decoded (8192×8192): a few hundred KB of PNG can declare 13000×13000,
+# which takes 1.3 GB to decode. Checked on the header, before any pixel is decoded.
+MAX_PICTURE_PIXELS = 8192 * 8192
 # Demuxers that claim text files (FFmpeg renders .txt as ANSI art): never a medium in a draft.
 TEXT_DEMUXERS = frozenset({"tty"})
 
@@ -87,6 +90,7 @@ def _probe_image(path: Path) -> Probe | None:
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise _unreadable(path, str(exc)) from None
     with im:
+        _check_area(path, *im.size)
         try:
             frames = getattr(im, "n_frames", 1)
             rotation = EXIF_ROTATION.get(im.getexif().get(EXIF_ORIENTATION_TAG, 1), 0)
@@ -108,6 +112,12 @@ def _animation_duration(im: Image.Image) -> int:
         im.seek(i)
         total_ms += im.info.get("duration") or 100  # browsers' default for a 0 delay
     return int(total_ms) * 1000
+
+
+def _check_area(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PICTURE_PIXELS:
+        raise _unreadable(path, f"its pictures are {width}×{height} ({width * height / 1e6:.0f} megapixels), over "
+                                f"the {MAX_PICTURE_PIXELS / 1e6:.0f}-megapixel cap; scale it down")
 
 
 # ---------------------------------------------------------------- video and audio
@@ -148,6 +158,8 @@ def _probe_av(path: Path) -> Probe:
             if video is None and audio is None:
                 raise _unreadable(path, "no video or audio stream")
             duration = _duration_us(container, video or audio)
+            if video is not None:
+                _check_area(path, video.codec_context.width, video.codec_context.height)
             # Decoding one frame proves the file is readable and carries the rotation.
             first = next(container.decode(video if video is not None else audio), None)
             if first is None:

@@ -154,7 +154,7 @@ class RenderPool:
             "output": str(work / "video.mp4"), "options": task.options,
             "media_roots": [str(r) for r in self.config.media_roots],
             "allow_private_urls": self.config.allow_private_urls, "cache_dir": str(self.store.cache_dir),
-            "max_media_bytes": self.config.max_media_bytes,
+            "max_media_bytes": self.config.max_media_bytes, "max_output_pixels": self.config.max_output_pixels,
         }
 
     def _on_message(self, task_id: str) -> None:

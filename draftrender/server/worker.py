@@ -8,15 +8,17 @@ total) events and then ("done", result) or ("error", error). When the service go
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import threading
 from pathlib import Path
 
 from ..assets import prepare_media
-from ..errors import DraftRenderError, RenderFailed
-from ..render.pipeline import render_timeline, with_options
+from ..errors import DraftRenderError, InvalidRequest, RenderFailed
+from ..render.pipeline import output_geometry, render_timeline, with_options
 from ..timeline import parse
+from ..timeline.model import Timeline
 
 
 def run(conn, job: dict) -> None:
@@ -42,6 +44,7 @@ def render_job(job: dict, progress) -> dict:
     tl = parse(data, draft_dir=None, origin=job["origin"], base_url=job["base_url"],
                media_roots=tuple(Path(r) for r in job["media_roots"]))
     progress({"stage": "parse", "done": 1, "total": 1})
+    check_output_size(tl, job["options"], job["max_output_pixels"])
     cache = Path(job["cache_dir"])
     # Fetched here first so the media cap applies; the render below finds them cached.
     prepare_media(tl, cache_dir=cache, max_bytes=job["max_media_bytes"],
@@ -50,6 +53,17 @@ def render_job(job: dict, progress) -> dict:
     opts = with_options(**job["options"], cache_dir=cache, allow_private_urls=job["allow_private_urls"],
                         progress=progress)
     return render_timeline(tl, Path(job["output"]), opts).to_json()
+
+
+def check_output_size(tl: Timeline, options: dict, max_pixels: int) -> None:
+    """InvalidRequest when the video would be larger than the service renders: a frame's
+    buffers grow with its area, and so does a worker's memory."""
+    width, height, _ = output_geometry(tl, with_options(**options))
+    if width * height > max_pixels:
+        fit = math.floor(100 * math.sqrt(max_pixels / (tl.canvas.width * tl.canvas.height))) / 100
+        raise InvalidRequest(
+            f"the video would be {width}×{height} ({width * height / 1e6:.1f} megapixels), over this service's "
+            f"{max_pixels / 1e6:.1f}-megapixel cap (--max-output-pixels); ask for options.scale ≤ {fit:.2f}")
 
 
 def error_json(e: DraftRenderError) -> dict:

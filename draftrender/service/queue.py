@@ -114,6 +114,7 @@ class CeleryQueue:
             "media_roots": [str(r) for r in self.config.media_roots],
             "allow_private_urls": self.config.allow_private_urls,
             "max_media_bytes": self.config.max_media_bytes,
+            "max_output_pixels": self.config.max_output_pixels,
             "task_timeout": self.config.task_timeout,
             "max_attempts": self.config.max_attempts,
         }

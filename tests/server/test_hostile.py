@@ -11,6 +11,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 from drafts import draft_file, edit_json
 from service_harness import publish, tiny_draft
 
@@ -152,3 +153,39 @@ def test_a_name_that_resolves_to_loopback_at_connect_time_is_refused(tmp_path, s
     assert "rebind.example.com" in reply.json["message"] and "private address (127.0.0.1)" in reply.json["message"]
     assert dns.asked and set(dns.asked) == {"rebind.example.com"}
     assert http_server.hits["/rebind/draft_content.json"] == 1
+
+
+# ---------------------------------------------------------------- memory: output and picture areas
+
+
+def test_the_output_area_is_capped_with_a_clear_400(tmp_path, start_service, http_server):
+    folder = tiny_draft(tmp_path / "drafts")
+    url = publish(http_server, folder, "/area")
+    service = start_service(max_output_pixels=320 * 180 // 4)
+    reply = service.gen_video(url)
+    assert reply.status == 400 and reply.json["detail"] == "请求参数无效", reply.body
+    assert "320×180 (0.1 megapixels), over this service's" in reply.json["message"]
+    assert "cap (--max-output-pixels)" in reply.json["message"]
+    assert "options.scale ≤ 0.5" in reply.json["message"]
+    assert http_server.hits["/area/media/clip.mp4"] == 0  # refused before any download
+    small = service.gen_video(url, options={"scale": 0.5})
+    assert small.status == 200 and (small.json["width"], small.json["height"]) == (160, 90)
+
+    # The largest canvas a draft may have is refused at the default cap, which allows 4K.
+    edit_json(folder, lambda d: d["canvas_config"].update(width=8192, height=8192))
+    huge = publish(http_server, folder, "/huge")
+    reply = start_service(data_dir=tmp_path / "default").gen_video(huge)
+    assert reply.status == 400 and "8192×8192 (67.1 megapixels)" in reply.json["message"], reply.body
+    assert "options.scale ≤ 0.36" in reply.json["message"]
+
+
+def test_a_picture_too_large_to_decode_is_refused_from_its_header(tmp_path, start_service, http_server):
+    folder = tiny_draft(tmp_path / "drafts")
+    edit_json(folder, lambda d: d["materials"]["videos"][0].update(path="media/big.png", type="photo"))
+    big = tmp_path / "big.png"
+    Image.new("1", (9000, 8000)).save(big)  # 72 megapixels in about 10 KB
+    http_server.serve("/bigpng/media/big.png", big.read_bytes(), content_type="image/png")
+    url = http_server.serve("/bigpng/draft_content.json", draft_file(folder).read_bytes())
+    reply = start_service().gen_video(url)
+    assert reply.status == 400 and reply.json["detail"] == "素材无法访问", reply.body
+    assert "9000×8000 (72 megapixels), over the 67-megapixel cap" in reply.json["message"]
