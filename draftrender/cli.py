@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     scale_out_arguments(p, "render nothing here: put each render on the broker, for `draftrender worker`s")
     p.add_argument("--max-output-pixels", type=int, default=4096 * 2160, metavar="N",
                    help="largest video area rendered, width × height (default: 4096×2160, 4K)")
+    p.add_argument("--draft-fetches", type=int, default=16, metavar="N",
+                   help="drafts downloading at once; one more is answered 503 with Retry-After")
+    p.add_argument("--draft-timeout", type=float, default=30.0, metavar="S", help="seconds to download a draft")
+    p.add_argument("--media-timeout", type=float, default=900.0, metavar="S", help="seconds to download one medium")
     p.add_argument("--request-timeout", type=float, default=30.0, metavar="S",
                    help="seconds a client has to send a request's head, and again its body")
     p.add_argument("--max-connections", type=int, default=0, metavar="N",
@@ -303,7 +307,9 @@ def cmd_serve(args) -> int:
                        broker=args.broker, store=store_url(args.store), storage=args.storage,
                        request_timeout=args.request_timeout, max_connections=args.max_connections,
                        webhook_secret=args.webhook_secret, providers_file=args.providers,
-                       generation_retention_hours=args.generation_retention_hours)
+                       generation_retention_hours=args.generation_retention_hours,
+                       draft_fetches=args.draft_fetches, draft_timeout=args.draft_timeout,
+                       media_timeout=args.media_timeout)
         if args.broker and not (args.store and args.storage):
             raise ValueError("--broker needs --store and --storage that every worker shares as well")
         if args.data_dir:

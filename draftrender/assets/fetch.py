@@ -39,13 +39,14 @@ def cache_path(cache_dir: Path, url: str) -> Path:
 
 
 def prepare_media(timeline: Timeline, *, cache_dir: Path | None = None, timeout: float = 60.0,
-                  max_bytes: int = 2 << 30, concurrency: int = 8, retries: int = 3,
+                  deadline: float | None = None, max_bytes: int = 2 << 30, concurrency: int = 8, retries: int = 3,
                   allow_private_urls: bool = True, progress: Progress | None = None) -> dict[str, Probe]:
     """Fetch and probe every medium of the timeline, keyed by Media.id.
 
     Local files are read in place; URLs are downloaded into the cache (a later call reuses
     them without a request). `timeout` is the seconds a download may stall before it is
-    retried or given up. Raises one MaterialUnreachable naming every medium that failed.
+    retried or given up; `deadline` the seconds one download may take in all, retries
+    included. Raises one MaterialUnreachable naming every medium that failed.
     """
     media = timeline.media()
     if all(m.path is not None for m in media):
@@ -54,7 +55,7 @@ def prepare_media(timeline: Timeline, *, cache_dir: Path | None = None, timeout:
         return _probe_local(media, timeline.draft_dir, concurrency=max(1, concurrency), progress=progress)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return run_sync(lambda: _prepare_all(
-        media, timeline.draft_dir, cache, timeout=timeout, max_bytes=max_bytes,
+        media, timeline.draft_dir, cache, timeout=timeout, deadline=deadline, max_bytes=max_bytes,
         concurrency=max(1, concurrency), retries=retries,
         allow_private_urls=allow_private_urls, progress=progress))
 
@@ -82,7 +83,7 @@ def _probe_local(media: tuple[Media, ...], draft_dir: Path | None, *, concurrenc
 
 
 async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: Path, *,
-                       timeout: float, max_bytes: int, concurrency: int, retries: int,
+                       timeout: float, deadline: float | None, max_bytes: int, concurrency: int, retries: int,
                        allow_private_urls: bool, progress: Progress | None) -> dict[str, Probe]:
     import asyncio
 
@@ -102,7 +103,7 @@ async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: 
         if session is None:  # made on the first download: a local draft never imports aiohttp
             session = new_session(allow_private_urls=allow_private_urls, limit=concurrency)
         async with gate:
-            return await fetch_to_file(url, dest, session=session, timeout=timeout,
+            return await fetch_to_file(url, dest, session=session, timeout=timeout, deadline=deadline,
                                        max_bytes=max_bytes, retries=retries,
                                        allow_private_urls=allow_private_urls)
 

@@ -50,7 +50,7 @@ from .apis import (
     rate_headers,
 )
 from .config import ServerConfig
-from .intake import fetch_draft, read_request, task_key
+from .intake import DraftFetches, fetch_draft, read_request, task_key
 from .openapi import openapi_spec
 from .page import DOCS_HTML, INDEX_HTML
 from . import videomatic
@@ -68,6 +68,7 @@ STORE = web.AppKey("store", TaskStore)
 POOL: web.AppKey[RenderPool | CeleryQueue] = web.AppKey("pool")
 SWEEPER = web.AppKey("sweeper", asyncio.Task)
 DRAFT_THREADS = web.AppKey("draft_threads", ThreadPoolExecutor)
+DRAFT_FETCHES = web.AppKey("draft_fetches", DraftFetches)
 LOCK = web.AppKey("lock", TextIO)  # the open lock file: closing it frees the data dir
 WEBHOOKS = web.AppKey("webhooks", Webhooks)
 SENDER = web.AppKey("sender", asyncio.Task)
@@ -78,7 +79,7 @@ TASK_ID = re.compile(r"^[0-9a-f]{32}$")
 PUBLIC_PATHS = ("/", "/docs", "/openapi.json", "/favicon.ico", "/v1/auth/login")
 PUBLIC_PREFIXES = ("/files/",)
 MAX_PAGE = 100
-DRAFT_FETCHES = 16  # drafts fetched at once; more requests wait for a thread
+PARSE_THREADS = 4  # drafts parsed and hashed at once, off the event loop
 
 
 def create_app(config: ServerConfig | None = None) -> web.Application:
@@ -126,7 +127,8 @@ async def _start(app: web.Application) -> None:
         log.info("%d task(s) from before the last stop are queued again", len(queued))
     app[POOL] = pool
     await pool.start(queued)
-    app[DRAFT_THREADS] = ThreadPoolExecutor(DRAFT_FETCHES, thread_name_prefix="draftrender-draft")
+    app[DRAFT_THREADS] = ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="draftrender-draft")
+    app[DRAFT_FETCHES] = DraftFetches(config.draft_fetches)
     configs = load_configs(config.providers_file)
     accounts = app[ACCOUNTS] = Accounts(store.db, jwt_ttl=config.jwt_ttl, **_prices(config))
     accounts.ensure_keys(config.api_keys)
@@ -257,7 +259,7 @@ async def gen_video(request: web.Request) -> web.Response:
     except ValueError:
         raise InvalidRequest("the request body must be JSON: {\"draft_url\": \"…\"}") from None
     req = read_request(body, config)
-    draft = await fetch_draft(req.draft_url, config, request.app[DRAFT_THREADS])
+    draft = await fetch_draft(req.draft_url, config, request.app[DRAFT_THREADS], request.app[DRAFT_FETCHES])
     key = task_key(req, draft)
     # No await between looking up and adding: two identical requests cannot both add.
     task = store.joinable(key, failed_since=time.time() - config.failed_memory)

@@ -39,6 +39,9 @@ class ServerConfig:
     max_draft_bytes: int = 32 << 20
     max_media_bytes: int = 2 << 30
     max_output_pixels: int = 4096 * 2160  # a video's area; the default allows 4K either way up
+    draft_fetches: int = 16  # drafts downloading at once; one more is answered 503
+    draft_timeout: float = 30.0  # seconds to download a draft, retries included
+    media_timeout: float = 900.0  # seconds to download one medium, retries included
     max_attempts: int = 2  # starts of one task across restarts before it is failed
     retry_after: int = 10  # seconds, for 503 answers
     # Scaled out (all three, or none): renders go to `draftrender worker`s through the broker.

@@ -7,16 +7,16 @@ Only http(s) URLs are taken: a request may never name a file on the server.
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import hashlib
 import json
 import math
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from ..errors import DraftUrlMissing, InvalidDraftUrl, InvalidRequest
+from ..errors import DraftUrlMissing, InvalidDraftUrl, InvalidRequest, ServiceBusy
 from ..options import option_values, render_options
-from ..timeline.load import check_url, load_source
+from ..timeline.load import check_url, fetch_draft_bytes, parse_draft
 from .config import ServerConfig
 
 MAX_URL_LENGTH = 8192
@@ -72,17 +72,42 @@ class FetchedDraft:
     sha256: str  # of the draft as parsed, so reformatting alone is not a change
 
 
-async def fetch_draft(url: str, config: ServerConfig, threads: Executor) -> FetchedDraft:
+class DraftFetches:
+    """At most `limit` drafts downloading at once (each may hold up to --max-draft-mb): one
+    more is answered 503 with Retry-After at once, never left waiting."""
+
+    def __init__(self, limit: int):
+        self.limit, self.active = limit, 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self):
+        if self.active >= self.limit:
+            raise ServiceBusy(f"{self.active} drafts are being fetched, the most this service fetches at once; "
+                              "retry later")
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+
+
+async def fetch_draft(url: str, config: ServerConfig, threads: Executor,
+                      fetches: DraftFetches | None = None) -> FetchedDraft:
     """The draft at `url`, through the same loader (and errors) as the library.
 
-    `threads` are the service's own: a slow draft host must not take the default executor,
-    which serves the video files."""
-    loop = asyncio.get_running_loop()
-    src = await loop.run_in_executor(threads, functools.partial(
-        load_source, url, max_bytes=config.max_draft_bytes, allow_private_urls=config.allow_private_urls))
-    canonical = await loop.run_in_executor(threads, functools.partial(
-        json.dumps, src.data, sort_keys=True, ensure_ascii=False))
-    return FetchedDraft(src.data, src.base_url or url, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+    Downloaded on the event loop (a slow host holds no thread), within the draft deadline, as
+    one of `fetches` when given; parsed and hashed on `threads`, the service's own, so the
+    loop stays free."""
+    async with fetches.slot() if fetches is not None else contextlib.nullcontext():
+        base_url, raw = await fetch_draft_bytes(url, timeout=config.draft_timeout, max_bytes=config.max_draft_bytes,
+                                                allow_private_urls=config.allow_private_urls)
+    data, canonical = await asyncio.get_running_loop().run_in_executor(threads, parsed_and_canonical, raw, base_url)
+    return FetchedDraft(data, base_url, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+
+
+def parsed_and_canonical(raw: bytes, url: str) -> tuple[dict, str]:
+    data = parse_draft(raw, url)
+    return data, json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
 def task_key(request: GenVideoRequest, draft: FetchedDraft) -> str:

@@ -155,6 +155,7 @@ class RenderPool:
             "media_roots": [str(r) for r in self.config.media_roots],
             "allow_private_urls": self.config.allow_private_urls, "cache_dir": str(self.store.cache_dir),
             "max_media_bytes": self.config.max_media_bytes, "max_output_pixels": self.config.max_output_pixels,
+            "media_timeout": self.config.media_timeout,
         }
 
     def _on_message(self, task_id: str) -> None:

@@ -47,7 +47,7 @@ def render_job(job: dict, progress) -> dict:
     check_output_size(tl, job["options"], job["max_output_pixels"])
     cache = Path(job["cache_dir"])
     # Fetched here first so the media cap applies; the render below finds them cached.
-    prepare_media(tl, cache_dir=cache, max_bytes=job["max_media_bytes"],
+    prepare_media(tl, cache_dir=cache, max_bytes=job["max_media_bytes"], deadline=job["media_timeout"],
                   allow_private_urls=job["allow_private_urls"],
                   progress=lambda done, total: progress({"stage": "download", "done": done, "total": total}))
     opts = with_options(**job["options"], cache_dir=cache, allow_private_urls=job["allow_private_urls"],

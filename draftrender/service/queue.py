@@ -115,6 +115,7 @@ class CeleryQueue:
             "allow_private_urls": self.config.allow_private_urls,
             "max_media_bytes": self.config.max_media_bytes,
             "max_output_pixels": self.config.max_output_pixels,
+            "media_timeout": self.config.media_timeout,
             "task_timeout": self.config.task_timeout,
             "max_attempts": self.config.max_attempts,
         }

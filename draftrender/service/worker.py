@@ -99,7 +99,7 @@ def _render(store: TaskStore, task: Task, policy: dict) -> None:
             "base_url": task.base_url, "output": str(work / "video.mp4"), "options": task.options,
             "media_roots": policy["media_roots"], "allow_private_urls": policy["allow_private_urls"],
             "cache_dir": str(store.cache_dir), "max_media_bytes": policy["max_media_bytes"],
-            "max_output_pixels": policy["max_output_pixels"],
+            "max_output_pixels": policy["max_output_pixels"], "media_timeout": policy["media_timeout"],
         }
         report = Reporter(store, task)
         result = render_job(job, report)

@@ -126,16 +126,24 @@ def _raw_params(query: str) -> list[tuple[str, str]]:
 
 
 def _load_url(given: str, timeout: float, max_bytes: int, allow_private_urls: bool) -> DraftSource:
+    url, raw = run_sync(lambda: fetch_draft_bytes(given, timeout=timeout, max_bytes=max_bytes,
+                                                  allow_private_urls=allow_private_urls))
+    return DraftSource(parse_draft(raw, url), None, given, base_url=url)
+
+
+async def fetch_draft_bytes(given: str, *, timeout: float = 30.0, max_bytes: int = 64 << 20,
+                            allow_private_urls: bool = True) -> tuple[str, bytes]:
+    """(the draft's own URL after unwrapping, its bytes), fetched on the running event loop
+    within `timeout` seconds in all; parse them with parse_draft."""
     url = check_url(unwrap_url(check_url(given)))
     try:
-        raw = run_sync(lambda: fetch_bytes(
-            url, timeout=timeout, deadline=timeout, max_bytes=max_bytes, retries=LOAD_RETRIES,
-            backoff=LOAD_BACKOFF, allow_private_urls=allow_private_urls))
+        raw = await fetch_bytes(url, timeout=timeout, deadline=timeout, max_bytes=max_bytes, retries=LOAD_RETRIES,
+                                backoff=LOAD_BACKOFF, allow_private_urls=allow_private_urls)
     except FetchFailed as failure:
         if failure.too_large:
             raise MalformedDraft(f"draft at {url} is larger than the {format_size(max_bytes)} cap") from None
         raise DraftNotFound(f"draft not found at {url}: {failure.reason}") from None
-    return DraftSource(parse_draft(raw, url), None, given, base_url=url)
+    return url, raw
 
 
 # ---------------------------------------------------------------- local files and folders

@@ -3,6 +3,8 @@ every test drives the real service on loopback the way the probe did."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import logging
 import socket
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from aiohttp import web
 from PIL import Image
 from drafts import draft_file, edit_json
 from service_harness import publish, tiny_draft
@@ -189,3 +192,52 @@ def test_a_picture_too_large_to_decode_is_refused_from_its_header(tmp_path, star
     reply = start_service().gen_video(url)
     assert reply.status == 400 and reply.json["detail"] == "素材无法访问", reply.body
     assert "9000×8000 (72 megapixels), over the 67-megapixel cap" in reply.json["message"]
+
+
+# ---------------------------------------------------------------- slow draft and media hosts
+
+
+def test_slow_draft_hosts_hold_no_thread_and_one_fetch_too_many_gets_503(tmp_path, start_service, http_server,
+                                                                          gates):
+    folder = tiny_draft(tmp_path / "drafts")
+    publish(http_server, folder, "/slow")
+    gate, body = gates(), draft_file(folder).read_bytes()
+
+    async def held_draft(request: web.Request) -> web.Response:
+        await gate.hold()
+        return web.Response(body=body, content_type="application/json")
+
+    url = http_server.route("/slow/draft_content.json", held_draft)
+    service = start_service(draft_fetches=2)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(service.gen_video, url + f"?n={n}") for n in range(2)]
+        end = time.monotonic() + 30
+        while http_server.hits["/slow/draft_content.json"] < 2:
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        busy = service.gen_video(url + "?n=3")
+        assert busy.status == 503 and busy.headers["Retry-After"] == "10", busy.body
+        assert busy.json["detail"] == "服务繁忙" and "drafts are being fetched" in busy.json["message"]
+        assert service.call("GET", "/v1/gen_video").status == 200  # the service answers meanwhile
+        gate.open()
+        assert [f.result().status for f in held] == [200, 200]
+
+
+def test_a_medium_that_trickles_meets_the_download_deadline(tmp_path, start_service, http_server):
+    folder = tiny_draft(tmp_path / "drafts")
+    url = http_server.serve("/trickle/draft_content.json", draft_file(folder).read_bytes())
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+        await response.prepare(request)
+        for _ in range(600):  # never stalls, never ends (within the test's patience)
+            await response.write(b"\0" * 16)
+            await asyncio.sleep(0.1)
+        return response
+
+    http_server.route("/trickle/media/clip.mp4", trickle)
+    service = start_service(media_timeout=1)
+    reply = service.gen_video(url)
+    assert reply.status == 400 and reply.json["detail"] == "素材无法访问", reply.body
+    assert "timed out after 1 s" in reply.json["message"]
+    assert list((tmp_path / "data").rglob("*.part")) == []  # no partial download left behind
