@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="require Authorization: Bearer KEY "
                         "(repeatable; a key here shows in ps: prefer --api-keys-file)")
     p.add_argument("--api-keys-file", type=Path, metavar="FILE", help="API keys, one a line")
+    p.add_argument("--admin-keys-file", type=Path, metavar="FILE",
+                   help="API keys that see every task, one a line (any other key sees only its own tasks)")
     p.add_argument("--allow-private-urls", action="store_true",
                    help="let drafts and media come from private, loopback and link-local addresses")
     p.add_argument("--media-root", type=Path, action="append", default=[], metavar="DIR",
@@ -111,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drafts downloading at once; one more is answered 503 with Retry-After")
     p.add_argument("--draft-timeout", type=float, default=30.0, metavar="S", help="seconds to download a draft")
     p.add_argument("--media-timeout", type=float, default=900.0, metavar="S", help="seconds to download one medium")
+    p.add_argument("--max-cache-gb", type=float, default=20.0, metavar="GB",
+                   help="downloaded media kept for later renders; the least recently used go first")
     p.add_argument("--request-timeout", type=float, default=30.0, metavar="S",
                    help="seconds a client has to send a request's head, and again its body")
     p.add_argument("--max-connections", type=int, default=0, metavar="N",
@@ -299,7 +303,9 @@ def cmd_serve(args) -> int:
     try:
         if args.api_keys_file:
             keys |= read_keys_file(args.api_keys_file)
+        admin_keys = read_keys_file(args.admin_keys_file) if args.admin_keys_file else frozenset()
         options = dict(host=args.host, port=args.port, queue_size=args.queue_size, api_keys=frozenset(keys),
+                       admin_keys=admin_keys,
                        allow_private_urls=args.allow_private_urls, media_roots=tuple(args.media_root),
                        task_timeout=args.task_timeout, retention_hours=args.retention_hours,
                        public_url=args.public_url, max_draft_bytes=int(args.max_draft_mb * (1 << 20)),
@@ -309,7 +315,7 @@ def cmd_serve(args) -> int:
                        webhook_secret=args.webhook_secret, providers_file=args.providers,
                        generation_retention_hours=args.generation_retention_hours,
                        draft_fetches=args.draft_fetches, draft_timeout=args.draft_timeout,
-                       media_timeout=args.media_timeout)
+                       media_timeout=args.media_timeout, max_cache_bytes=int(args.max_cache_gb * (1 << 30)))
         if args.broker and not (args.store and args.storage):
             raise ValueError("--broker needs --store and --storage that every worker shares as well")
         if args.data_dir:
@@ -318,7 +324,7 @@ def cmd_serve(args) -> int:
             options["workers"] = args.workers
         config = ServerConfig(**options)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-        if not config.api_keys and args.host not in ("127.0.0.1", "localhost", "::1"):
+        if not (config.api_keys or config.admin_keys) and args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"draftrender: warning: serving on {args.host} with no API key", file=sys.stderr)
         where = f"renders on {args.broker}" if args.broker else f"{config.workers} worker(s)"
         print(f"draftrender: serving gen_video on http://{args.host}:{args.port} "

@@ -1,6 +1,7 @@
 """Getting every medium of a timeline onto local disk once, and probing it.
 
-Owns: the on-disk media cache (keyed by URL, filled by atomic renames), concurrent downloads,
+Owns: the on-disk media cache (keyed by URL, filled by atomic renames, trimmed least recently
+used first, partial files of killed downloads removed), concurrent downloads,
 and collecting every missing, unreachable or unreadable medium into one MaterialUnreachable.
 """
 
@@ -10,7 +11,8 @@ import concurrent.futures
 import hashlib
 import os
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -39,14 +41,17 @@ def cache_path(cache_dir: Path, url: str) -> Path:
 
 
 def prepare_media(timeline: Timeline, *, cache_dir: Path | None = None, timeout: float = 60.0,
-                  deadline: float | None = None, max_bytes: int = 2 << 30, concurrency: int = 8, retries: int = 3,
+                  deadline: float | None = None, max_bytes: int = 2 << 30, max_cache_bytes: int | None = None,
+                  concurrency: int = 8, retries: int = 3,
                   allow_private_urls: bool = True, progress: Progress | None = None) -> dict[str, Probe]:
     """Fetch and probe every medium of the timeline, keyed by Media.id.
 
     Local files are read in place; URLs are downloaded into the cache (a later call reuses
     them without a request). `timeout` is the seconds a download may stall before it is
     retried or given up; `deadline` the seconds one download may take in all, retries
-    included. Raises one MaterialUnreachable naming every medium that failed.
+    included. With `max_cache_bytes`, the cache is then trimmed to that size, least recently
+    used first (this timeline's media stay). Raises one MaterialUnreachable naming every
+    medium that failed.
     """
     media = timeline.media()
     if all(m.path is not None for m in media):
@@ -54,10 +59,38 @@ def prepare_media(timeline: Timeline, *, cache_dir: Path | None = None, timeout:
         # local draft's render does not import asyncio and ssl (8 MB of memory).
         return _probe_local(media, timeline.draft_dir, concurrency=max(1, concurrency), progress=progress)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return run_sync(lambda: _prepare_all(
+    probes = run_sync(lambda: _prepare_all(
         media, timeline.draft_dir, cache, timeout=timeout, deadline=deadline, max_bytes=max_bytes,
         concurrency=max(1, concurrency), retries=retries,
         allow_private_urls=allow_private_urls, progress=progress))
+    if max_cache_bytes is not None:
+        trim_cache(cache, max_cache_bytes, keep={p.path for p in probes.values()})
+    return probes
+
+
+def trim_cache(cache_dir: Path, max_bytes: int, keep: Collection[Path] = ()) -> None:
+    """Remove the least recently used downloads (by modification time: a cache hit touches
+    its file) until the cache holds at most `max_bytes`; files in `keep` stay."""
+    files = []
+    with os.scandir(cache_dir) as entries:
+        for entry in entries:
+            if entry.is_file() and not entry.name.endswith(".part"):  # a part is its download's
+                st = entry.stat()
+                files.append((st.st_mtime_ns, st.st_size, Path(entry.path)))
+    total = sum(size for _, size, _ in files)
+    for _, size, path in sorted(files):
+        if total <= max_bytes:
+            break
+        if path not in keep:
+            path.unlink(missing_ok=True)
+            total -= size
+
+
+def remove_partial_downloads(cache_dir: Path, pid: int | None = None) -> None:
+    """Remove the partial files of the downloads of a killed process `pid`, or of every
+    download (when none can be running, as a service starts)."""
+    for part in Path(cache_dir).glob(f".*.{pid}-*.part" if pid else ".*.part"):
+        part.unlink(missing_ok=True)
 
 
 def _probe_local(media: tuple[Media, ...], draft_dir: Path | None, *, concurrency: int,
@@ -99,6 +132,8 @@ async def _prepare_all(media: tuple[Media, ...], draft_dir: Path | None, cache: 
         nonlocal session
         dest = cache_path(cache, url)
         if dest.is_file() and dest.stat().st_size > 0:
+            now = time.time_ns()  # finer than the file system's own clock: no ties with a download
+            os.utime(dest, ns=(now, now))  # used now: among the last to go when the cache is trimmed
             return dest
         if session is None:  # made on the first download: a local draft never imports aiohttp
             session = new_session(allow_private_urls=allow_private_urls, limit=concurrency)

@@ -291,7 +291,8 @@ async def fetch_to_file(url: str, dest: Path, *, session: aiohttp.ClientSession 
     into place only when complete, so `dest` never holds half a download."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
+    # The pid in the name: the service removes a killed worker's partial files at once.
+    part = dest.with_name(f".{dest.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
 
     async def attempt(s: aiohttp.ClientSession) -> None:
         # A fresh file per attempt: a retry must not append to what a failed one wrote.

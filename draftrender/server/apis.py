@@ -144,7 +144,14 @@ def add_videos_routes(app: web.Application) -> None:
 
 
 def public_base(request: web.Request) -> str:
-    return request.app[CONFIG].public_url or f"{request.scheme}://{request.host}"
+    """The base of the URLs the service hands out: --public-url, else the address this
+    connection reached (never the Host header, which the caller writes)."""
+    config = request.app[CONFIG]
+    if config.public_url:
+        return config.public_url
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    host, port = sockname[:2] if sockname else (config.host, config.port)
+    return f"{request.scheme}://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def principal(request: web.Request) -> Principal | None:

@@ -45,6 +45,7 @@ from .apis import (
     error_headers,
     json_response,
     list_generations,
+    principal,
     public_base,
     query_int,
     rate_headers,
@@ -132,6 +133,7 @@ async def _start(app: web.Application) -> None:
     configs = load_configs(config.providers_file)
     accounts = app[ACCOUNTS] = Accounts(store.db, jwt_ttl=config.jwt_ttl, **_prices(config))
     accounts.ensure_keys(config.api_keys)
+    accounts.ensure_keys(config.admin_keys, admin=True)
     hooks = app[WEBHOOKS] = Webhooks(store.db, retry_base=config.webhook_retry_base,
                                      retry_max=config.webhook_retry_max, give_up_after=config.webhook_give_up_after,
                                      allow_private_urls=config.allow_private_urls)
@@ -260,13 +262,14 @@ async def gen_video(request: web.Request) -> web.Response:
         raise InvalidRequest("the request body must be JSON: {\"draft_url\": \"…\"}") from None
     req = read_request(body, config)
     draft = await fetch_draft(req.draft_url, config, request.app[DRAFT_THREADS], request.app[DRAFT_FETCHES])
-    key = task_key(req, draft)
+    owner = owner_of(request)
+    key = task_key(req, draft, owner)
     # No await between looking up and adding: two identical requests cannot both add.
     task = store.joinable(key, failed_since=time.time() - config.failed_memory)
     if task is None:
         pool.check_capacity()
         task = store.add(Task(id=secrets.token_hex(16), key=key, draft_url=req.draft_url, options=req.options,
-                              base_url=draft.base_url), draft.data)
+                              base_url=draft.base_url, owner=owner), draft.data)
         pool.submit(task)
     if not task.done and req.wait > 0:
         await pool.wait(task.id, req.wait)
@@ -293,7 +296,7 @@ async def status_by_url(request: web.Request) -> web.Response:
     url = request.query.get("draft_url", "").strip()
     if not url:
         raise DraftUrlMissing("draft_url is required")
-    task = request.app[STORE].latest_for_url(url)
+    task = request.app[STORE].latest_for_url(url, owner=viewer_of(request))
     if task is None:
         raise TaskNotFound(f"no task for draft_url {url}")
     return json_response(task.to_json(public_base(request)))
@@ -305,7 +308,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     if bad:
         raise InvalidRequest(f"unknown status {', '.join(bad)}; known: {', '.join(STATUSES)}")
     limit, offset = query_int(request, "limit", 20, 1, MAX_PAGE), query_int(request, "offset", 0, 0, 10**9)
-    tasks, total = request.app[STORE].page(statuses, limit, offset)
+    tasks, total = request.app[STORE].page(statuses, limit, offset, owner=viewer_of(request))
     base = public_base(request)
     return json_response({"tasks": [t.to_json(base) for t in tasks], "total": total,
                               "limit": limit, "offset": offset})
@@ -372,9 +375,21 @@ async def docs_page(request: web.Request) -> web.Response:
 def find_task(request: web.Request) -> Task:
     task_id = request.match_info["task_id"]
     task = request.app[STORE].get(task_id) if TASK_ID.match(task_id) else None
-    if task is None:
+    if task is None or viewer_of(request) not in (None, task.owner):  # another key's: as if not there
         raise TaskNotFound(f"no task {task_id}")
     return task
+
+
+def owner_of(request: web.Request) -> str | None:
+    """Whose a new task is: the caller's key id; None on a service without keys."""
+    who = principal(request)
+    return who.key_id if who else None
+
+
+def viewer_of(request: web.Request) -> str | None:
+    """Whose tasks the caller sees: its own key's; None (all) for an admin key or without keys."""
+    who = principal(request)
+    return None if who is None or who.admin else who.key_id
 
 
 async def generation_file(request: web.Request) -> web.StreamResponse:

@@ -24,7 +24,8 @@ class ServerConfig:
     data_dir: Path = field(default_factory=default_data_dir)
     workers: int = field(default_factory=default_workers)
     queue_size: int = 32  # tasks waiting for a worker; more get 503
-    api_keys: frozenset[str] = frozenset()  # empty: no key needed
+    api_keys: frozenset[str] = frozenset()  # empty: no key needed; a key sees only the tasks it made
+    admin_keys: frozenset[str] = frozenset()  # keys that see every task
     allow_private_urls: bool = False
     media_roots: tuple[Path, ...] = ()  # local media a URL draft may name; none by default
     task_timeout: float = 1800.0  # seconds a render may run before it is killed (504)
@@ -42,6 +43,7 @@ class ServerConfig:
     draft_fetches: int = 16  # drafts downloading at once; one more is answered 503
     draft_timeout: float = 30.0  # seconds to download a draft, retries included
     media_timeout: float = 900.0  # seconds to download one medium, retries included
+    max_cache_bytes: int = 20 << 30  # downloaded media kept; the least recently used go first
     max_attempts: int = 2  # starts of one task across restarts before it is failed
     retry_after: int = 10  # seconds, for 503 answers
     # Scaled out (all three, or none): renders go to `draftrender worker`s through the broker.
@@ -69,6 +71,7 @@ class ServerConfig:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "media_roots", tuple(Path(r).resolve() for r in self.media_roots))
         object.__setattr__(self, "api_keys", frozenset(k for k in self.api_keys if k))
+        object.__setattr__(self, "admin_keys", frozenset(k for k in self.admin_keys if k))
         if self.workers < 1 or self.queue_size < 0 or self.task_timeout <= 0 or self.retention_hours <= 0:
             raise ValueError("workers must be ≥ 1, queue size ≥ 0, task timeout and retention > 0")
         if self.public_url:

@@ -110,7 +110,8 @@ def parsed_and_canonical(raw: bytes, url: str) -> tuple[dict, str]:
     return data, json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
-def task_key(request: GenVideoRequest, draft: FetchedDraft) -> str:
-    """Same draft_url, same options, same draft content: same key, same task."""
-    ident = json.dumps([request.draft_url, request.options, draft.sha256], sort_keys=True)
+def task_key(request: GenVideoRequest, draft: FetchedDraft, owner: str | None = None) -> str:
+    """Same draft_url, same options, same draft content, same owner: same key, same task."""
+    ident = json.dumps([request.draft_url, request.options, draft.sha256] + ([owner] if owner else []),
+                       sort_keys=True)
     return hashlib.sha256(ident.encode("utf-8")).hexdigest()

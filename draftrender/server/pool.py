@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
+from ..assets.fetch import remove_partial_downloads
 from ..errors import RenderFailed, RenderTimeout, ServiceBusy
 from . import worker
 from .config import ServerConfig
@@ -71,6 +72,7 @@ class RenderPool:
             # render's start would hold the loop for as long as that takes.
             from multiprocessing import forkserver
             await self.loop.run_in_executor(None, forkserver.ensure_running)
+        remove_partial_downloads(self.store.cache_dir)  # no worker runs yet: any part is a killed one's
         self.queue.extend(t.id for t in queued)
         self._dispatch()
 
@@ -155,7 +157,7 @@ class RenderPool:
             "media_roots": [str(r) for r in self.config.media_roots],
             "allow_private_urls": self.config.allow_private_urls, "cache_dir": str(self.store.cache_dir),
             "max_media_bytes": self.config.max_media_bytes, "max_output_pixels": self.config.max_output_pixels,
-            "media_timeout": self.config.media_timeout,
+            "media_timeout": self.config.media_timeout, "max_cache_bytes": self.config.max_cache_bytes,
         }
 
     def _on_message(self, task_id: str) -> None:
@@ -236,6 +238,8 @@ class RenderPool:
         run.conn.close()
         if kill and run.process.is_alive():
             run.process.kill()
+        if kill:  # its downloads stopped midway: their partial files go now, not at retention
+            remove_partial_downloads(self.store.cache_dir, run.process.pid)
         # Reaped off the loop: join() blocks until the kernel has the process gone.
         self.loop.run_in_executor(None, run.process.join, 10)
 

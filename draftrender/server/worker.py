@@ -48,6 +48,7 @@ def render_job(job: dict, progress) -> dict:
     cache = Path(job["cache_dir"])
     # Fetched here first so the media cap applies; the render below finds them cached.
     prepare_media(tl, cache_dir=cache, max_bytes=job["max_media_bytes"], deadline=job["media_timeout"],
+                  max_cache_bytes=job["max_cache_bytes"],
                   allow_private_urls=job["allow_private_urls"],
                   progress=lambda done, total: progress({"stage": "download", "done": done, "total": total}))
     opts = with_options(**job["options"], cache_dir=cache, allow_private_urls=job["allow_private_urls"],

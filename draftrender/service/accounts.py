@@ -211,14 +211,14 @@ class Accounts:
                 admin=admin, webhook_secret=new_webhook_secret(), created=time.time()))
         return key, key_id
 
-    def ensure_keys(self, keys: Iterable[str], *, plan: str = "unlimited") -> None:
+    def ensure_keys(self, keys: Iterable[str], *, plan: str = "unlimited", admin: bool = False) -> None:
         """Keys given on the command line (--api-key, --api-keys-file) become accounts: unlimited
         credits and requests, unless an operator has since changed them."""
         for key in keys:
             with self.engine.begin() as db:
                 known = db.execute(sa.select(api_keys.c.id).where(api_keys.c.key_hash == key_hash(key))).first()
             if known is None:
-                self.create_key(name="command line", plan=plan, key=key)
+                self.create_key(name="command line", plan=plan, key=key, admin=admin)
 
     def key_info(self, key_id: str) -> dict | None:
         with self.engine.begin() as db:

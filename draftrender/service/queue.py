@@ -116,6 +116,7 @@ class CeleryQueue:
             "max_media_bytes": self.config.max_media_bytes,
             "max_output_pixels": self.config.max_output_pixels,
             "media_timeout": self.config.media_timeout,
+            "max_cache_bytes": self.config.max_cache_bytes,
             "task_timeout": self.config.task_timeout,
             "max_attempts": self.config.max_attempts,
         }

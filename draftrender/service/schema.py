@@ -28,6 +28,7 @@ tasks = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("worker_pid", sa.Integer),
     sa.Column("base_url", sa.Text),
+    sa.Column("owner", sa.String(32)),  # the id of the API key that created it (api_keys.id); None: no keys
     # Scaled out: when the task's worker last said it is alive (epoch seconds); another worker
     # takes over a running task only once this is older than the lease (service/worker.py).
     sa.Column("heartbeat", sa.Double),

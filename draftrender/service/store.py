@@ -98,13 +98,15 @@ class TaskStore:
                            .where(tasks.c.key == key, (tasks.c.status != FAILED) | (tasks.c.finished >= failed_since))
                            .order_by(tasks.c.created.desc()).limit(1))
 
-    def latest_for_url(self, draft_url: str) -> Task | None:
-        return self._first(tasks.select().where(tasks.c.draft_url == draft_url)
+    def latest_for_url(self, draft_url: str, owner: str | None = None) -> Task | None:
+        """The newest task for the URL (among `owner`'s tasks, when given)."""
+        return self._first(tasks.select().where(tasks.c.draft_url == draft_url, _owned_by(owner))
                            .order_by(tasks.c.created.desc()).limit(1))
 
-    def page(self, statuses: tuple[str, ...], limit: int, offset: int) -> tuple[list[Task], int]:
-        """Tasks newest first, and how many match in all."""
-        where = tasks.c.status.in_(statuses) if statuses else sa.true()
+    def page(self, statuses: tuple[str, ...], limit: int, offset: int,
+             owner: str | None = None) -> tuple[list[Task], int]:
+        """Tasks newest first (among `owner`'s tasks, when given), and how many match in all."""
+        where = sa.and_(tasks.c.status.in_(statuses) if statuses else sa.true(), _owned_by(owner))
         with self.db.connect() as conn:
             total = conn.scalar(sa.select(sa.func.count()).select_from(tasks).where(where))
             rows = conn.execute(tasks.select().where(where).order_by(tasks.c.created.desc(), tasks.c.id)
@@ -234,6 +236,10 @@ def video_name(task_id: str) -> str:
 
 def _task_id(name: str) -> str:
     return name.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def _owned_by(owner: str | None):
+    return sa.true() if owner is None else tasks.c.owner == owner
 
 
 def _row(task: Task) -> dict:

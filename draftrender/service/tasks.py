@@ -36,6 +36,7 @@ class Task:
     attempts: int = 0
     worker_pid: int | None = None
     base_url: str | None = None  # the JSON's own URL after unwrapping, for relative media
+    owner: str | None = None  # the id of the API key that created it; None when the service has no keys
     heartbeat: float | None = None  # scaled out: when its worker last said it is alive
 
     @property

@@ -100,6 +100,7 @@ def _render(store: TaskStore, task: Task, policy: dict) -> None:
             "media_roots": policy["media_roots"], "allow_private_urls": policy["allow_private_urls"],
             "cache_dir": str(store.cache_dir), "max_media_bytes": policy["max_media_bytes"],
             "max_output_pixels": policy["max_output_pixels"], "media_timeout": policy["media_timeout"],
+            "max_cache_bytes": policy["max_cache_bytes"],
         }
         report = Reporter(store, task)
         result = render_job(job, report)

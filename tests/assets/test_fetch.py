@@ -218,6 +218,19 @@ def test_a_medium_whose_name_resolves_to_loopback_is_refused_at_connect(http_ser
     assert http_server.hits["/rebound.mp4"] == 1
 
 
+def test_the_cache_is_trimmed_least_recently_used_first(http_server, tmp_path):
+    clips = {name: make_clip(tmp_path / "src" / f"{name}.mp4", color=color).read_bytes()
+             for name, color in (("a", (200, 0, 0)), ("b", (0, 200, 0)), ("c", (0, 0, 200)))}
+    urls = {name: http_server.serve(f"/{name}.mp4", body) for name, body in clips.items()}
+    cache = tmp_path / "cache"
+    cap = len(clips["a"]) + max(len(clips["b"]), len(clips["c"]))  # fits two, not three
+    for name in ("a", "b", "a", "c"):  # a is used again after b: b is the least recently used
+        prepare_media(timeline_of(remote(name, urls[name], f"{name}.mp4")), cache_dir=cache, max_cache_bytes=cap)
+    left = {name for name, body in clips.items() if body in {p.read_bytes() for p in cache.iterdir()}}
+    assert left == {"a", "c"}, ({n: len(b) for n, b in clips.items()}, cap)
+    assert http_server.hits["/a.mp4"] == 1  # the second use was a cache hit
+
+
 def test_non_http_url_is_unreachable(tmp_path):
     with pytest.raises(MaterialUnreachable, match="not an http"):
         prepare_media(timeline_of(remote("v", "ftp://host/a.mp4", "a.mp4")), cache_dir=tmp_path / "cache")

@@ -10,6 +10,7 @@ import logging
 import socket
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import av
 import numpy as np
@@ -241,3 +242,59 @@ def test_a_medium_that_trickles_meets_the_download_deadline(tmp_path, start_serv
     assert reply.status == 400 and reply.json["detail"] == "素材无法访问", reply.body
     assert "timed out after 1 s" in reply.json["message"]
     assert list((tmp_path / "data").rglob("*.part")) == []  # no partial download left behind
+
+
+# ---------------------------------------------------------------- the media cache, Host, task ownership
+
+
+def test_a_killed_download_leaves_no_partial_file(tmp_path, start_service, http_server, gates):
+    gate = gates()
+    url = publish(http_server, tiny_draft(tmp_path / "drafts"), "/killed", gate=gate)
+    service = start_service()
+    task_id = service.gen_video(url, wait=0).json["task_id"]
+    gate.wait_reached()
+    cache = tmp_path / "data" / "cache"
+    assert len(list(cache.glob(".*.part"))) == 1  # the download in progress
+    assert service.call("DELETE", f"/v1/gen_video/{task_id}").json["cancelled"] is True
+    assert list(cache.glob(".*.part")) == []  # removed with its worker, not left for retention
+
+
+def test_the_media_cache_is_capped(tmp_path, start_service, http_server):
+    service = start_service(max_cache_bytes=1)
+    for name, color in (("first", (200, 0, 0)), ("second", (0, 200, 0))):
+        url = publish(http_server, tiny_draft(tmp_path / name, color=color), f"/{name}")
+        assert service.gen_video(url).status == 200
+    cached = list((tmp_path / "data" / "cache").iterdir())
+    # Only the newest render's medium is left; the other, used less recently, went.
+    assert [p.read_bytes() for p in cached] == [(tmp_path / "second" / "tiny" / "media" / "clip.mp4").read_bytes()]
+
+
+def test_video_urls_never_come_from_the_host_header(tmp_path, start_service, http_server):
+    url = publish(http_server, tiny_draft(tmp_path / "drafts"), "/host")
+    service = start_service()
+    evil = {"Host": "evil.example"}
+    reply = service.call("POST", "/v1/gen_video", {"draft_url": url, "wait": 30}, headers=evil)
+    assert reply.status == 200 and reply.json["video_url"].startswith(service.url + "/files/"), reply.body
+    assert service.call("GET", "/openapi.json", headers=evil).json["servers"] == [{"url": service.url}]
+
+
+def test_tasks_belong_to_the_key_that_made_them(tmp_path, start_service, http_server):
+    url = publish(http_server, tiny_draft(tmp_path / "drafts"), "/owned")
+    service = start_service(api_keys=frozenset({"k-alice", "k-bob"}), admin_keys=frozenset({"k-admin"}))
+    alice, bob, admin = ({"Authorization": f"Bearer {k}"} for k in ("k-alice", "k-bob", "k-admin"))
+    made = service.call("POST", "/v1/gen_video", {"draft_url": url, "wait": 30}, headers=alice)
+    assert made.status == 200, made.body
+    task_id = made.json["task_id"]
+    status = f"/v1/gen_video_status?draft_url={quote(url, safe='')}"
+    for path in (f"/v1/gen_video/{task_id}", status):
+        assert service.call("GET", path, headers=bob).status == 404
+        assert service.call("GET", path, headers=alice).json["task_id"] == task_id
+        assert service.call("GET", path, headers=admin).json["task_id"] == task_id
+    assert service.call("GET", "/v1/gen_video", headers=bob).json["total"] == 0
+    assert service.call("GET", "/v1/gen_video", headers=admin).json["total"] == 1
+    assert service.call("DELETE", f"/v1/gen_video/{task_id}", headers=bob).status == 404
+    # Bob's identical request makes his own task rather than joining Alice's.
+    own = service.call("POST", "/v1/gen_video", {"draft_url": url, "wait": 30}, headers=bob)
+    assert own.status == 200 and own.json["task_id"] != task_id
+    assert [t["task_id"] for t in service.call("GET", "/v1/gen_video", headers=alice).json["tasks"]] == [task_id]
+    assert service.call("DELETE", f"/v1/gen_video/{task_id}", headers=alice).json["deleted"] is True
