@@ -52,7 +52,9 @@ def render(source, output: str | os.PathLike | None = None, *, timeline: str | N
 
     Options: fps, scale, start, end (seconds), codec, encoder, crf, preset, bitrate,
     audio (False: no audio stream), audio_rate, loudness (target LUFS), audio_bitrate,
-    cache_dir, font_dirs, allow_private_urls, progress (a callable taking an event dict).
+    cache_dir, font_dirs, allow_private_urls, progress (a callable taking an event dict),
+    providers (the providers file for materials that generate their clips), placeholders
+    (True: a clip that cannot be generated shows a placeholder instead of failing).
     `data` fills a template's `{{fields}}`. With `chunk_seconds`, a draft longer than that is
     rendered in chunks of about that length on `chunk_workers` processes (default 2), and
     joined without re-encoding (draftrender.render.chunks).
@@ -64,7 +66,9 @@ def render(source, output: str | os.PathLike | None = None, *, timeline: str | N
     out = Path(output) if output is not None else default_output(source)
     if chunk_seconds and tl.duration > chunk_seconds * 1e6:
         from .render.chunks import in_processes, render_chunked
+        from .render.pipeline import generated
 
+        tl = generated(tl, opts)  # here, once: chunks on several processes must not each submit a clip
         return render_chunked(tl, out, opts, chunk_seconds, in_processes(tl, opts, chunk_workers))
     return render_timeline(tl, out, opts)
 

@@ -58,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, metavar="ROW.json|ROW.csv",
                    help="fill a template's {{fields}} from this JSON object or one-row CSV/XLSX table")
     p.add_argument("--row", type=int, metavar="N", help="with --data: the table's Nth data row (from 1)")
-    p.add_argument("--cache-dir", type=Path, help="where downloaded media are kept")
+    p.add_argument("--cache-dir", type=Path, help="where downloaded media (and generated clips) are kept")
+    p.add_argument("--providers", type=Path, metavar="FILE",
+                   help="the providers file, for materials that generate their clips (see `draftrender providers`)")
+    p.add_argument("--placeholders", action="store_true",
+                   help="a clip that cannot be generated shows a grey placeholder (named in the fidelity report) "
+                        "instead of failing the render")
     p.add_argument("--font-dir", type=Path, action="append", default=[], help="a folder of fonts to prefer")
     p.add_argument("--chunk-seconds", type=float, metavar="S",
                    help="a draft longer than this renders in chunks of about S seconds, joined without re-encoding")
@@ -191,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_render(args) -> int:
     options = flag_values(args)
     render_options(options, flags=True)  # a bad flag is named as the flag, before the draft loads
-    opts = dict(options, cache_dir=args.cache_dir, font_dirs=tuple(args.font_dir))
+    opts = dict(options, cache_dir=args.cache_dir, font_dirs=tuple(args.font_dir), providers=args.providers,
+                placeholders=args.placeholders)
     data = data_row(args.data, args.row) if args.data else None
     if args.row is not None and data is None:
         raise InvalidData("--row needs --data FILE")

@@ -63,6 +63,11 @@ class RenderOptions(BaseModel):
     font_dirs: tuple[Path, ...] = ()
     allow_private_urls: bool = True
     progress: Progress | None = None
+    # Materials that generate their clips (draftrender_generation): the providers file (None:
+    # the default one, see generate/providers.py), and whether a failed generation shows a grey
+    # placeholder, named in the fidelity report, instead of failing the render.
+    providers: Path | None = None
+    placeholders: bool = False
 
     @model_validator(mode="after")
     def _end_after_start(self) -> RenderOptions:
@@ -72,7 +77,8 @@ class RenderOptions(BaseModel):
 
 
 # Set by the program around a render, never by a user's option.
-PROGRAM_ONLY = frozenset({"encode", "threads", "cache_dir", "font_dirs", "allow_private_urls", "progress"})
+PROGRAM_ONLY = frozenset({"encode", "threads", "cache_dir", "font_dirs", "allow_private_urls", "progress",
+                          "providers", "placeholders"})
 # Units shown in the CLI's help.
 METAVARS = {"fps": "FPS", "start": "SECONDS", "end": "SECONDS", "loudness": "LUFS", "bitrate": "BPS",
             "audio_bitrate": "BPS", "audio_rate": "HZ"}

@@ -104,6 +104,8 @@ def render_flat(tl: Timeline, output: Path, opts: RenderOptions) -> RenderResult
     fix_mmap_threshold()  # else the C heap grows with the video's length
     watch = Stopwatch()  # stages overlap (encoding runs on its own thread); "total" is the wall time
     report = report_progress(opts.progress)
+    with watch.stage("generate"):
+        tl = generated(tl, opts, lambda done, total: report("generate", done, total))
     report("download", 0, 1)
     with watch.stage("download"):
         probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls,
@@ -166,6 +168,16 @@ def render_flat(tl: Timeline, output: Path, opts: RenderOptions) -> RenderResult
     )
 
 
+def generated(tl: Timeline, opts: RenderOptions, progress: Callable[[int, int], None] = lambda d, t: None) -> Timeline:
+    """The timeline with its generating materials' clips made (or taken from the cache)."""
+    if not any(m.generation is not None for m in tl.media()):
+        return tl
+    from ..generate.drafts import with_generated_clips  # providers load only for drafts that need them
+
+    return with_generated_clips(tl, cache_dir=opts.cache_dir, providers=opts.providers,
+                                placeholders=opts.placeholders, progress=progress)
+
+
 def sound_report(sound: Soundtrack) -> dict:
     return {"rate": sound.rate, "sounds": len(sound.sounds), "measured_lufs": sound.measured,
             "gain_db": round(sound.gain_db, 2), "peak_reduction_db": round(sound.peak_reduction_db, 2)}
@@ -174,6 +186,7 @@ def sound_report(sound: Soundtrack) -> dict:
 def render_still(tl: Timeline, t: float, output: Path | None = None,
                  opts: RenderOptions = RenderOptions()) -> np.ndarray:
     """One frame at `t` seconds, as HxWx3 RGB; written as an image when `output` is given."""
+    tl = generated(tl, opts)
     t_us = round(t * 1e6)
     if not 0 <= t_us < max(tl.duration, 1):
         raise RenderFailed(f"time {t} s is outside the timeline (0 to {tl.duration / 1e6:.3f} s)")

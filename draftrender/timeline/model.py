@@ -76,10 +76,13 @@ class Media:
     duration: int = 0
     crop: Crop = Crop()
     looked_in: tuple[str, ...] = ()
+    # A clip to generate instead of a file: the material's `draftrender_generation` request as
+    # JSON text (generate/drafts.py makes it, and sets `path`, before media are fetched).
+    generation: str | None = None
 
     @property
     def missing(self) -> bool:
-        return self.path is None and self.url is None
+        return self.path is None and self.url is None and self.generation is None
 
     @property
     def location(self) -> str:

@@ -55,6 +55,9 @@ from .model import (
 
 # Limits that keep a hostile draft from costing unbounded time or memory.
 MAX_SEGMENTS = 20_000
+# draftrender's own field on a video or photo material: a clip to generate instead of a file
+# (a generation request, see generate/drafts.py and the README).
+GENERATION_FIELD = "draftrender_generation"
 MAX_CANVAS_SIDE = 8192
 MAX_TIME_US = 24 * 3600 * 1_000_000
 MAX_NESTING = 4  # compound clips inside compound clips
@@ -425,7 +428,12 @@ class _Parser:
         if mid in self.media_cache:
             return self.media_cache[mid]
         written = str(m.get("path") or m.get("media_path") or "")
-        path, url, looked = self.locator.locate(written)
+        generation = m.get(GENERATION_FIELD)
+        if generation is not None and (kind == "audio" or not isinstance(generation, dict)):
+            raise MalformedDraft(f"{self.origin}: {where} {GENERATION_FIELD} must be an object on a video or photo "
+                                 f"material, like {{\"model\": \"local-title\", \"prompt\": \"…\"}}")
+        # A material that generates its clip needs no file: whatever path it names is ignored.
+        path, url, looked = (None, None, ()) if generation is not None else self.locator.locate(written)
         media = Media(
             id=mid,
             kind=kind,
@@ -438,6 +446,7 @@ class _Parser:
             duration=as_int(m.get("duration", 0), f"{where} material duration", self, default=0),
             crop=crop(m.get("crop")),
             looked_in=looked,
+            generation=json.dumps(generation, ensure_ascii=False, sort_keys=True) if generation is not None else None,
         )
         self.media_cache[mid] = media
         return media
