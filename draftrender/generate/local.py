@@ -1,20 +1,23 @@
 """The local provider: clips made offline by draftrender's own engine, byte-identical for the same request.
 
 Owns: the two local models (local-kenburns, local-title), their canvas and length defaults,
-the job folder (request.json, then video.mp4, thumbnail.jpg, spritesheet.jpg, or error.json),
-and running each job on a thread of its own. A job folder is named by the request's hash,
-so the same request is the same job, and a job whose process died restarts from its folder.
+the job folder (request.json, then progress, video.mp4, thumbnail.jpg, spritesheet.jpg, or
+error.json), and running each job in a process of its own (local_job.py). A job folder is named
+by the request's hash, so the same request is the same job, and a job whose process died with
+its parent restarts from its folder.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +26,6 @@ from PIL.Image import Resampling
 
 from ..assets.fetch import cache_path
 from ..assets.http import FetchFailed, fetch_to_file, run_sync
-from ..errors import DraftRenderError
 from ..render.encode import EncodeSettings
 from ..render.pipeline import RenderOptions, render_still, render_timeline
 from ..timeline import Timeline, parse
@@ -51,10 +53,6 @@ ENCODE = EncodeSettings(preset="veryfast", crf=20, threads=1)
 SPRITES = (5, 2)  # the spritesheet's columns and rows, frames evenly spread over the clip
 SPRITE_WIDTH = 160
 FILES: dict[Variant, str] = {"video": "video.mp4", "thumbnail": "thumbnail.jpg", "spritesheet": "spritesheet.jpg"}
-
-
-class Cancelled(DraftRenderError):
-    status, detail = 499, "任务已取消"
 
 
 def canvas_for(request: GenerationRequest) -> tuple[int, int]:
@@ -168,21 +166,15 @@ def _save_jpeg(image: Image.Image, path: Path) -> None:
 # ---------------------------------------------------------------- the provider
 
 
-@dataclass
-class _Run:
-    thread: threading.Thread
-    cancel: threading.Event = field(default_factory=threading.Event)
-    progress: int = 0
-
-
 class LocalProvider:
-    """Offline generation with no keys. Job ids are `local-` and the request's hash."""
+    """Offline generation with no keys. Job ids are `local-` and the request's hash; each job
+    renders in a process of its own (local_job.py)."""
 
     def __init__(self, workdir: Path, cache_dir: Path | None = None, name: str = "local"):
         self.name = name
         self.workdir = Path(workdir)
         self.cache_dir = Path(cache_dir) if cache_dir else self.workdir / "media"
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
 
     def _folder(self, job_id: str) -> Path:
@@ -199,33 +191,20 @@ class LocalProvider:
         part = folder / ".request.json.part"
         part.write_text(request.model_dump_json(), encoding="utf-8")
         os.replace(part, folder / "request.json")
-        self._start(job_id, request)
+        self._start(job_id)
         return await self.poll(job_id)
 
-    def _start(self, job_id: str, request: GenerationRequest) -> None:
+    def _start(self, job_id: str) -> None:
         folder = self._folder(job_id)
         with self._lock:
             running = self._runs.get(job_id)
-            if (running and running.thread.is_alive()) or (folder / FILES["spritesheet"]).exists():
+            if (running is not None and running.poll() is None) or (folder / FILES["spritesheet"]).exists():
                 return
-            run = _Run(threading.Thread(target=lambda: self._work(job_id, request, run), daemon=True,
-                                        name=f"draftrender-{job_id}"))
-            self._runs[job_id] = run
-            run.thread.start()
-
-    def _work(self, job_id: str, request: GenerationRequest, run: _Run) -> None:
-        def progress(p: int) -> None:
-            run.progress = p
-            if run.cancel.is_set():
-                raise Cancelled(f"job {job_id} was cancelled")
-
-        folder = self._folder(job_id)
-        try:
-            make_clip(request, folder, self.cache_dir, progress)
-        except Exception as e:  # noqa: BLE001 - a job's failure is its result, never the thread's traceback
-            code = getattr(e, "code", None) or ("cancelled" if isinstance(e, Cancelled) else "generation_failed")
-            message = str(e) if isinstance(e, DraftRenderError) else f"{type(e).__name__}: {e}"
-            (folder / "error.json").write_text(json.dumps({"code": code, "message": message}), encoding="utf-8")
+            (folder / "progress").unlink(missing_ok=True)
+            with open(folder / "log.txt", "wb") as log:
+                self._runs[job_id] = subprocess.Popen(
+                    [sys.executable, "-m", "draftrender.generate.local_job", str(folder), str(self.cache_dir)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
     async def poll(self, job_id: str) -> Job:
         folder = self._folder(job_id)
@@ -247,12 +226,19 @@ class LocalProvider:
             return job.model_copy(update={
                 "status": JobStatus.FAILED, "provider_status": "failed", "error_code": failure["code"],
                 "error_message": failure["message"], "completed_at": _mtime(error), "updated_at": _mtime(error)})
-        run = self._runs.get(job_id)
-        if run is None or not run.thread.is_alive():
-            self._start(job_id, request)  # the process that ran it is gone: the folder says what to redo
-            run = self._runs[job_id]
-        status = JobStatus.IN_PROGRESS if run.progress else JobStatus.QUEUED
-        return job.model_copy(update={"status": status, "provider_status": status.value, "progress": run.progress})
+        process = self._runs.get(job_id)
+        if process is not None and process.poll() is not None:
+            # It ended without a result or an error: killed, or out of memory.
+            _write_error(folder, "generation_failed", f"the render process of {job_id} ended with {process.returncode}")
+            return await self.poll(job_id)
+        if process is None:
+            self._start(job_id)  # the process that ran it is gone with its parent: the folder says what to redo
+        try:
+            progress = int((folder / "progress").read_text())
+        except (OSError, ValueError):
+            progress = 0
+        status = JobStatus.IN_PROGRESS if progress else JobStatus.QUEUED
+        return job.model_copy(update={"status": status, "provider_status": status.value, "progress": progress})
 
     async def download(self, job: Job, variant: Variant, dest: Path) -> Path:
         source = self._folder(job.id) / FILES[variant]
@@ -266,9 +252,17 @@ class LocalProvider:
         return dest
 
     async def cancel(self, job_id: str) -> None:
-        run = self._runs.get(job_id)
-        if run is not None:
-            run.cancel.set()
+        process = self._runs.get(job_id)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            await asyncio.to_thread(process.wait)
+            _write_error(self._folder(job_id), "cancelled", f"job {job_id} was cancelled")
+
+
+def _write_error(folder: Path, code: str, message: str) -> None:
+    part = folder / ".error.json.part"
+    part.write_text(json.dumps({"code": code, "message": message}), encoding="utf-8")
+    os.replace(part, folder / "error.json")
 
 
 def _mtime(path: Path) -> datetime:

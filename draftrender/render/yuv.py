@@ -98,14 +98,12 @@ class YuvCanvas:
         self._to_yuv = VideoReformatter()
 
     def start(self, fill: tuple[int, int, int] | None = None) -> None:
-        """A new frame, filled with the RGB colour `fill` (black without one)."""
+        """A new frame, filled with the RGB colour `fill` (left as it comes without one)."""
         self.frame = av.VideoFrame(self.width, self.height, "yuv420p")
         self.y, self.u, self.v = planes(self.frame)
-        # Filled even when a picture will cover it: a frame left as allocated made renders on a
-        # worker thread (whose malloc arena hands back used memory) differ from run to run in
-        # their encoded bytes, though not in any visible pixel; the fill costs a memset.
-        for plane, value in zip((self.y, self.u, self.v), yuv_colour(fill or (0, 0, 0)), strict=True):
-            plane.fill(value)
+        if fill is not None:
+            for plane, value in zip((self.y, self.u, self.v), yuv_colour(fill), strict=True):
+                plane.fill(value)
 
     def paste(self, picture: av.VideoFrame, left: int, top: int) -> None:
         """An opaque yuv420p picture with its top-left corner at (left, top), clipped. Luma
