@@ -9,7 +9,10 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -24,17 +27,32 @@ from .timeline.summary import describe
 from .timeline.templates import fields
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, `timeout`): unwinds like Ctrl-C, so the partial output is removed."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.run(args)
     except DraftRenderError as e:
         print(f"draftrender: error: {e}", file=sys.stderr)
+        if getattr(args, "json", False):  # the whole error, e.g. every unreachable medium
+            print(json.dumps({"status": e.status, **e.to_json()}, ensure_ascii=False, indent=2))
         return 1
+    except Terminated:
+        print("draftrender: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("draftrender: interrupted", file=sys.stderr)
         return 130
@@ -255,18 +273,40 @@ def cmd_template_fields(args) -> int:
 
 
 class ProgressBar:
-    """A one-line progress bar on a terminal; silent elsewhere, so logs stay clean."""
+    """A one-line progress bar on a terminal. Elsewhere (logs, CI, systemd) a progress line at
+    each stage's start and end and every `every` seconds between: stage, percent, speed, ETA."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, every: float = 5.0):
         self.stream = stream
         self.live = stream.isatty()
+        self.every = every
+        self.stage, self.stage_started = "", 0.0
+        self.last_line: float | None = None
+        self.last_frac = -1.0
 
     def __call__(self, event: dict) -> None:
-        if not self.live or not event["total"]:
+        if not event["total"]:
             return
         frac = min(event["done"] / event["total"], 1.0)
-        filled = int(frac * 30)
-        self.stream.write(f"\r{event['stage']:<8} [{'#' * filled}{'.' * (30 - filled)}] {frac:6.1%}")
+        if self.live:
+            filled = int(frac * 30)
+            self.stream.write(f"\r{event['stage']:<8} [{'#' * filled}{'.' * (30 - filled)}] {frac:6.1%}")
+            self.stream.flush()
+            return
+        now = time.monotonic()
+        if event["stage"] != self.stage:
+            self.stage, self.stage_started, self.last_line, self.last_frac = event["stage"], now, None, -1.0
+        due = self.last_line is None or (frac >= 1 and self.last_frac < 1) or now - self.last_line >= self.every
+        if not due or frac == self.last_frac:
+            return
+        self.last_line, self.last_frac = now, frac
+        spent = now - self.stage_started
+        rate = event["done"] / spent if spent > 0 and event["done"] else 0.0
+        unit = "frames" if event["stage"] in ("render", "encode") else "steps"
+        speed = f", {rate:.1f}/s" if rate else ""
+        eta = f", ETA {(event['total'] - event['done']) / rate:.0f} s" if rate and frac < 1 else ""
+        self.stream.write(f"draftrender: {event['stage']} {frac:.0%} ({event['done']}/{event['total']} {unit}"
+                          f"{speed}{eta})\n")
         self.stream.flush()
 
     def finish(self) -> None:
@@ -333,9 +373,9 @@ def cmd_serve(args) -> int:
         if not (config.api_keys or config.admin_keys) and args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"draftrender: warning: serving on {args.host} with no API key", file=sys.stderr)
         where = f"renders on {args.broker}" if args.broker else f"{config.workers} worker(s)"
-        print(f"draftrender: serving gen_video on http://{args.host}:{args.port} "
-              f"(data in {config.data_dir}, {where})", file=sys.stderr, flush=True)
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, ready=lambda: print(
+            f"draftrender: serving gen_video on http://{args.host}:{args.port} (data in {config.data_dir}, {where})",
+            file=sys.stderr, flush=True)))
     except (OSError, ValueError, DataDirInUse, SQLAlchemyError) as e:
         print(f"draftrender: error: cannot serve: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1

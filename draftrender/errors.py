@@ -76,6 +76,9 @@ class MaterialUnreachable(DraftRenderError):
         self.materials = list(materials or [])
         self.reason = reason or message  # lets the fetcher name a download by its URL, not its cache file
 
+    def to_json(self) -> dict:
+        return {**super().to_json(), "materials": self.materials}
+
 
 class InvalidOption(DraftRenderError):
     """A render option that is unknown, of the wrong type or out of its range (draftrender/options.py)."""
@@ -85,10 +88,6 @@ class InvalidOption(DraftRenderError):
 
 class RenderFailed(DraftRenderError):
     status, detail = 500, "视频渲染失败"
-
-
-class AudioFailed(DraftRenderError):
-    status, detail = 500, "音频处理失败"
 
 
 class EncodeFailed(DraftRenderError):

@@ -31,8 +31,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from media_factory import AUDIO_RATE, make_clip, make_image, tone
+from shared import REAL_DRAFTS
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "real_drafts"
+CORPUS = REAL_DRAFTS
 SEC = 1_000_000
 WINDOW = 12.0  # seconds rendered of each draft
 SCALE = 0.25

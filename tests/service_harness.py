@@ -196,6 +196,8 @@ class Service(Endpoint):
         return self.run(call())
 
     def stop(self) -> None:
+        if self.loop.is_closed():  # stopped already, by a test that restarts the service
+            return
         self.run(self.runner.cleanup())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)

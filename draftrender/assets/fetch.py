@@ -22,6 +22,7 @@ from .http import FetchFailed, fetch_to_file, new_session, run_sync
 from .probe import Probe, probe
 
 CACHE_ENV = "DRAFTRENDER_CACHE"
+SHOWN_FAILURES = 3  # media named in the one-line error; the rest are counted
 EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,5}$")
 
 Progress = Callable[[int, int], None]
@@ -174,10 +175,14 @@ def _collected(media: tuple[Media, ...], results: list) -> dict[str, Probe]:
         if isinstance(result, Probe):
             probes[m.id] = result
         elif isinstance(result, BaseException):
-            failures.append(_describe_failure(m, result))
+            failures.append((_short_failure(m, result), _describe_failure(m, result)))
     if failures:
+        shown = "; ".join(short for short, _ in failures[:SHOWN_FAILURES])
+        more = len(failures) - SHOWN_FAILURES
         raise MaterialUnreachable(
-            f"{len(failures)} of {len(media)} media unreachable: " + "; ".join(failures), failures)
+            f"{len(failures)} of {len(media)} media unreachable: {shown}"
+            + (f"; and {more} more (all of them: --json, or the error body's materials)" if more > 0 else ""),
+            [full for _, full in failures])
     return probes
 
 
@@ -211,11 +216,29 @@ class _Missing(Exception):
     """A medium the parser found neither on disk nor on the web."""
 
 
+def _short_failure(m: Media, exc: BaseException) -> str:
+    """The failure in a few words, for the one-line message that names only a few."""
+    name = m.name or m.written_path or m.id
+    if isinstance(exc, _Missing):
+        return f"{name}: {_refusal(m) or 'missing'}"
+    return _describe_failure(m, exc)
+
+
+def _refusal(m: Media) -> str:
+    """Why a file that exists was not read, when the media roots refused it."""
+    for place in m.looked_in:
+        path, _, why = place.partition(" (refused: ")
+        if why.startswith("it is outside the allowed media folders") and Path(path).is_file():
+            return f"{path} is outside the allowed media folders (add its folder with --media-root)"
+    return ""
+
+
 def _describe_failure(m: Media, exc: BaseException) -> str:
     name = m.name or m.written_path or m.id
     if isinstance(exc, _Missing):
         where = ", ".join(m.looked_in) or m.written_path or "nowhere"
-        return f"{name}: missing (looked in {where})"
+        refused = _refusal(m)
+        return f"{name}: {refused} (looked in {where})" if refused else f"{name}: missing (looked in {where})"
     if isinstance(exc, FetchFailed):
         return f"{name}: {exc.reason} from {exc.url}"
     if isinstance(exc, UnsafeSource):

@@ -98,7 +98,8 @@ async def ensure_public_url(url: str) -> None:
 def _refuse_private(host: str, addresses: list[str]) -> None:
     private = sorted({a for a in addresses if not _is_public(a)})
     if private:
-        raise UnsafeSource(f"refusing host {host}: it resolves to a private address ({', '.join(private)})")
+        raise UnsafeSource(f"refusing host {host}: it resolves to a private address ({', '.join(private)}); "
+                           "--allow-private-urls allows it")
 
 
 def _refuse_private_literal(url: str) -> None:

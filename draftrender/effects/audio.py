@@ -123,14 +123,6 @@ def oversampled_peaks(history: np.ndarray, samples: np.ndarray) -> np.ndarray:
     return peaks
 
 
-def true_peak(samples: np.ndarray) -> float:
-    """The true peak (linear, 4× oversampled) of a whole signal."""
-    if samples.shape[1] == 0:
-        return 0.0
-    tail = np.zeros((samples.shape[0], TAPS_PER_PHASE))
-    return float(oversampled_peaks(tail, np.concatenate([samples, tail], axis=1)).max())
-
-
 def sliding_max(x: np.ndarray, width: int) -> np.ndarray:
     """max(x[i:i + width]) for every full window, in O(n) (van Herk / Gil-Werman)."""
     n = len(x)

@@ -31,7 +31,7 @@ from ..errors import RenderFailed
 from ..timeline.model import Timeline
 from .audio import Soundtrack
 from .compound import compounds_rendered
-from .encode import AAC_FRAME
+from .encode import AAC_FRAME, part_file
 from .pipeline import AUDIO_EVERY, RenderOptions, RenderResult, output_geometry, render_timeline, time_range
 from .plan import frame_count, frame_time
 
@@ -229,7 +229,4 @@ def _video_packets(streams: list[Iterator[tuple[Fraction, av.Packet]]]) -> Itera
 
 
 def _temp_beside(output: Path) -> Path:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{output.name}.part-", suffix=output.suffix, dir=output.parent)
-    os.close(fd)
-    return Path(name)
+    return part_file(output, output.suffix)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import shutil
-import tempfile
 import threading
 import time
 from fractions import Fraction
@@ -41,6 +41,20 @@ NVENC_PRESETS = {
 }
 # An NVENC open that takes longer than this is treated as unavailable (a wedged driver).
 NVENC_PROBE_TIMEOUT_S = 10.0
+
+
+def part_file(output: Path, suffix: str = "") -> Path:
+    """A new empty hidden file beside `output` (.NAME.part-XXXXXXXX), to be renamed onto it once
+    complete. It gets the mode any new file gets, 0666 less the umask (mkstemp's 0600 would keep
+    the finished video from other users and from a web server)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = output.parent / f".{output.name}.part-{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return path
+        except FileExistsError:
+            continue
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:
@@ -119,27 +133,6 @@ def video_options(encoder: str, settings: EncodeSettings) -> dict[str, str]:
     return options
 
 
-def mp4_box_order(path: Path) -> list[str]:
-    """Top-level MP4 box types in file order (e.g. ftyp, moov, mdat when faststart)."""
-    boxes = []
-    with open(path, "rb") as f:
-        size_total = os.fstat(f.fileno()).st_size
-        pos = 0
-        while pos + 8 <= size_total:
-            f.seek(pos)
-            header = f.read(16)
-            size = int.from_bytes(header[:4], "big")
-            boxes.append(header[4:8].decode("latin-1"))
-            if size == 1:
-                size = int.from_bytes(header[8:16], "big")
-            elif size == 0:
-                break
-            if size < 8:
-                break
-            pos += size
-    return boxes
-
-
 class VideoEncoder:
     """Encodes frames (and optionally AAC audio) into an MP4, atomically.
 
@@ -206,14 +199,10 @@ class VideoEncoder:
     # -- setup -----------------------------------------------------------------------
 
     def _make_temp(self) -> Path:
-        folder = self.output.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{self.output.name}.part-", dir=folder)
+            return part_file(self.output)
         except OSError as e:
-            raise EncodeFailed(f"cannot write into {folder}: {_reason(e)}") from None
-        os.close(fd)
-        return Path(name)
+            raise EncodeFailed(f"cannot write into {self.output.parent}: {_reason(e)}") from None
 
     def _open(self, encoder: str) -> None:
         try:

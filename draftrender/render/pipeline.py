@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ..assets import prepare_media
-from ..errors import DraftRenderError, RenderFailed
+from ..errors import DraftRenderError, InvalidOption, RenderFailed
 from ..options import PROGRAM_ONLY, Progress, RenderOptions, render_options
 from ..timeline.model import FidelityNote, Timeline
 from ..timeline.summary import fps_value
@@ -85,11 +85,15 @@ def time_range(tl: Timeline, opts: RenderOptions) -> tuple[int, int]:
     return start, end
 
 
+VIDEO_SUFFIXES = (".mp4", ".m4v")  # names for what VideoEncoder writes
 AUDIO_EVERY = 10  # frames
 
 
 def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOptions()) -> RenderResult:
     """Render the timeline to an MP4 at `output`; the file appears only when complete."""
+    if Path(output).suffix.lower() not in VIDEO_SUFFIXES:
+        raise InvalidOption(f"output {Path(output).name}: draftrender writes MP4 video; "
+                            f"name it {Path(output).with_suffix('.mp4').name}")
     started = time.perf_counter()
     with compounds_rendered(tl, opts) as (flat, notes):
         result = render_flat(flat, output, opts)

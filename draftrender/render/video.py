@@ -350,11 +350,6 @@ class VideoReader:
         memo[size] = rgb
         return rgb
 
-    @property
-    def held_frames(self) -> int:
-        """Decoded frames held in memory now (bounded by REVERSE_MAX_FRAMES)."""
-        return len(self._window)
-
     def close(self) -> None:
         self._window.clear()
         self._converted = None

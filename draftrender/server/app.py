@@ -70,6 +70,7 @@ POOL: web.AppKey[RenderPool | CeleryQueue] = web.AppKey("pool")
 SWEEPER = web.AppKey("sweeper", asyncio.Task)
 DRAFT_THREADS = web.AppKey("draft_threads", ThreadPoolExecutor)
 DRAFT_FETCHES = web.AppKey("draft_fetches", DraftFetches)
+STARTED = web.AppKey("started", float)  # time.time() when this service was made
 LOCK = web.AppKey("lock", TextIO)  # the open lock file: closing it frees the data dir
 WEBHOOKS = web.AppKey("webhooks", Webhooks)
 SENDER = web.AppKey("sender", asyncio.Task)
@@ -88,6 +89,7 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     config = config or ServerConfig()
     app = web.Application(middlewares=[errors_as_json, require_key], client_max_size=config.max_request_bytes)
     app[CONFIG] = config
+    app[STARTED] = time.time()
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     app.router.add_post("/v1/gen_video", gen_video)
@@ -265,7 +267,9 @@ async def gen_video(request: web.Request) -> web.Response:
     owner = owner_of(request)
     key = task_key(req, draft, owner)
     # No await between looking up and adding: two identical requests cannot both add.
-    task = store.joinable(key, failed_since=time.time() - config.failed_memory)
+    # A failure is replayed for a while, but never one from before this start: flags may have changed.
+    task = store.joinable(key, failed_since=max(time.time() - config.failed_memory, request.app[STARTED]))
+    replayed = task is not None and task.status == FAILED
     if task is None:
         pool.check_capacity()
         task = store.add(Task(id=secrets.token_hex(16), key=key, draft_url=req.draft_url, options=req.options,
@@ -274,7 +278,20 @@ async def gen_video(request: web.Request) -> web.Response:
     if not task.done and req.wait > 0:
         await pool.wait(task.id, req.wait)
         task = store.get(task.id) or task
+    if replayed:
+        return replayed_failure(task, config.failed_memory)
     return gen_video_answer(task, public_base(request))
+
+
+def replayed_failure(task: Task, memory: float) -> web.Response:
+    """An identical request's earlier failure, saying that it is one and how to try again."""
+    error = task.error or {"status": 500, "detail": "视频生成失败"}
+    age = time.time() - (task.finished or time.time())
+    message = (f"{error.get('message', '')} [replayed: task {task.id} failed so {age:.0f} s ago; an identical "
+               f"request gets that answer for {memory:g} s after a failure; to try again now, change the draft "
+               f"or the options, or restart the service]")
+    return json_response({**error, "message": message, "task_id": task.id, "replayed": True},
+                         status=error.get("status", 500))
 
 
 def gen_video_answer(task: Task, base: str) -> web.Response:

@@ -31,7 +31,10 @@ class ServerConfig:
     task_timeout: float = 1800.0  # seconds a render may run before it is killed (504)
     retention_hours: float = 24.0  # finished tasks and their files live this long
     public_url: str | None = None  # base of video_url; default: the host the request came to
-    default_wait: float = 300.0
+    # Seconds a request waits for its video before answering 202: well inside common client
+    # and proxy timeouts (the gen_video document's client waits 300 s; nginx and load
+    # balancers 60 s), so the 202 with the task_id arrives before any of them gives up.
+    default_wait: float = 30.0
     max_wait: float = 3600.0
     # A failed task is answered to identical requests for this long, so a polling caller
     # sees the error; after it an identical request tries again.

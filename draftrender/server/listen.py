@@ -15,6 +15,7 @@ import logging
 import resource
 import signal
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -154,8 +155,9 @@ def quiet_accept_errors(loop: asyncio.AbstractEventLoop, refusals: RefusalLog) -
     loop.set_exception_handler(handle)
 
 
-async def serve(config: ServerConfig) -> None:
-    """Run the service until SIGINT or SIGTERM, then stop it cleanly."""
+async def serve(config: ServerConfig, ready: Callable[[], None] = lambda: None) -> None:
+    """Run the service until SIGINT or SIGTERM, then stop it cleanly; `ready` is called once it
+    is serving (the data dir claimed, the port bound)."""
     runner = service_runner(create_app(config), config)
     await runner.setup()
     try:
@@ -163,6 +165,7 @@ async def serve(config: ServerConfig) -> None:
         await site.start()
         loop = asyncio.get_running_loop()
         quiet_accept_errors(loop, site.refusals)
+        ready()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ..options import options_model
+from .config import ServerConfig
 from ..service.tasks import STAGES, STATUSES
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
@@ -160,7 +161,7 @@ def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
                         "type": "object", "required": ["draft_url"], "properties": {
                             "draft_url": {"type": "string", "description": "http(s) URL of the draft JSON, "
                                                                            "or a wrapper URL carrying it"},
-                            "wait": {"type": "number", "default": 300,
+                            "wait": {"type": "number", "default": ServerConfig.default_wait,
                                      "description": "seconds to wait for the video before answering 202"},
                             "options": {"$ref": "#/components/schemas/Options"},
                         }}}}},

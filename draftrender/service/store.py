@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -19,10 +20,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..errors import RenderFailed
-from .tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED, Task
+from .tasks import COMPLETED, FAILED, FINISHED, PROCESSING, QUEUED, Task, outcome
 from .db import open_database, sqlite_url
 from .schema import tasks
 from .storage import FolderStorage, Storage
+
+log = logging.getLogger("draftrender.tasks")
 
 COLUMNS = tuple(c.name for c in tasks.columns)
 
@@ -199,6 +202,7 @@ class TaskStore:
                              .values({n: v for n, v in row.items() if n != "id"}))
         if done.rowcount:
             self.remove_files(task.id, keep_video=status == COMPLETED)
+            log.info("task %s %s", task.id, outcome(task))
         return bool(done.rowcount)
 
     def expire(self, before: float) -> list[str]:

@@ -73,3 +73,14 @@ def overall_progress(stage: str, done: int, total: int) -> float | None:
 
 def iso(t: float | None) -> str | None:
     return None if t is None else datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
+
+
+def outcome(task: Task) -> str:
+    """A finished task in a log line: status, time taken, and the video's size and speed."""
+    took = (task.finished or time.time()) - (task.started or task.created)
+    if task.status != COMPLETED or not task.result:
+        message = (task.error or {}).get("message", "")
+        return f"{task.status} after {took:.1f} s: {message}"
+    video, size = task.result.get("duration", 0.0), task.result.get("size_bytes", 0)
+    speed = video / took if took > 0 else 0.0
+    return f"{task.status} in {took:.1f} s: {video:.1f} s of video, {size / 1e6:.1f} MB, {speed:.2f}x realtime"

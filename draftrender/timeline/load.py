@@ -24,6 +24,7 @@ from ..errors import (
     EncryptedDraft,
     InvalidDraftUrl,
     MalformedDraft,
+    UnsafeSource,
 )
 
 DRAFT_FILES = ("draft_content.json", "draft_info.json")  # the second is what macOS editors write
@@ -86,9 +87,13 @@ def check_url(url: str) -> str:
 def unwrap_url(url: str) -> str:
     """The real JSON URL inside a wrapper URL (drafId / draft_id / draft_url in the query or
     in the `#` fragment, as the Coze plugin writes it); a plain URL comes back unchanged."""
-    for _ in range(MAX_UNWRAP):
+    for depth in range(MAX_UNWRAP):
         inner = _wrapped(url)
         if inner is None:
+            if depth == 0 and urlsplit(url).fragment.startswith("/"):
+                # "#/route?..." is a web app's page (the Coze plugin's viewer), not a draft.
+                raise InvalidDraftUrl(f"{url} is a wrapper page's address without the draft's: it needs "
+                                      f"drafId=<the draft JSON's http(s) URL> (or draft_id=, draft_url=)")
             return url
         url = inner
     return url
@@ -139,6 +144,8 @@ async def fetch_draft_bytes(given: str, *, timeout: float = 30.0, max_bytes: int
     try:
         raw = await fetch_bytes(url, timeout=timeout, deadline=timeout, max_bytes=max_bytes, retries=LOAD_RETRIES,
                                 backoff=LOAD_BACKOFF, allow_private_urls=allow_private_urls)
+    except UnsafeSource as refused:
+        raise InvalidDraftUrl(f"draft URL {url} refused: {refused}") from None
     except FetchFailed as failure:
         if failure.too_large:
             raise MalformedDraft(f"draft at {url} is larger than the {format_size(max_bytes)} cap") from None

@@ -29,9 +29,6 @@ class TimeRange:
     def end(self) -> int:
         return self.start + self.duration
 
-    def contains(self, t: int) -> bool:
-        return self.start <= t < self.end
-
 
 @dataclass(frozen=True, slots=True)
 class Canvas:

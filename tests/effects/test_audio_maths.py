@@ -7,17 +7,24 @@ import pytest
 
 from draftrender.effects.audio import (
     MINUS_3_DB,
+    TAPS_PER_PHASE,
     TruePeakLimiter,
     cut_ramp,
     downmix_matrix,
     fade_gain,
+    oversampled_peaks,
     ramp_out,
     sliding_max,
-    true_peak,
 )
 
 RATE = 48_000
 
+
+
+def true_peak(samples: np.ndarray) -> float:
+    """The true peak (linear, 4× oversampled) of a whole signal."""
+    tail = np.zeros((samples.shape[0], TAPS_PER_PHASE))
+    return float(oversampled_peaks(tail, np.concatenate([samples, tail], axis=1)).max())
 
 def band_limited_peak(x: np.ndarray, factor: int = 4, margin: int = 1000) -> float:
     """Peak of x oversampled by FFT interpolation, away from the ends (where the wrap-around rings)."""

@@ -10,6 +10,7 @@ import pyJianYingDraft as jy
 import pytest
 from drafts import STICKER_ID, edit_json
 from media_factory import LEVEL_BASE, LEVEL_STEP, make_clip, make_image
+from shared import SAMPLES, require
 
 import draftrender
 
@@ -309,10 +310,9 @@ def test_the_fidelity_report_says_what_each_name_is_drawn_as(tmp_path):
 
 
 def test_the_samples_show_their_masks_filters_and_transitions(tmp_path):
-    from test_samples import SAMPLES, sample_folder
+    from test_samples import sample_folder
 
-    if not SAMPLES.is_dir():
-        pytest.skip("shared/samples is not beside this checkout")
+    require(SAMPLES)
     capcut = sample_folder(tmp_path, "pycapcut_CC_full_draft_content.json")
     img = draftrender.render_frame(capcut, 2.0, scale=0.25).astype(int)  # 270×480
     centre, corner = img[240, 135], img[20, 20]

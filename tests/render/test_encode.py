@@ -14,12 +14,32 @@ from draftrender.render.encode import (
     EncodeThread,
     VideoEncoder,
     even_size,
-    mp4_box_order,
     nvenc_unavailable,
     nvidia_gpu_present,
 )
 
 W, H = 320, 180
+
+
+def mp4_box_order(path) -> list[str]:
+    """Top-level MP4 box types in file order (e.g. ftyp, moov, mdat when faststart)."""
+    boxes = []
+    with open(path, "rb") as f:
+        size_total = f.seek(0, 2)
+        pos = 0
+        while pos + 8 <= size_total:
+            f.seek(pos)
+            header = f.read(16)
+            size = int.from_bytes(header[:4], "big")
+            boxes.append(header[4:8].decode("latin-1"))
+            if size == 1:
+                size = int.from_bytes(header[8:16], "big")
+            elif size == 0:
+                break
+            if size < 8:
+                break
+            pos += size
+    return boxes
 
 
 def colour(i: int) -> tuple[int, int, int]:

@@ -13,11 +13,17 @@ from pathlib import Path
 import pytest
 import real_drafts
 from real_drafts import CORPUS, SCALE, WINDOW, frames_at, lit, picture_times, stage
+from shared import names, require
 
 import draftrender
 from draftrender.errors import DraftEmpty, EncryptedDraft, MalformedDraft
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared/real_drafts is not beside this checkout")
+
+
+@pytest.fixture(autouse=True)
+def _corpus() -> None:
+    require(CORPUS)
+
 
 ROWS = {row["file"]: row for row in real_drafts.index()} if CORPUS.is_dir() else {}
 # Files that must be refused, and the one line that says why.
@@ -32,7 +38,7 @@ def expected_refusal(row: dict) -> str | None:
     return "empty" if row["segments"] == "0" else None
 
 
-@pytest.mark.parametrize("name", sorted(ROWS))
+@pytest.mark.parametrize("name", sorted(ROWS) or names(CORPUS))
 def test_real_draft(name, tmp_path):
     row = ROWS[name]
     folder = stage(name, tmp_path / "draft")

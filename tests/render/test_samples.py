@@ -14,11 +14,15 @@ import av
 import numpy as np
 import pytest
 from media_factory import make_clip, make_image, make_tone
+from shared import SAMPLES, names, require
 
 import draftrender
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/samples is not beside this checkout")
+
+
+@pytest.fixture(autouse=True)
+def _samples() -> None:
+    require(SAMPLES)
 
 
 def sample_folder(tmp_path: Path, name: str) -> Path:
@@ -33,7 +37,7 @@ def sample_folder(tmp_path: Path, name: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.json")) if SAMPLES.is_dir() else [])
+@pytest.mark.parametrize("name", names(SAMPLES))
 def test_sample_renders_with_its_size_fps_and_duration(tmp_path, name):
     folder = sample_folder(tmp_path, name)
     draft = json.loads((folder / "draft_content.json").read_text(encoding="utf-8"))
