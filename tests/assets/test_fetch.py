@@ -143,12 +143,14 @@ def test_missing_and_unreachable_listed_together(http_server, tmp_path, clip_byt
     with pytest.raises(MaterialUnreachable) as exc:
         prepare_media(timeline_of(*media), cache_dir=cache)
     message = str(exc.value)
-    assert "\n" not in message and message.startswith("4 of 5 media unreachable")
-    assert "holiday.mp4: missing (looked in D:/clips/holiday.mp4, " in message
-    assert f"nope.mp4: HTTP 404 from {http_server.url('/nope.mp4')}" in message
-    assert f"broken.mp4: unreadable download from {corrupt}: " in message
-    assert f"deleted.png: media file not found: {tmp_path / 'deleted.png'}" in message
-    assert "ok.mp4" not in message
+    assert "\n" not in message and message.startswith("4 of 5 media unreachable: holiday.mp4: missing; nope.mp4")
+    assert message.endswith("; and 1 more (all of them: --json, or the error body's materials)")
+    listed = "; ".join(exc.value.materials)
+    assert "holiday.mp4: missing (looked in D:/clips/holiday.mp4, " in listed
+    assert f"nope.mp4: HTTP 404 from {http_server.url('/nope.mp4')}" in listed
+    assert f"broken.mp4: unreadable download from {corrupt}: " in listed
+    assert f"deleted.png: media file not found: {tmp_path / 'deleted.png'}" in listed
+    assert "ok.mp4" not in listed
     assert len(exc.value.materials) == 4
     assert http_server.hits["/nope.mp4"] == 1  # 4xx is not retried
     # Only the good download stays cached: the corrupt body is dropped, nothing is half-written.

@@ -118,7 +118,7 @@ def test_ssrf_refused_without_allow_private_urls(tmp_path, start_service, http_s
     service = start_service(allow_private_urls=False)
     for given in (url, url.replace("127.0.0.1", "localhost"), "http://169.254.169.254/latest/meta-data/",
                   "http://[::1]:9/d.json", f"https://ts.fyshark.com/#/cozeToJianyin?drafId={quote(url, safe='')}"):
-        assert_error(service.gen_video(given), 400, "素材无法访问", "private address")
+        assert_error(service.gen_video(given), 400, "draft_url格式无效", "private address", "--allow-private-urls")
     assert http_server.hits["/private/draft_content.json"] == 0
     assert http_server.hits["/private/media/clip.mp4"] == 0
     assert service.call("GET", "/v1/gen_video").json["total"] == 0

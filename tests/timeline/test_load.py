@@ -22,7 +22,6 @@ from draftrender.errors import (
     EncryptedDraft,
     InvalidDraftUrl,
     MalformedDraft,
-    UnsafeSource,
 )
 from draftrender.timeline.load import DraftSource, load_source, unwrap_url
 
@@ -369,7 +368,7 @@ def test_private_urls_refused_when_not_allowed(http_server):
     url = http_server.serve("/p.json", json.dumps(draft("p")))
     for given in (url, url.replace("127.0.0.1", "localhost"),
                   f"https://ts.fyshark.com/#/cozeToJianyin?drafId={url}"):
-        with pytest.raises(UnsafeSource, match="private address"):
+        with pytest.raises(InvalidDraftUrl, match="private address .*; --allow-private-urls allows it"):
             load_source(given, allow_private_urls=False)
     assert http_server.hits["/p.json"] == 0
     assert load_source(url).data["id"] == "p"  # allowed by default
