@@ -287,7 +287,7 @@ def replayed_failure(task: Task, memory: float) -> web.Response:
     """An identical request's earlier failure, saying that it is one and how to try again."""
     error = task.error or {"status": 500, "detail": "视频生成失败"}
     age = time.time() - (task.finished or time.time())
-    message = (f"{error.get('message', '')} [replayed: task {task.id} failed so {age:.0f} s ago; an identical "
+    message = (f"{error.get('message', '')} [replayed: task {task.id} failed {age:.0f} s ago; an identical "
                f"request gets that answer for {memory:g} s after a failure; to try again now, change the draft "
                f"or the options, or restart the service]")
     return json_response({**error, "message": message, "task_id": task.id, "replayed": True},
