@@ -153,7 +153,7 @@ def test_a_name_that_resolves_to_loopback_at_connect_time_is_refused(tmp_path, s
     # ...and the service, which refuses them, checks the very answer it would connect to.
     dns.asked.clear()
     reply = start_service(allow_private_urls=False).gen_video(url)
-    assert reply.status == 400 and reply.json["detail"] == "素材无法访问", reply.body
+    assert reply.status == 400 and reply.json["detail"] == "draft_url格式无效", reply.body
     assert "rebind.example.com" in reply.json["message"] and "private address (127.0.0.1)" in reply.json["message"]
     assert dns.asked and set(dns.asked) == {"rebind.example.com"}
     assert http_server.hits["/rebind/draft_content.json"] == 1
