@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--media-timeout", type=float, default=900.0, metavar="S", help="seconds to download one medium")
     p.add_argument("--max-cache-gb", type=float, default=20.0, metavar="GB",
                    help="downloaded media kept for later renders; the least recently used go first")
+    p.add_argument("--chunk-seconds", type=float, metavar="S",
+                   help="with --broker: a draft longer than this renders in chunks of about S seconds on "
+                        "several workers, joined without re-encoding")
     p.add_argument("--request-timeout", type=float, default=30.0, metavar="S",
                    help="seconds a client has to send a request's head, and again its body")
     p.add_argument("--max-connections", type=int, default=0, metavar="N",
@@ -357,6 +360,7 @@ def cmd_serve(args) -> int:
                        public_url=args.public_url, max_draft_bytes=int(args.max_draft_mb * (1 << 20)),
                        max_media_bytes=int(args.max_media_mb * (1 << 20)), max_output_pixels=args.max_output_pixels,
                        broker=args.broker, store=store_url(args.store), storage=args.storage,
+                       chunk_seconds=args.chunk_seconds,
                        request_timeout=args.request_timeout, max_connections=args.max_connections,
                        webhook_secret=args.webhook_secret, providers_file=args.providers,
                        generation_retention_hours=args.generation_retention_hours,

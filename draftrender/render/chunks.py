@@ -28,7 +28,7 @@ import numpy as np
 
 from ..assets import prepare_media
 from ..errors import RenderFailed
-from ..timeline.model import Timeline
+from ..timeline.model import FidelityNote, Timeline
 from .audio import Soundtrack
 from .compound import compounds_rendered
 from .encode import AAC_FRAME, part_file
@@ -182,6 +182,14 @@ def in_processes(tl: Timeline, opts: RenderOptions, workers: int):
             return [f.result() for f in futures]
 
     return run
+
+
+def result_from_json(doc: dict) -> RenderResult:
+    """A part's RenderResult back from its to_json(), as it comes from another machine."""
+    return RenderResult(output=Path(doc["output"]), width=doc["width"], height=doc["height"], fps=doc["fps"],
+                        frames=doc["frames"], duration=doc["duration"], encoder=doc["encoder"],
+                        fidelity=[FidelityNote(**n) for n in doc["fidelity"]], timings=doc["timings"],
+                        audio=doc["audio"])
 
 
 # ---------------------------------------------------------------- helpers

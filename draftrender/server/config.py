@@ -53,6 +53,8 @@ class ServerConfig:
     broker: str | None = None  # redis://HOST:6379/0
     store: str | None = None  # the task store's SQLAlchemy URL; default: SQLite in the data dir
     storage: str | None = None  # a shared folder or s3://bucket/prefix; default: the data dir
+    # Scaled out: a draft longer than this renders in chunks on several workers (None: never).
+    chunk_seconds: float | None = None
     # Seconds a client has to send a request's head after connecting (or after the last
     # answer on a kept-alive connection), and again its body.
     request_timeout: float = 30.0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..assets import prepare_media
 from ..errors import DraftRenderError, InvalidRequest, RenderFailed
-from ..render.pipeline import output_geometry, render_timeline, with_options
+from ..render.pipeline import RenderOptions, output_geometry, render_timeline, with_options
 from ..timeline import parse
 from ..timeline.model import Timeline
 
@@ -39,6 +39,12 @@ def run(conn, job: dict) -> None:
 
 
 def render_job(job: dict, progress) -> dict:
+    tl, opts = prepare_job(job, progress)
+    return render_timeline(tl, Path(job["output"]), opts).to_json()
+
+
+def prepare_job(job: dict, progress) -> tuple[Timeline, RenderOptions]:
+    """The job's timeline, its media fetched, and the options to render it with."""
     progress({"stage": "parse", "done": 0, "total": 1})
     data = json.loads(Path(job["draft"]).read_text(encoding="utf-8"))
     tl = parse(data, draft_dir=None, origin=job["origin"], base_url=job["base_url"],
@@ -53,7 +59,7 @@ def render_job(job: dict, progress) -> dict:
                   progress=lambda done, total: progress({"stage": "download", "done": done, "total": total}))
     opts = with_options(**job["options"], cache_dir=cache, allow_private_urls=job["allow_private_urls"],
                         progress=progress)
-    return render_timeline(tl, Path(job["output"]), opts).to_json()
+    return tl, opts
 
 
 def check_output_size(tl: Timeline, options: dict, max_pixels: int) -> None:

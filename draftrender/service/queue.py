@@ -26,6 +26,7 @@ from .tasks import Task
 log = logging.getLogger("draftrender.server")
 
 RENDER_TASK = "draftrender.render"
+PART_TASK = "draftrender.render_part"  # one chunk (or the sound) of a long render
 QUEUES = ("render", "generate")  # generations wait on providers, not on CPUs: their own workers
 # How long a delivered, unacknowledged message waits before another worker gets it: longer
 # than the longest render, else a slow render also runs a second time (harmless, wasted).
@@ -119,4 +120,5 @@ class CeleryQueue:
             "max_cache_bytes": self.config.max_cache_bytes,
             "task_timeout": self.config.task_timeout,
             "max_attempts": self.config.max_attempts,
+            "chunk_seconds": self.config.chunk_seconds,
         }

@@ -24,6 +24,9 @@ class Storage(Protocol):
     def read_bytes(self, name: str) -> bytes:
         """The object's bytes; FileNotFoundError when there is none."""
 
+    def get_file(self, name: str, dest: Path) -> None:
+        """Copy the object to the local file `dest`; FileNotFoundError when there is none."""
+
     def exists(self, name: str) -> bool: ...
 
     def delete(self, name: str) -> None:
@@ -69,6 +72,9 @@ class FolderStorage:
 
     def read_bytes(self, name: str) -> bytes:
         return (self.root / name).read_bytes()
+
+    def get_file(self, name: str, dest: Path) -> None:
+        shutil.copyfile(self.root / name, dest)
 
     def exists(self, name: str) -> bool:
         return (self.root / name).is_file()
@@ -121,6 +127,14 @@ class BucketStorage:
             return self.s3.get_object(Bucket=self.bucket, Key=self._key(name))["Body"].read()
         except self.s3.exceptions.NoSuchKey:
             raise FileNotFoundError(f"s3://{self.bucket}/{self._key(name)}") from None
+
+    def get_file(self, name: str, dest: Path) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.download_file(self.bucket, self._key(name), str(dest))
+        except ClientError as e:
+            raise FileNotFoundError(f"s3://{self.bucket}/{self._key(name)}: {e}") from None
 
     def exists(self, name: str) -> bool:
         from botocore.exceptions import ClientError

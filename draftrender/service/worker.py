@@ -6,6 +6,11 @@ move the video into storage, and finish the row once. The store and storage call
 with backoff through a few seconds of a lost database or bucket; a render error fails the
 task with its error, at once.
 
+A draft longer than the service's chunk_seconds is rendered in parts (render/chunks.py):
+the task's worker publishes one message per part so that idle workers join in, takes parts
+itself while any is unclaimed, and joins them. A part is claimed in Redis with an expiry
+renewed while it renders; a part whose worker died is claimed again once that runs out.
+
 A message may come twice (the broker hands an unacknowledged one out again when it lost a
 worker, or the service published it again after a restart). A copy whose task runs under a
 fresh lease looks again later, and takes the task over only once the lease runs out: a dead
@@ -14,11 +19,14 @@ worker's task is never lost, and a live one's is never run twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -27,11 +35,14 @@ import tenacity
 from celery.exceptions import SoftTimeLimitExceeded
 
 from ..errors import DraftRenderError, RenderFailed, RenderTimeout
-from ..server.worker import error_json, render_job
-from .queue import QUEUES, RENDER_TASK, VISIBILITY_TIMEOUT, celery_app
+from ..render.chunks import Part, render_chunked, render_part, result_from_json
+from ..render.pipeline import RenderOptions, RenderResult, render_timeline
+from ..server.worker import error_json, prepare_job
+from ..timeline import Timeline
+from .queue import PART_TASK, POLL, QUEUES, RENDER_TASK, VISIBILITY_TIMEOUT, celery_app
 from .storage import open_storage
 from .store import TaskStore
-from .tasks import COMPLETED, FAILED, Task, overall_progress
+from .tasks import COMPLETED, FAILED, PROCESSING, Task, overall_progress
 
 log = logging.getLogger("draftrender.worker")
 
@@ -64,26 +75,31 @@ def make_worker_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT)
     @app.task(name=RENDER_TASK, bind=True, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
               max_retries=TASK_RETRIES)
     def render(self, task_id: str, policy: dict) -> None:
-        if run_render(task_id, policy) == "held elsewhere":
+        if run_render(task_id, policy, broker) == "held elsewhere":
             # Looked at again before the broker's visibility timeout would hand this out anew.
             raise self.retry(countdown=min(LEASE, visibility_timeout / 2), max_retries=None)
+
+    @app.task(name=PART_TASK, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
+              max_retries=TASK_RETRIES)
+    def render_part_task(task_id: str, part: list, policy: dict) -> None:
+        run_part(task_id, Part(*part), policy, broker)
 
     return app
 
 
-def run_render(task_id: str, policy: dict) -> str:
+def run_render(task_id: str, policy: dict, broker: str) -> str:
     """How it ended: "done" (rendered, failed, or nothing left to do) or "held elsewhere"."""
     store = worker_store()
     task = durable(store.claim)(task_id, os.getpid(), lease=LEASE)
     if task is None:
         current = durable(store.get)(task_id)
         return "done" if current is None or current.done else "held elsewhere"
-    with Heartbeat(store, task):
-        _render(store, task, policy)
+    with Heartbeat(lambda: store.beat(task)):
+        _render(store, task, policy, broker)
     return "done"
 
 
-def _render(store: TaskStore, task: Task, policy: dict) -> None:
+def _render(store: TaskStore, task: Task, policy: dict, broker: str) -> None:
     task_id = task.id
     if task.attempts > policy["max_attempts"]:
         err = RenderFailed(f"the render was started {task.attempts - 1} times and its worker stopped each "
@@ -94,16 +110,16 @@ def _render(store: TaskStore, task: Task, policy: dict) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        job = {
-            "draft": str(durable(store.fetch_draft)(task_id, work / "draft.json")), "origin": task.draft_url,
-            "base_url": task.base_url, "output": str(work / "video.mp4"), "options": task.options,
-            "media_roots": policy["media_roots"], "allow_private_urls": policy["allow_private_urls"],
-            "cache_dir": str(store.cache_dir), "max_media_bytes": policy["max_media_bytes"],
-            "max_output_pixels": policy["max_output_pixels"], "media_timeout": policy["media_timeout"],
-            "max_cache_bytes": policy["max_cache_bytes"],
-        }
         report = Reporter(store, task)
-        result = render_job(job, report)
+        tl, opts = prepare_job(job_of(store, task, policy, work), report)
+        output = work / "video.mp4"
+        chunk = policy.get("chunk_seconds")
+        if chunk and tl.duration > chunk * 1e6:
+            parts = SharedParts(store, task, policy, broker, tl, opts, report)
+            result = render_chunked(tl, output, opts, chunk, parts).to_json()
+            parts.remove()
+        else:
+            result = render_timeline(tl, output, opts).to_json()
         report({"stage": "store", "done": 0, "total": 1})
         durable(store.save_video)(task_id, Path(result.pop("output")))
         report.close_stage()
@@ -126,14 +142,119 @@ def _render(store: TaskStore, task: Task, policy: dict) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-class Heartbeat:
-    """Renews the task's lease every HEARTBEAT seconds while the render runs, from a thread
-    (a render's stages may go long without a progress event)."""
+def job_of(store: TaskStore, task: Task, policy: dict, work: Path) -> dict:
+    """What server.worker.prepare_job takes: the draft fetched into `work`, the service's policy."""
+    return {
+        "draft": str(durable(store.fetch_draft)(task.id, work / "draft.json")), "origin": task.draft_url,
+        "base_url": task.base_url, "options": task.options,
+        "media_roots": policy["media_roots"], "allow_private_urls": policy["allow_private_urls"],
+        "cache_dir": str(store.cache_dir), "max_media_bytes": policy["max_media_bytes"],
+        "max_output_pixels": policy["max_output_pixels"], "media_timeout": policy["media_timeout"],
+        "max_cache_bytes": policy["max_cache_bytes"],
+    }
 
-    def __init__(self, store: TaskStore, task: Task):
-        self.store, self.task = store, task
+
+# ---------------------------------------------------------------- long renders in parts
+
+
+def part_name(task_id: str, part: Part) -> str:
+    return f"parts/{task_id}/{part.name}"
+
+
+class PartClaims:
+    """Which worker renders which part: a Redis key set only if absent, expiring after LEASE
+    unless its worker renews it."""
+
+    def __init__(self, broker: str):
+        import redis  # installed with celery[redis]
+
+        self.redis = redis.Redis.from_url(broker)
+
+    def take(self, task_id: str, part: Part) -> bool:
+        return bool(self.redis.set(self._key(task_id, part), os.getpid(), nx=True, ex=int(LEASE)))
+
+    def renew(self, task_id: str, part: Part) -> None:
+        self.redis.expire(self._key(task_id, part), int(LEASE))
+
+    @staticmethod
+    def _key(task_id: str, part: Part) -> str:
+        return f"draftrender:part:{task_id}:{part.name}"
+
+
+def run_part(task_id: str, part: Part, policy: dict, broker: str) -> None:
+    """Render one part of a task's chunked render, if nobody has and the task still runs."""
+    store = worker_store()
+    task = durable(store.get)(task_id)
+    claims = PartClaims(broker)
+    if (task is None or task.status != PROCESSING or durable(store.storage.exists)(part_name(task_id, part))
+            or not claims.take(task_id, part)):
+        return
+    work = store.work_dir(task_id) / part.name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        with Heartbeat(lambda: claims.renew(task_id, part)):
+            tl, opts = prepare_job(job_of(store, task, policy, work), lambda event: None)
+            result = render_part(tl, part, work / part.name, opts)
+        log.info("task %s: rendered part %s", task_id, part.name)
+        name = part_name(task_id, part)
+        summary = result.to_json() if result is not None else {}
+        durable(store.storage.put_bytes)(json.dumps(summary).encode(), name + ".json")
+        durable(store.storage.put_file)(work / part.name, name)  # last: its presence says the part is done
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class SharedParts:
+    """render_chunked's `run` across workers: each part published for any worker to take,
+    the unclaimed ones rendered here, the others' fetched from storage when they appear."""
+
+    def __init__(self, store: TaskStore, task: Task, policy: dict, broker: str, tl: Timeline,
+                 opts: RenderOptions, report: Reporter):
+        self.store, self.task, self.policy, self.broker = store, task, policy, broker
+        self.tl, self.opts, self.report = tl, replace(opts, progress=None), report
+        self.claims = PartClaims(broker)
+
+    def __call__(self, jobs: Iterable[tuple[Part, Path]]) -> list[RenderResult | None]:
+        jobs = list(jobs)
+        app = celery_app(self.broker)
+        for part, _ in jobs:
+            app.send_task(PART_TASK, args=[self.task.id, [part.kind, part.first, part.last], self.policy],
+                          queue="render", retry=True)
+        results: dict[Part, RenderResult | None] = {}
+        while len(results) < len(jobs):
+            for part, path in jobs:
+                if part not in results:
+                    self._try(part, path, results)
+            self.report({"stage": "render", "done": len(results), "total": len(jobs)})
+            if len(results) < len(jobs):
+                time.sleep(POLL)
+        return [results[part] for part, _ in jobs]
+
+    def _try(self, part: Part, path: Path, results: dict) -> None:
+        name = part_name(self.task.id, part)
+        if durable(self.store.storage.exists)(name):
+            durable(self.store.storage.get_file)(name, path)
+            summary = json.loads(durable(self.store.storage.read_bytes)(name + ".json"))
+            results[part] = result_from_json(summary) if summary else None
+        elif self.claims.take(self.task.id, part):
+            with Heartbeat(lambda: self.claims.renew(self.task.id, part)):
+                results[part] = render_part(self.tl, part, path, self.opts)
+            log.info("task %s: rendered part %s", self.task.id, part.name)
+
+    def remove(self) -> None:
+        for name in self.store.storage.names(f"parts/{self.task.id}/"):
+            self.store.storage.delete(name)
+
+
+class Heartbeat:
+    """Calls `beat` every HEARTBEAT seconds from a thread while a render runs (a render's
+    stages may go long without a progress event), to renew a lease."""
+
+    def __init__(self, beat: Callable[[], object]):
+        self.beat = beat
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{task.id[:8]}")
+        self.thread = threading.Thread(target=self._run, daemon=True, name="heartbeat")
 
     def __enter__(self) -> Heartbeat:
         self.thread.start()
@@ -146,9 +267,9 @@ class Heartbeat:
     def _run(self) -> None:
         while not self.stopped.wait(HEARTBEAT):
             try:
-                self.store.beat(self.task)
+                self.beat()
             except TRANSIENT as e:  # the lease is long enough to ride out a short outage
-                log.warning("heartbeat of task %s not saved: %s", self.task.id, e)
+                log.warning("lease not renewed: %s", e)
 
 
 class Reporter:

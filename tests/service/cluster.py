@@ -62,15 +62,16 @@ class Cluster:
         self.workers: list[Worker] = []
         self.service: ServeProcess | None = None
 
-    def start_service(self, port: int | None = None) -> ServeProcess:
-        self.service = ServeProcess(self.root / "service", *self.urls, "--allow-private-urls",
+    def start_service(self, *args: str, port: int | None = None) -> ServeProcess:
+        self.service_args = args
+        self.service = ServeProcess(self.root / "service", *self.urls, "--allow-private-urls", *args,
                                     log=self.root / "service.log", port=port)
         return self.service
 
     def restart_service(self) -> ServeProcess:
         port = self.service.port
         self.service.stop()
-        return self.start_service(port)
+        return self.start_service(*self.service_args, port=port)
 
     def add_worker(self) -> Worker:
         self.workers.append(Worker(self, f"worker{len(self.workers) + 1}"))

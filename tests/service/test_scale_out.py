@@ -1,6 +1,7 @@
 """draftrender scaled out: `serve --broker` renders nothing itself, two `draftrender
-worker`s render everything, and a batch outlives a worker killed with SIGKILL, a service
-restart, and the database and the broker each gone for a moment."""
+worker`s render everything: a batch outlives a worker killed with SIGKILL, a service
+restart, and the database and the broker each gone for a moment; a 2-minute draft renders
+in chunks on both workers and matches the single-process render."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import av
 import numpy as np
 import pytest
 from cluster import Cluster
+from drafts import draft_file
+from long_draft import compare, long_draft
 from service_harness import publish, tiny_draft
+
+from draftrender import load_draft
+from draftrender.render.pipeline import RenderOptions, render_timeline
 
 from draftrender.service.tasks import COMPLETED, PROCESSING
 
@@ -70,3 +76,23 @@ def test_a_batch_survives_a_killed_worker_a_restart_and_outages(tmp_path, http_s
         assert len(frames) == 15
         assert np.abs(frames[7][90, 160].astype(int) - colour(n)).max() <= 6, (n, frames[7][90, 160])
     assert cluster.row(ids[0]).attempts == 2  # the killed worker's start, then another's
+
+
+def test_a_long_draft_renders_in_chunks_on_both_workers(tmp_path, http_server, cluster):
+    folder = long_draft(tmp_path)
+    url = http_server.serve("/long/draft_content.json", draft_file(folder).read_bytes(),
+                            content_type="application/json")
+    service = cluster.start_service("--chunk-seconds", "30", "--media-root", str(folder))
+    workers = [cluster.add_worker(), cluster.add_worker()]
+    task_id = service.gen_video(url, wait=0).json["task_id"]
+    render_timeline(load_draft(folder), tmp_path / "single.mp4", RenderOptions())  # meanwhile, the reference
+    cluster.wait_row(task_id, lambda r: r.status == COMPLETED, timeout=240)
+    task = service.task(task_id)
+    (tmp_path / "chunked.mp4").write_bytes(service.download(task["video_url"]).body)
+    figures = compare(tmp_path / "single.mp4", tmp_path / "chunked.mp4")
+    print(f"chunk equality over {len(workers)} workers: {figures}")
+    assert task["frames"] == figures["frames"] == 3600 and figures["samples"] == 120 * 48000
+    assert figures["worst_psnr_db"] >= 45
+    for worker in workers:  # each rendered some of the parts
+        assert "rendered part" in worker.log_path.read_text(), cluster.logs()
+    assert not list((tmp_path / "storage" / "parts").glob(f"{task_id}/*"))  # the parts are gone once joined

@@ -1,6 +1,6 @@
-"""A 2-minute 320×180 draft for the chunked render tests, and how two renders are compared:
-a clip whose frames all differ, played 60 times, a caption for 40 s, and a tone under it
-all (the clip's own sound plus a looped 3 s tone)."""
+"""A long 320×180 draft for the chunked render tests (2 minutes in the scale-out test), and
+how two renders are compared: a 2 s clip whose frames all differ, played over and over, a
+caption, and a tone under it all (the clip's own sound plus a looped 3 s tone)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,17 @@ import numpy as np
 import pyJianYingDraft as jy
 from drafts import SEC, pyjy_draft
 
-MINUTES = 2
+def long_draft(root: Path, seconds: int = 120) -> Path:
+    """`seconds` (a multiple of 6) of draft at 30 fps."""
 
-
-def long_draft(root: Path) -> Path:
     def build(script: jy.ScriptFile, media: dict[str, Path]) -> None:
         script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.audio, "bgm"),
                               jy.TrackSpec(jy.TrackType.text, "caption")])
-        for k in range(MINUTES * 30):
+        for k in range(seconds // 2):
             script.add_segment(jy.VideoSegment(str(media["clip_a"]), jy.trange(2 * k * SEC, 2 * SEC)), "main")
-        for k in range(MINUTES * 20):
+        for k in range(seconds // 3):
             script.add_segment(jy.AudioSegment(str(media["bgm"]), jy.trange(3 * k * SEC, 3 * SEC), volume=0.5), "bgm")
-        script.add_segment(jy.TextSegment("你好 World", jy.trange(10 * SEC, 40 * SEC)), "caption")
+        script.add_segment(jy.TextSegment("你好 World", jy.trange(SEC, seconds // 3 * SEC)), "caption")
 
     return pyjy_draft(root, build, name="long", width=320, height=180)
 
