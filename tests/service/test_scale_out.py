@@ -1,5 +1,5 @@
 """draftrender scaled out: `serve --broker` renders nothing itself, two `draftrender
-worker`s render everything: a batch outlives a worker killed with SIGKILL, a service
+worker`s render everything: a template batch of 20 rows; a batch that outlives a worker killed with SIGKILL, a service
 restart, and the database and the broker each gone for a moment; a 2-minute draft renders
 in chunks on both workers and matches the single-process render."""
 
@@ -15,9 +15,12 @@ from cluster import Cluster
 from drafts import draft_file
 from long_draft import compare, long_draft
 from service_harness import publish, tiny_draft
+from videomatic_harness import colours, frame_of, publish_catalogue
 
 from draftrender import load_draft
 from draftrender.render.pipeline import RenderOptions, render_timeline
+from draftrender.service.accounts import Accounts
+from draftrender.videomatic import VideoMatic
 
 from draftrender.service.tasks import COMPLETED, PROCESSING
 
@@ -96,3 +99,24 @@ def test_a_long_draft_renders_in_chunks_on_both_workers(tmp_path, http_server, c
     for worker in workers:  # each rendered some of the parts
         assert "rendered part" in worker.log_path.read_text(), cluster.logs()
     assert not list((tmp_path / "storage" / "parts").glob(f"{task_id}/*"))  # the parts are gone once joined
+
+
+def test_a_template_batch_of_20_rows_renders_on_two_workers(tmp_path, http_server, cluster):
+    shop = publish_catalogue(http_server, tmp_path / "shop")
+    service = cluster.start_service()
+    workers = [cluster.add_worker(), cluster.add_worker()]
+    key, _ = Accounts(cluster.db).create_key(plan="unlimited")
+    client = VideoMatic(key, base_url=service.url + "/v1")
+    template = client.templates.create("商品", config={"draft_url": shop.template_url})
+    rows = [{"product_name": f"Item {i}", "price": 10 + i, "product_image": shop.image_urls[rgb], "zoom": 0.5}
+            for i, rgb in enumerate(colours(20), 1)]
+    batch = client.videos.batch_create(template["id"], data=rows, concurrent=20)
+    batch.wait_until_completed(timeout=240)
+    done = batch.refresh()
+    assert (done["total"], done["completed"], done["failed"]) == (20, 20, 0), done
+    row_of = {v["id"]: v["row"] for v in done["videos"]}
+    for video in batch.get_completed_videos():
+        img = frame_of(video.download(tmp_path / f"{video.id}.mp4").read_bytes(), tmp_path / "frame.mp4")
+        assert np.abs(img[90, 80] - colours(20)[row_of[video.id] - 1]).max() <= 12, (video.id, img[90, 80])
+    for worker in workers:  # the rows went to both workers
+        assert "draftrender.render" in worker.log_path.read_text()
