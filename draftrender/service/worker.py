@@ -26,7 +26,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -212,7 +211,7 @@ class SharedParts:
     def __init__(self, store: TaskStore, task: Task, policy: dict, broker: str, tl: Timeline,
                  opts: RenderOptions, report: Reporter):
         self.store, self.task, self.policy, self.broker = store, task, policy, broker
-        self.tl, self.opts, self.report = tl, replace(opts, progress=None), report
+        self.tl, self.opts, self.report = tl, opts.model_copy(update=dict(progress=None)), report
         self.claims = PartClaims(broker)
 
     def __call__(self, jobs: Iterable[tuple[Part, Path]]) -> list[RenderResult | None]:
