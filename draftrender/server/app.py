@@ -310,6 +310,7 @@ async def get_task(request: web.Request) -> web.Response:
 
 
 async def status_by_url(request: web.Request) -> web.Response:
+    known_query(request, "draft_url")
     url = request.query.get("draft_url", "").strip()
     if not url:
         raise DraftUrlMissing("draft_url is required")
@@ -320,6 +321,7 @@ async def status_by_url(request: web.Request) -> web.Response:
 
 
 async def list_tasks(request: web.Request) -> web.Response:
+    known_query(request, "status", "limit", "offset")
     statuses = tuple(s for s in request.query.get("status", "").split(",") if s)
     bad = [s for s in statuses if s not in STATUSES]
     if bad:
@@ -395,6 +397,17 @@ def find_task(request: web.Request) -> Task:
     if task is None or viewer_of(request) not in (None, task.owner):  # another key's: as if not there
         raise TaskNotFound(f"no task {task_id}")
     return task
+
+
+def known_query(request: web.Request, *names: str) -> None:
+    """InvalidRequest for a query parameter the route does not take (a typo is not ignored),
+    or one given more than once."""
+    unknown = sorted(set(request.query) - set(names))
+    if unknown:
+        raise InvalidRequest(f"unknown query parameter(s) {', '.join(unknown)}; known: {', '.join(names)}")
+    repeated = sorted(n for n in names if len(request.query.getall(n, [])) > 1)
+    if repeated:
+        raise InvalidRequest(f"query parameter(s) {', '.join(repeated)} given more than once")
 
 
 def owner_of(request: web.Request) -> str | None:

@@ -24,6 +24,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from ..options import options_model
 from .config import ServerConfig
 from ..service.tasks import STAGES, STATUSES
+from .intake import MAX_URL_LENGTH
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 Answer = str | type[BaseModel] | tuple[str, type[BaseModel] | None]
@@ -159,9 +160,10 @@ def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
                     "summary": "Render a draft; an identical request joins the same task",
                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
                         "type": "object", "required": ["draft_url"], "properties": {
-                            "draft_url": {"type": "string", "description": "http(s) URL of the draft JSON, "
-                                                                           "or a wrapper URL carrying it"},
-                            "wait": {"type": "number", "default": ServerConfig.default_wait,
+                            "draft_url": {"type": "string", "minLength": 1, "maxLength": MAX_URL_LENGTH,
+                                          "pattern": "^\\s*[hH][tT][tT][pP][sS]?://",
+                                          "description": "http(s) URL of the draft JSON, or a wrapper URL carrying it"},
+                            "wait": {"type": "number", "minimum": 0, "default": ServerConfig.default_wait,
                                      "description": "seconds to wait for the video before answering 202"},
                             "options": {"$ref": "#/components/schemas/Options"},
                         }}}}},
@@ -188,8 +190,10 @@ def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
                     "parameters": [
                         {"name": "status", "in": "query", "schema": {"type": "string"},
                          "description": "comma-separated: " + ", ".join(STATUSES)},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 20, "maximum": 100}},
-                        {"name": "offset", "in": "query", "schema": {"type": "integer", "default": 0}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 20, "minimum": 1,
+                                                                          "maximum": 100}},
+                        {"name": "offset", "in": "query", "schema": {"type": "integer", "default": 0, "minimum": 0,
+                                                                     "maximum": 10**9}},
                     ],
                     "responses": {"200": _json("a page of tasks", {"type": "object", "properties": {
                         "tasks": {"type": "array", "items": task_ref}, "total": {"type": "integer"},
@@ -212,7 +216,7 @@ def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
             "/v1/gen_video_status": {
                 "get": {"summary": "The newest task for a draft_url",
                         "parameters": [{"name": "draft_url", "in": "query", "required": True,
-                                        "schema": {"type": "string"}}],
+                                        "schema": {"type": "string", "pattern": "\\S"}}],
                         "responses": {"200": _json("the task", task_ref), "400": _error("draft_url是必填项"),
                                       "401": _error("未授权"), "404": _error("任务不存在")}},
             },

@@ -298,3 +298,22 @@ def test_tasks_belong_to_the_key_that_made_them(tmp_path, start_service, http_se
     assert own.status == 200 and own.json["task_id"] != task_id
     assert [t["task_id"] for t in service.call("GET", "/v1/gen_video", headers=alice).json["tasks"]] == [task_id]
     assert service.call("DELETE", f"/v1/gen_video/{task_id}", headers=alice).json["deleted"] is True
+
+
+# ---------------------------------------------------------------- the description and the server agree
+
+
+def test_the_description_refuses_what_the_server_refuses(start_service):
+    service = start_service()
+    paths = service.call("GET", "/openapi.json").json["paths"]
+    params = {p["name"]: p["schema"] for p in paths["/v1/gen_video"]["get"]["parameters"]}
+    assert (params["limit"]["minimum"], params["limit"]["maximum"], params["offset"]["minimum"]) == (1, 100, 0)
+    body = paths["/v1/gen_video"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["draft_url"]["minLength"] == 1 and body["properties"]["wait"]["minimum"] == 0
+    status = paths["/v1/gen_video_status"]["get"]["parameters"][0]["schema"]
+    assert status["pattern"] == "\\S"  # blank is refused, as the server refuses it
+    for query in ("limit=0", "limit=101", "offset=-1", "limt=5", "offset=1&offset=2"):
+        reply = service.call("GET", f"/v1/gen_video?{query}")
+        assert reply.status == 400 and reply.json["detail"] == "请求参数无效", (query, reply.body)
+    assert service.call("GET", "/v1/gen_video?limit=1&offset=0&status=queued").status == 200
+    assert service.call("GET", "/v1/gen_video_status?draft_url=%20").status == 400
