@@ -1,0 +1,57 @@
+"""Storage in a folder and in an S3-compatible bucket (moto's server on loopback): objects
+appear under their final name only once complete; a bucket's URLs are presigned."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+from backends import free_port
+
+from draftrender.service.storage import BucketStorage, FolderStorage
+
+
+@pytest.fixture
+def bucket(monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test",
+                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    storage = BucketStorage("videos", "render/")
+    storage.s3.create_bucket(Bucket="videos")
+    yield storage
+    server.stop()
+
+
+@pytest.mark.parametrize("kind", ["folder", "bucket"])
+def test_objects_round_trip(kind, tmp_path, request):
+    storage = FolderStorage(tmp_path / "shared") if kind == "folder" else request.getfixturevalue("bucket")
+    src = tmp_path / "video.mp4"
+    src.write_bytes(b"\x00mp4" * 1000)
+    storage.put_file(src, "videos/a.mp4")
+    storage.put_bytes(b'{"tracks": []}', "drafts/a.json")
+    assert not src.exists()  # moved in
+    assert storage.exists("videos/a.mp4") and not storage.exists("videos/b.mp4")
+    assert storage.read_bytes("drafts/a.json") == b'{"tracks": []}'
+    storage.get_file("videos/a.mp4", tmp_path / "back.mp4")
+    assert (tmp_path / "back.mp4").read_bytes() == b"\x00mp4" * 1000
+    assert storage.names("videos/") == ["videos/a.mp4"]
+    with pytest.raises(FileNotFoundError):
+        storage.read_bytes("drafts/none.json")
+    if kind == "bucket":
+        with urllib.request.urlopen(storage.url("videos/a.mp4"), timeout=10) as reply:  # presigned: no credentials
+            assert reply.read() == b"\x00mp4" * 1000
+    else:
+        assert storage.url("videos/a.mp4") is None and storage.path("videos/a.mp4").is_file()
+    storage.delete("videos/a.mp4")
+    assert not storage.exists("videos/a.mp4") and storage.names("videos/") == []
+
+
+def test_a_folder_never_shows_a_partial_file(tmp_path):
+    storage = FolderStorage(tmp_path / "shared")
+    storage.put_bytes(b"x" * 10, "videos/a.mp4")
+    assert [p.name for p in (tmp_path / "shared" / "videos").iterdir()] == ["a.mp4"]  # no .part left behind
