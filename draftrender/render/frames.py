@@ -1,13 +1,16 @@
 """Drawing one output frame: the background, then each active layer in draw order.
 
-Per layer: its picture → chroma key, mask, colour adjustments and its own filters → its
-animations (reveals, blur, motion) → placement → drawn onto the canvas, by its blend mode.
+Per layer: its picture from its Source → its operations (layers.py: crop, reveal, chroma
+key, mask, colour, filters, animations, placement, opacity, blend mode) → drawn onto the
+canvas.
 The two layers of a transition are drawn each on a transparent stage and mixed by the
 transition before going onto the canvas. Effect-track and filter-track segments grade
 everything drawn below them.
 
-compose() gives the encoder its frame: built in YUV (yuv.py) when the bottom layer is a plain
-picture and no effect track or transition other than a dissolve shows, else render()'s RGB.
+compose() gives the encoder its frame: built in YUV (yuv.py) when the bottom layer's
+operations are all ones the YUV path draws and no effect track or transition other than a
+dissolve shows, else render()'s RGB. Above the bottom, each layer is pasted in YUV when its
+operations allow it, and drawn in RGB inside its own box otherwise.
 
 Each layer's pixels come from its Source (sources.py), one per material kind, opened when
 the layer first shows and closed when it no longer does, so only the readers in use hold
@@ -17,8 +20,7 @@ per-frame work.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -26,34 +28,23 @@ import av
 import numpy as np
 
 from ..assets import Probe
-from ..effects.animations import STILL, Motion, TextLines, motion, revealed, softened, wiped
+from ..effects.animations import TextLines
 from ..effects.background import blurred_cover, cover_size, opaque_rgb, solid
-from ..effects.chroma import chroma_key
-from ..effects.color import adjust
 from ..effects.filters import PRESETS, apply_lut, grade_picture, load_cube
-from ..effects.masks import apply_mask, mask_alpha, mask_uint8
+from ..effects.masks import mask_alpha, mask_uint8
 from ..effects.names import resolve
-from ..effects.transform import Placement, place
+from ..effects.transform import Placement
 from ..effects.transitions import Stage, transition_frame
-from ..timeline.model import Background, Crop, Mask, Media, NamedEffect, Text, Timeline
+from ..timeline.model import Background, Mask, Media, NamedEffect, Segment, Text, Timeline
+from .cache import BoundedCache
 from .compositor import blend_premultiplied, draw, footprint
+from .layers import Instant, Layer, Operation, cropped, cropped_size, instant, on_yuv_path, operations
 from .plan import LayerState, TransitionPhase
 from .sources import Context, Sources
 from .text import EM_BOX_ASCENT, TextRenderer
 from .yuv import YuvCanvas, visible_part
 
-CACHE_SIZE = 16  # mask coverages and text line positions kept (a few per layer on screen)
-
-
-@dataclass(slots=True)
-class Layer:
-    """One layer ready to draw: its picture with its effects applied, where it goes, how opaque."""
-
-    source: np.ndarray  # the picture as its medium gives it (the blurred background uses it)
-    picture: np.ndarray
-    placement: Placement
-    opacity: float
-    mode: str | None = None  # a blend mode, None for normal
+CACHE_SIZE = 16  # mask coverages, text line positions and operation lists kept (a few per layer on screen)
 
 
 class FrameRenderer:
@@ -67,8 +58,9 @@ class FrameRenderer:
         self.bottom_track = min(videos, default=-1)
         self.yuv = YuvCanvas(width, height)
         self.warnings: list[str] = []  # e.g. a LUT file that cannot be read
-        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._text_lines: OrderedDict[tuple, TextLines] = OrderedDict()
+        self._masks: BoundedCache[np.ndarray] = BoundedCache(kept=CACHE_SIZE)
+        self._text_lines: BoundedCache[TextLines] = BoundedCache(kept=CACHE_SIZE)
+        self._operations: BoundedCache[tuple[Operation, ...]] = BoundedCache(kept=CACHE_SIZE)
 
     @cached_property
     def black(self) -> np.ndarray:
@@ -93,7 +85,7 @@ class FrameRenderer:
                     paired.add(j)
                 pair = (state, layers[j] if j is not None else None)
                 outgoing, incoming = pair if state.transition.role == "out" else pair[::-1]
-                drawn = [(s, self.layer(s) if s is not None else None) for s in (outgoing, incoming)]
+                drawn = [(s, self.layer(self.instant(s)) if s is not None else None) for s in (outgoing, incoming)]
                 if all(lay is None for _, lay in drawn):
                     continue
                 if canvas is None:
@@ -105,7 +97,7 @@ class FrameRenderer:
                     stages = [None, None]
                 self.draw_transition(canvas, [lay for _, lay in drawn], stages, state.transition)
                 continue
-            layer = self.layer(state)
+            layer = self.layer(self.instant(state))
             if layer is None:
                 continue
             if canvas is None:
@@ -121,9 +113,9 @@ class FrameRenderer:
         return frame if frame is not None else self.render(layers)
 
     def compose_yuv(self, layers: list[LayerState]) -> av.VideoFrame | None:
-        """The frame composed in yuv420p, or None when it cannot be: when its bottom layer is
-        not a plain picture (see pasted), or an effect track or a transition other than a
-        dissolve of two plain bottom pictures shows."""
+        """The frame composed in yuv420p, or None when it cannot be: when the YUV path cannot
+        draw its bottom layer (see pasted), or an effect track or a transition other than a
+        dissolve of two such bottom layers shows."""
         if not layers or any(isinstance(s.segment.material, NamedEffect) for s in layers):
             return None
         bottom, above = [layers[0]], layers[1:]
@@ -151,9 +143,10 @@ class FrameRenderer:
             canvas.mix_from(first, 1 - phase.progress)
         island: list[Layer] = []  # consecutive layers drawn in RGB share one conversion
         for state in above:
-            plain = self.pasted(state)
+            now = self.instant(state)
+            plain = self.pasted(now)
             if plain is None:
-                layer = self.layer(state)
+                layer = self.layer(now)
                 if layer is not None:
                     island.append(layer)
                 continue
@@ -185,9 +178,9 @@ class FrameRenderer:
         canvas.draw_rgb(union, draw_all, filled)
 
     def start_yuv(self, canvas: YuvCanvas, state: LayerState) -> bool:
-        """Start a YUV frame with a bottom layer over its background; False when the layer is
-        not a plain picture, or its background is blurred or an image (those are drawn in RGB)."""
-        bottom = self.pasted(state)
+        """Start a YUV frame with a bottom layer over its background; False when the YUV path
+        cannot draw the layer, or its background is blurred or an image (those are drawn in RGB)."""
+        bottom = self.pasted(self.instant(state))
         if bottom is None:
             return False
         picture, left, top = bottom
@@ -201,75 +194,43 @@ class FrameRenderer:
         canvas.paste(picture, left, top)
         return True
 
-    def pasted(self, state: LayerState) -> tuple[av.VideoFrame, int, int] | None:
-        """(picture, left, top) for a layer that goes onto a YUV canvas as its source gives it,
-        or None: a video in the output's colours or an opaque still, upright, at its drawn size,
-        with no effect, mask, crop, blend mode or animation other than moving and scaling."""
-        seg = state.segment
-        m = seg.material
-        if not isinstance(m, Media) or m.kind == "audio":
-            return None
-        if (state.alpha < 1 or seg.mix_mode is not None or seg.chroma is not None or seg.mask is not None
-                or seg.filters or seg.effects or state.brightness or state.contrast or state.saturation
-                or not m.crop.is_full or seg.clip.flip_horizontal or seg.clip.flip_vertical):
-            return None
-        move, _, drawn = self.arranged(state)
-        if move.opacity < 1 or move.wipe is not None or move.blur > 0 or drawn is None or drawn.rotation != 0:
-            return None
+    def pasted(self, now: Instant) -> tuple[av.VideoFrame, int, int] | None:
+        """(picture, left, top) for a layer the YUV path draws: its source's YUV picture,
+        scaled and placed; None when its source gives no YUV or an operation in its list is
+        not one the YUV path draws at this instant (layers.py)."""
+        seg = now.state.segment
         source = self.sources.of(seg)
-        if source is None or not source.yuv_ready:
+        if source is None or not source.yuv_ready or not on_yuv_path(self.operations(seg), now):
             return None
+        drawn = now.drawn
+        assert drawn is not None  # PlaceOp draws on the YUV path only a medium's picture
         size = max(1, round(drawn.width)), max(1, round(drawn.height))
         left, top = round(drawn.cx - size[0] / 2), round(drawn.cy - size[1] / 2)
         # Only the part on the canvas is scaled: a picture zoomed past the canvas costs no more.
         part = visible_part(size, left, top, self.width, self.height) or (0, 0, 1, 1)  # off the canvas: a pixel
-        picture, dx, dy = source.yuv_at(state.source_time, size, part)
+        picture, dx, dy = source.yuv_at(now.state.source_time, size, part)
         return picture, left + dx, top + dy
 
-    def arranged(self, state: LayerState) -> tuple[Motion, dict, Placement | None]:
-        """The layer's animation at this instant, its geometry with the animation applied, and
-        where its medium's picture is drawn (None for a text or a colour, whose size comes from
-        its picture)."""
-        seg = state.segment
-        move = self.motion(state, isinstance(seg.material, Text))
-        g = geometry(state)
-        if not move.is_still:
-            g.update(x=g["x"] + 2 * move.dx, y=g["y"] - 2 * move.dy, scale_x=g["scale_x"] * move.scale_x,
-                     scale_y=g["scale_y"] * move.scale_y, rotation=g["rotation"] + move.rotation)
-        native = self.native_size(seg)
-        return move, g, place(*native, self.width, self.height, **g) if native is not None else None
+    def instant(self, state: LayerState) -> Instant:
+        """The layer at this instant: its motion, geometry and where its medium's picture goes."""
+        return instant(state, self.native_size(state.segment), (self.width, self.height))
 
-    def layer(self, state: LayerState) -> Layer | None:
-        """The layer with its own effects and animations applied, placed; None when it draws nothing."""
-        seg = state.segment
-        text = isinstance(seg.material, Text)
-        move, g, drawn = self.arranged(state)
-        source = self.picture(state, self.decode_size(seg, drawn))
+    def operations(self, seg: Segment) -> tuple[Operation, ...]:
+        """The segment's operations, built once per segment (layers.py)."""
+        return self._operations.get(seg.id, lambda: operations(seg, lines_of=self.text_lines, coverage=self.mask,
+                                                                   grade=self.graded))
+
+    def layer(self, now: Instant) -> Layer | None:
+        """The layer with its operations applied, placed; None when it draws nothing."""
+        seg = now.state.segment
+        source = self.sources.of(seg)
         if source is None:
-            return None
-        picture = source
-        if isinstance(seg.material, Text) and (move.chars < 1 or move.lines < 1):
-            picture = revealed(picture, self.text_lines(seg.material, picture), move.chars, move.lines)
-        if seg.chroma is not None:
-            c = seg.chroma
-            picture = chroma_key(picture, c.color, intensity=c.intensity, shadow=c.shadow,
-                                 edge_smooth=c.edge_smooth, spill=c.spill)
-        if seg.mask is not None:
-            picture = apply_mask(picture, self.mask(seg.mask, picture.shape[1], picture.shape[0]))
-        if not text and (state.brightness or state.contrast or state.saturation):
-            picture = adjust_picture(picture, state)
-        for effect in seg.filters + seg.effects:
-            picture = self.graded(picture, effect, state.offset)
-        if move.wipe is not None:
-            picture = wiped(picture, move.wipe)
-        if move.blur > 0:
-            picture = softened(picture, move.blur)
-        if drawn is None:
-            p = place(picture.shape[1], picture.shape[0], self.width, self.height, fit=not text, **g)
-        else:
-            p = drawn if picture.shape[:2] != source.shape[:2] else exact_size(drawn, picture)
-        mode = resolve("mix_mode", seg.mix_mode.name).effect if seg.mix_mode is not None else ""
-        return Layer(source, picture, p, state.alpha * move.opacity, mode or None)
+            return None  # stickers, effects and filters: reported in the fidelity report
+        picture = source.frame_at(now.state.source_time, self.decode_size(seg, now.drawn))
+        layer = Layer(picture, picture)
+        for op in self.operations(seg):
+            op.apply(layer, now)
+        return layer
 
     def native_size(self, seg) -> tuple[float, float] | None:
         """A video or photo layer's picture size at the medium's own resolution, after its crop."""
@@ -277,8 +238,7 @@ class FrameRenderer:
         native = source.native_size if source is not None else None
         if native is None:
             return None
-        c = seg.material.crop
-        return native[0] * (c.right - c.left), native[1] * (c.bottom - c.top)
+        return cropped_size(native, seg.material.crop) if isinstance(seg.material, Media) else native
 
     def decode_size(self, seg, drawn: Placement | None) -> tuple[int, int] | None:
         """The whole frame's size that makes the cropped picture come out at its drawn size, so
@@ -289,13 +249,6 @@ class FrameRenderer:
             return None
         c = seg.material.crop
         return (max(1, round(drawn.width / (c.right - c.left))), max(1, round(drawn.height / (c.bottom - c.top))))
-
-    def motion(self, state: LayerState, text: bool) -> Motion:
-        move = STILL
-        for phase in state.animations:
-            effect = resolve("animation", phase.effect.name).effect
-            move = move.then(motion(effect, phase.type, phase.progress, text=text))
-        return move
 
     def draw_transition(self, canvas: np.ndarray, layers: list[Layer | None], backgrounds: list[np.ndarray | None],
                         phase: TransitionPhase) -> None:
@@ -322,9 +275,7 @@ class FrameRenderer:
         if effect.kind not in ("filter", "video_effect", "lut"):
             return picture  # adjustment layers: reported as not rendered
         if effect.kind == "lut":
-            if not effect.path:
-                return picture  # not found or refused by the parser, which reported it
-            table = load_cube(effect.path)
+            table = load_cube(self.lut_path(effect.path))
             if table is None:
                 warning = f"LUT {effect.name or effect.path}: {effect.path} cannot be read; it is left out"
                 if warning not in self.warnings:
@@ -338,30 +289,27 @@ class FrameRenderer:
             out = grade_picture(rgb, PRESETS[key].scaled(min(max(effect.intensity, 0.0), 1.0)), offset / 1e6)
         return out if picture.shape[2] == 3 else np.dstack([out, picture[..., 3]])
 
+    def lut_path(self, written: str) -> str:
+        path = Path(written)
+        if not path.is_absolute() and self.tl.draft_dir is not None:
+            path = self.tl.draft_dir / path
+        return str(path)
+
     def mask(self, mask: Mask, width: int, height: int) -> np.ndarray:
         """The mask's coverage of a width×height picture, uint8; computed once per mask and size."""
-        key = (mask, width, height)
-        alpha = self._masks.get(key)
-        if alpha is None:
+        def coverage() -> np.ndarray:
             alpha = mask_uint8(mask_alpha(width, height, mask.shape, center_x=mask.center_x, center_y=mask.center_y,
                                           mask_width=mask.width, mask_height=mask.height, rotation=mask.rotation,
                                           feather=mask.feather, round_corner=mask.round_corner, invert=mask.invert))
             alpha.flags.writeable = False
-            self._masks[key] = alpha
-            if len(self._masks) > CACHE_SIZE:
-                self._masks.popitem(last=False)
-        return alpha
+            return alpha
+
+        return self._masks.get((mask, width, height), coverage)
 
     def text_lines(self, text: Text, picture: np.ndarray) -> TextLines:
         """Where the text's lines and characters fall in its picture, laid out once per text."""
-        key = (text, picture.shape)
-        lines = self._text_lines.get(key)
-        if lines is None:
-            lines = text_lines(self.text.layout(text), picture.shape[1], picture.shape[0], text.vertical)
-            self._text_lines[key] = lines
-            if len(self._text_lines) > CACHE_SIZE:
-                self._text_lines.popitem(last=False)
-        return lines
+        return self._text_lines.get((text, picture.shape), lambda: text_lines(
+            self.text.layout(text), picture.shape[1], picture.shape[0], text.vertical))
 
     def canvas_material(self, seg) -> Background | None:
         """What fills the canvas behind a segment: its canvas material on the bottom video
@@ -397,7 +345,7 @@ class FrameRenderer:
         if source is None:
             return None  # stickers, effects and filters: reported in the fidelity report
         picture = source.frame_at(state.source_time, size)
-        return crop(picture, seg.material.crop) if isinstance(seg.material, Media) else picture
+        return cropped(picture, seg.material.crop) if isinstance(seg.material, Media) else picture
 
     def close(self) -> None:
         self.sources.close()
@@ -437,33 +385,3 @@ def text_lines(layout, width: int, height: int, vertical: bool) -> TextLines:
         lines.append((start, end, edges))
     return TextLines(tuple(lines), vertical)
 
-
-def exact_size(p: Placement, picture: np.ndarray) -> Placement:
-    """The placement drawn at the picture's own pixel size: a prescaled frame may differ from
-    the computed size by a rounding pixel, which must not cost a resample."""
-    h, w = picture.shape[:2]
-    if abs(w - p.width) <= 1.5 and abs(h - p.height) <= 1.5:
-        return replace(p, width=w, height=h)
-    return p
-
-
-def geometry(state: LayerState) -> dict:
-    c = state.segment.clip
-    return dict(scale_x=state.scale_x, scale_y=state.scale_y, x=state.x, y=state.y, rotation=state.rotation,
-                flip_horizontal=c.flip_horizontal, flip_vertical=c.flip_vertical)
-
-
-def crop(picture: np.ndarray, c: Crop) -> np.ndarray:
-    if c.is_full:
-        return picture
-    h, w = picture.shape[:2]
-    x0, x1 = round(c.left * w), max(round(c.right * w), round(c.left * w) + 1)
-    y0, y1 = round(c.top * h), max(round(c.bottom * h), round(c.top * h) + 1)
-    return picture[y0:y1, x0:x1]
-
-
-def adjust_picture(picture: np.ndarray, state: LayerState) -> np.ndarray:
-    rgb = adjust(picture[..., :3], state.brightness, state.contrast, state.saturation)
-    if picture.shape[2] == 4:
-        return np.dstack([rgb, picture[..., 3]])
-    return rgb

@@ -1,0 +1,292 @@
+"""A layer as a list of operations, built once per segment and evaluated per frame.
+
+`operations()` lists what a segment does to its picture, in the order the editor applies
+them: crop, text reveal, chroma key, mask, colour adjustment, filters and video effects,
+the animations' wipe and blur, placement (scale, rotation, flip, position and the
+animations' moves), opacity and blend mode. Only the operations a segment has are in its
+list. Each operation draws on the general path, in RGB (`apply`), and says whether the YUV
+path draws it too at a given instant (`on_yuv`): a layer is pasted in YUV only when its
+source gives YUV and every operation in its list says yes (`on_yuv_path`), so an operation
+the YUV path cannot draw never vanishes there.
+
+The pixel maths are in effects/; an operation only says when and with what it applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..effects.animations import STILL, Motion, TextLines, motion, revealed, softened, wiped
+from ..effects.chroma import chroma_key
+from ..effects.color import adjust
+from ..effects.masks import apply_mask
+from ..effects.names import resolve
+from ..effects.transform import Placement, place
+from ..timeline.model import Chroma, Crop, Mask, Media, NamedEffect, Segment, Text
+from .plan import LayerState
+
+
+NOWHERE = Placement(0.0, 0.0, 0.0, 0.0)  # drawn as nothing
+
+
+@dataclass(slots=True)
+class Layer:
+    """One layer ready to draw: its picture with its operations applied, where it goes, how
+    opaque, and by which blend mode (None for normal)."""
+
+    source: np.ndarray  # the medium's picture, cropped (a blurred background is made of it)
+    picture: np.ndarray
+    placement: Placement = NOWHERE  # until PlaceOp, the last but one operation of every list, places it
+    opacity: float = 1.0
+    mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """A layer at one instant: its state, its animations' motion, its geometry with that
+    motion applied, and where its medium's picture is drawn (None for a text or a colour,
+    whose size comes from its picture)."""
+
+    state: LayerState
+    move: Motion
+    geometry: dict[str, Any]  # place()'s keywords
+    drawn: Placement | None
+    canvas: tuple[int, int]
+
+
+class Operation(Protocol):
+    def on_yuv(self, now: Instant) -> bool:
+        """Whether the YUV path draws this operation at `now` (it has nothing to do there, or
+        pasting the source's YUV picture does it)."""
+        ...
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        """Apply the operation to the layer, in RGB."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CropOp:
+    crop: Crop
+
+    def on_yuv(self, now: Instant) -> bool:
+        return False
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        layer.source = layer.picture = cropped(layer.picture, self.crop)
+
+
+@dataclass(frozen=True, slots=True)
+class RevealOp:
+    """A text's characters and lines shown one by one (typewriter and line animations)."""
+
+    text: Text
+    lines_of: Callable[[Text, np.ndarray], TextLines]
+
+    def on_yuv(self, now: Instant) -> bool:
+        return now.move.chars >= 1 and now.move.lines >= 1
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        if not self.on_yuv(now):
+            layer.picture = revealed(layer.picture, self.lines_of(self.text, layer.picture), now.move.chars,
+                                     now.move.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ChromaOp:
+    chroma: Chroma
+
+    def on_yuv(self, now: Instant) -> bool:
+        return False
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        c = self.chroma
+        layer.picture = chroma_key(layer.picture, c.color, intensity=c.intensity, shadow=c.shadow,
+                                   edge_smooth=c.edge_smooth, spill=c.spill)
+
+
+@dataclass(frozen=True, slots=True)
+class MaskOp:
+    mask: Mask
+    coverage: Callable[[Mask, int, int], np.ndarray]  # the mask's coverage of a width×height picture
+
+    def on_yuv(self, now: Instant) -> bool:
+        return False
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        h, w = layer.picture.shape[:2]
+        layer.picture = apply_mask(layer.picture, self.coverage(self.mask, w, h))
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustOp:
+    """Brightness, contrast and saturation by keyframes."""
+
+    def on_yuv(self, now: Instant) -> bool:
+        s = now.state
+        return not (s.brightness or s.contrast or s.saturation)
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        if not self.on_yuv(now):
+            s, picture = now.state, layer.picture
+            rgb = adjust(picture[..., :3], s.brightness, s.contrast, s.saturation)
+            layer.picture = rgb if picture.shape[2] == 3 else np.dstack([rgb, picture[..., 3]])
+
+
+@dataclass(frozen=True, slots=True)
+class GradeOp:
+    """A filter, LUT or video effect of the segment's own."""
+
+    effect: NamedEffect
+    grade: Callable[[np.ndarray, NamedEffect, int], np.ndarray]
+
+    def on_yuv(self, now: Instant) -> bool:
+        return False
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        layer.picture = self.grade(layer.picture, self.effect, now.state.offset)
+
+
+@dataclass(frozen=True, slots=True)
+class WipeOp:
+    """An animation that shows only a band of the picture."""
+
+    def on_yuv(self, now: Instant) -> bool:
+        return now.move.wipe is None
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        if now.move.wipe is not None:
+            layer.picture = wiped(layer.picture, now.move.wipe)
+
+
+@dataclass(frozen=True, slots=True)
+class BlurOp:
+    """An animation that softens the picture."""
+
+    def on_yuv(self, now: Instant) -> bool:
+        return now.move.blur <= 0
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        if now.move.blur > 0:
+            layer.picture = softened(layer.picture, now.move.blur)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOp:
+    """Scale, rotation, flip and position (the clip's, its keyframes' and its animations')."""
+
+    fit: bool  # a medium is fitted to the canvas; a text's raster is in canvas pixels already
+
+    def on_yuv(self, now: Instant) -> bool:
+        d = now.drawn
+        return d is not None and d.axis_aligned and not d.flip_horizontal and not d.flip_vertical
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        h, w = layer.picture.shape[:2]
+        if now.drawn is None:
+            layer.placement = place(w, h, *now.canvas, fit=self.fit, **now.geometry)
+        elif (h, w) != layer.source.shape[:2]:
+            layer.placement = now.drawn
+        else:
+            layer.placement = exact_size(now.drawn, layer.picture)
+
+
+@dataclass(frozen=True, slots=True)
+class OpacityOp:
+    def on_yuv(self, now: Instant) -> bool:
+        return now.state.alpha * now.move.opacity >= 1
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        layer.opacity = now.state.alpha * now.move.opacity
+
+
+@dataclass(frozen=True, slots=True)
+class BlendOp:
+    mode: str  # a key of effects.blend.BLEND_MODES
+
+    def on_yuv(self, now: Instant) -> bool:
+        return False
+
+    def apply(self, layer: Layer, now: Instant) -> None:
+        layer.mode = self.mode
+
+
+ADJUSTED = ("brightness", "contrast", "saturation")
+
+
+def operations(seg: Segment, *, lines_of: Callable[[Text, np.ndarray], TextLines],
+               coverage: Callable[[Mask, int, int], np.ndarray],
+               grade: Callable[[np.ndarray, NamedEffect, int], np.ndarray]) -> tuple[Operation, ...]:
+    """The segment's operations, in the order they apply; the callables are the frame
+    renderer's cached text layout, mask coverage and grading."""
+    m = seg.material
+    text = isinstance(m, Text)
+    ops: list[Operation] = []
+    if isinstance(m, Media) and not m.crop.is_full:
+        ops.append(CropOp(m.crop))
+    if isinstance(m, Text) and seg.animations:
+        ops.append(RevealOp(m, lines_of))
+    if seg.chroma is not None:
+        ops.append(ChromaOp(seg.chroma))
+    if seg.mask is not None:
+        ops.append(MaskOp(seg.mask, coverage))
+    if not text and any(seg.keyframes_for(p) is not None for p in ADJUSTED):
+        ops.append(AdjustOp())
+    ops += [GradeOp(effect, grade) for effect in seg.filters + seg.effects]
+    if seg.animations:
+        ops += [WipeOp(), BlurOp()]
+    ops += [PlaceOp(fit=not text), OpacityOp()]
+    mode = resolve("mix_mode", seg.mix_mode.name).effect if seg.mix_mode is not None else ""
+    if mode:
+        ops.append(BlendOp(mode))
+    return tuple(ops)
+
+
+def on_yuv_path(ops: tuple[Operation, ...], now: Instant) -> bool:
+    """Whether the YUV path draws every operation of the layer at `now`."""
+    return all(op.on_yuv(now) for op in ops)
+
+
+def instant(state: LayerState, native: tuple[float, float] | None, canvas: tuple[int, int]) -> Instant:
+    """The layer at this instant: its animations' motion, its geometry with that motion, and
+    where its medium's picture (native: its size after the crop) is drawn."""
+    seg = state.segment
+    move = STILL
+    for phase in state.animations:
+        effect = resolve("animation", phase.effect.name).effect
+        move = move.then(motion(effect, phase.type, phase.progress, text=isinstance(seg.material, Text)))
+    c = seg.clip
+    g: dict[str, Any] = dict(scale_x=state.scale_x, scale_y=state.scale_y, x=state.x, y=state.y,
+                             rotation=state.rotation, flip_horizontal=c.flip_horizontal, flip_vertical=c.flip_vertical)
+    if not move.is_still:
+        g.update(x=g["x"] + 2 * move.dx, y=g["y"] - 2 * move.dy, scale_x=g["scale_x"] * move.scale_x,
+                 scale_y=g["scale_y"] * move.scale_y, rotation=g["rotation"] + move.rotation)
+    drawn = place(*native, *canvas, **g) if native is not None else None
+    return Instant(state, move, g, drawn, canvas)
+
+
+def cropped_size(native: tuple[int, int], c: Crop) -> tuple[float, float]:
+    """A picture's size after its crop."""
+    return native[0] * (c.right - c.left), native[1] * (c.bottom - c.top)
+
+
+def cropped(picture: np.ndarray, c: Crop) -> np.ndarray:
+    if c.is_full:
+        return picture
+    h, w = picture.shape[:2]
+    x0, x1 = round(c.left * w), max(round(c.right * w), round(c.left * w) + 1)
+    y0, y1 = round(c.top * h), max(round(c.bottom * h), round(c.top * h) + 1)
+    return picture[y0:y1, x0:x1]
+
+
+def exact_size(p: Placement, picture: np.ndarray) -> Placement:
+    """The placement drawn at the picture's own pixel size: a prescaled frame may differ from
+    the computed size by a rounding pixel, which must not cost a resample."""
+    h, w = picture.shape[:2]
+    if abs(w - p.width) <= 1.5 and abs(h - p.height) <= 1.5:
+        return replace(p, width=w, height=h)
+    return p
