@@ -26,7 +26,8 @@ from ..timeline.summary import fps_value
 from .allocator import fix_mmap_threshold
 from .audio import Soundtrack
 from .compound import compounds_rendered
-from .encode import EncodeThread, VideoEncoder, even_size
+from .encode import VideoEncoder, even_size
+from .encode_thread import EncodeThread
 from .frames import FrameRenderer
 from .plan import LayerSchedule, frame_count, frame_plan, frame_time, layer_state
 
