@@ -115,3 +115,13 @@ def test_no_command_prints_usage_and_fails(tmp_path):
     result = run(cwd=tmp_path)
     assert result.returncode == 2
     assert "usage: draftrender" in result.stderr
+
+
+def test_a_render_never_imports_the_benchmark_harness(tmp_path):
+    folder = full_pyjy_draft(tmp_path)
+    probe = ("import sys, draftrender.cli as cli; code = cli.main(sys.argv[1:]); "
+             "print(sorted(m for m in sys.modules if m.startswith('draftrender.bench'))); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", probe, "render", str(folder), "-o", str(tmp_path / "out.mp4"),
+                           "--end", "0.2", "-q"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

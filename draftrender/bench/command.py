@@ -11,6 +11,13 @@ from pathlib import Path
 from .scenarios import DEFAULT_SCENARIOS, ENCODING, PRESETS, SCENARIOS
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="draftrender bench",
+                                description="time draftrender against an ffmpeg filter graph and MoviePy")
+    add_arguments(p)
+    return p
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help=f"one of {', '.join(SCENARIOS)} or all (repeatable or comma-separated; "

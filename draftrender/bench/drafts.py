@@ -79,7 +79,7 @@ class DraftWriter:
     def video_material(self, v: Visual) -> str:
         spec = v.media
         if spec.name not in self.media_ids:
-            photo = spec.kind == "photo"
+            photo = spec.still
             self.media_ids[spec.name] = self.add("videos", {
                 "type": "photo" if photo else "video", "material_name": spec.name,
                 "path": str(self.media_dir / spec.name), "width": spec.width, "height": spec.height,
@@ -110,7 +110,7 @@ class DraftWriter:
         if fade_in or fade_out:
             keyframes.append(self.keyframes("KFTypeAlpha", [(0, 0.0), (fade_in, v.alpha),
                                                             (v.duration - fade_out, v.alpha), (v.duration, 0.0)]))
-        source = None if v.media.kind == "photo" else {"start": v.source_start, "duration": v.duration}
+        source = None if v.media.still else {"start": v.source_start, "duration": v.duration}
         if source is None:
             source = {"start": 0, "duration": v.duration}
         return self.segment(self.video_material(v), v.start, v.duration, source, refs, render_index,

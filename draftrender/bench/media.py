@@ -126,6 +126,18 @@ def make_photo(spec: MediaSpec, path: Path) -> None:
     img.save(path, format="JPEG", quality=90)
 
 
+def make_sticker(spec: MediaSpec, path: Path) -> None:
+    """A round badge with a soft shadow on a transparent ground: a sticker as editors ship them."""
+    w, h = spec.width, spec.height
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.ellipse((w * 0.08, h * 0.1, w * 0.96, h * 0.98), fill=(0, 0, 0, 90))
+    d.ellipse((w * 0.04, h * 0.04, w * 0.92, h * 0.92), fill=(250, 90, 70, 255), outline=(255, 255, 255, 255),
+              width=max(2, w // 30))
+    d.rectangle((w * 0.3, h * 0.42, w * 0.66, h * 0.54), fill=(255, 255, 255, 255))
+    img.save(path, format="PNG")
+
+
 def make_music(spec: MediaSpec, path: Path) -> None:
     """A C major chord, held."""
     with av.open(str(path), "w", format="ipod") as out:
@@ -136,4 +148,4 @@ def make_music(spec: MediaSpec, path: Path) -> None:
         out.mux(audio.encode())
 
 
-MAKERS = {"clip": make_clip, "photo": make_photo, "music": make_music}
+MAKERS = {"clip": make_clip, "photo": make_photo, "sticker": make_sticker, "music": make_music}

@@ -146,7 +146,7 @@ class FilterGraph:
         # One time base for every joined stream: concat outputs 1/1000000, and xfade wants its
         # two inputs alike.
         tail = f"format=yuv420p,setsar=1,trim=end_frame={frames},setpts=PTS-STARTPTS,settb=AVTB"
-        if v.media.kind == "photo":
+        if v.media.still:
             # zoompan zooms into its input: pad the fitted photo to the canvas, then zoom about the
             # centre from `scale` to `zoom_to` (fitted() already applied `scale`).
             end = (v.zoom_to or v.scale) / v.scale
@@ -174,7 +174,7 @@ class FilterGraph:
         fw, fh = fitted(v.media, w, h, v.scale)
         cx, cy = centre(v.x, v.y, w, h)
         frames = round(v.duration * self.fps / SEC)
-        if v.media.kind == "photo":
+        if v.media.still:
             # Decode the photo once and repeat the scaled frame, rather than decoding it per frame.
             source = self.photo(v)
             chain = f"scale={fw}:{fh},format=rgba,loop=loop=-1:size=1,setpts=N/{self.fps}/TB,"

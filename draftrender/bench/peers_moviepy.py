@@ -75,7 +75,7 @@ class MoviePyComposition:
         for v in visuals:
             pre, post = before // 2, v.dissolve // 2
             start, span = (v.start - pre) / SEC, (v.duration + pre + post) / SEC
-            if v.media.kind == "photo":
+            if v.media.still:
                 c = self.zooming_photo(v, span)
             else:
                 src = v.source_start / SEC - pre / SEC
@@ -122,7 +122,7 @@ class MoviePyComposition:
         mp = self.mp
         fw, fh = fitted(v.media, self.width, self.height, v.scale)
         d = v.duration / SEC
-        if v.media.kind == "photo":
+        if v.media.still:
             c = mp.ImageClip(str(self.media_dir / v.media.name)).resized((fw, fh)).with_duration(d)
         else:
             c = self.open(v).subclipped(v.source_start / SEC, v.source_start / SEC + d).resized((fw, fh))

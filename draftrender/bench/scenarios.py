@@ -37,7 +37,7 @@ class MediaSpec:
     """A medium media.py makes; the file name carries its parameters, so a changed spec
     never reuses a stale cached file."""
 
-    kind: str  # "clip" (video + a tone), "photo" or "music"
+    kind: str  # "clip" (video + a tone), "photo" (a JPEG), "sticker" (a PNG with transparency) or "music"
     width: int = 0
     height: int = 0
     seconds: float = 0.0
@@ -49,7 +49,14 @@ class MediaSpec:
             return f"clip_{self.width}x{self.height}_{self.seconds:g}s_{self.tone_hz:g}hz.mp4"
         if self.kind == "photo":
             return f"photo_{self.width}x{self.height}.jpg"
+        if self.kind == "sticker":
+            return f"sticker_{self.width}x{self.height}.png"
         return f"music_{self.seconds:g}s.m4a"
+
+    @property
+    def still(self) -> bool:
+        """A picture rather than a clip: drawn the same at every instant."""
+        return self.kind in ("photo", "sticker")
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,8 @@ LANDSCAPE_720 = clip(1280, 720, 329.63)
 PHOTO = MediaSpec("photo", 3000, 2000)
 MUSIC = MediaSpec("music", seconds=30)
 
+KEN_BURNS_FEATURES = ("photo zoom keyframes", "dissolve", "music fades")
+TALKING_HEAD_FEATURES = ("styled CJK caption", "picture-in-picture sticker", "music under a voice", "audio mix")
 SHOWCASE_FEATURES = ("dissolve", "photo zoom keyframes", "styled CJK caption", "music fades", "audio mix")
 LAYER_FEATURES = ("picture-in-picture", "rotation", "circle mask", "screen blend", "alpha keyframes")
 PHRASES = ("清晨的阳光洒在街角", "城市在黄昏里慢慢亮起来", "风吹过湖面泛起涟漪", "我们沿着河岸一直走",
@@ -202,6 +211,35 @@ def layers() -> Composition:
     return Composition(1920, 1080, 30, d, visuals, (), music)
 
 
+# The photos of a slideshow: phone and camera pictures, landscape and portrait, 2 to 12 megapixels.
+SLIDESHOW_SIZES = ((4032, 3024), (3024, 4032), (3000, 2000), (1600, 1200), (1200, 1600), (2048, 1365))
+
+
+def ken_burns(photos: int = 20, each: int = 3 * SEC, dissolve: int = SEC // 2) -> Composition:
+    """A slideshow: `photos` photos of mixed sizes, `each` µs apiece, each zooming in by
+    keyframes (by 1.12 to 1.3, about the centre), joined by dissolves, over music."""
+    visuals = tuple(
+        Visual(MediaSpec("photo", *SLIDESHOW_SIZES[n % len(SLIDESHOW_SIZES)]), n * each, each,
+               zoom_to=1.12 + 0.06 * (n % 4), dissolve=dissolve if n < photos - 1 else 0)
+        for n in range(photos))
+    d = photos * each
+    music = (Music(MediaSpec("music", seconds=d / SEC), 0, d, volume=0.5, fade_in=SEC, fade_out=2 * SEC),)
+    return Composition(1080, 1920, 30, d, visuals, (), music)
+
+
+def talking_head(seconds: int = 60) -> Composition:
+    """A talking head: one portrait video whose own sound is the voice, a short styled subtitle
+    every second, a sticker (a PNG with transparency) in a corner throughout, and music kept
+    low under the voice."""
+    d = seconds * SEC
+    voice = clip(1080, 1920, 220.0, seconds=seconds + 1)
+    visuals = (Visual(voice, 0, d),
+               Visual(MediaSpec("sticker", 600, 600), 0, d, layer=1, scale=0.22, x=0.62, y=0.72))
+    subtitles = tuple(Caption(PHRASES[n % len(PHRASES)], n * SEC, SEC, size=7.0, y=-0.62) for n in range(seconds))
+    music = (Music(MediaSpec("music", seconds=seconds), 0, d, volume=0.12, fade_in=SEC, fade_out=2 * SEC),)
+    return Composition(1080, 1920, 30, d, visuals, subtitles, music)
+
+
 def smoke() -> Composition:
     """A few seconds at 320×180 with the showcase's features, small enough for CI."""
     a, b = clip(480, 270, 440.0, seconds=3), clip(180, 320, 554.37, seconds=3)
@@ -222,10 +260,14 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("layers", "20 s 1920×1080: six overlapping layers", layers(), features=LAYER_FEATURES),
     Scenario("long", "the showcase's structure repeated to 10 min, 1920×1080, a subtitle every 3 s", long(),
              features=SHOWCASE_FEATURES),
+    Scenario("kenburns", "60 s 1080×1920: 20 photos of mixed sizes zooming, 19 dissolves, music", ken_burns(),
+             features=KEN_BURNS_FEATURES),
+    Scenario("talkinghead", "60 s 1080×1920: a video, 60 styled subtitles, a sticker, music under the voice",
+             talking_head(), features=TALKING_HEAD_FEATURES),
     Scenario("smoke", "3 s 320×180: the showcase's features, for CI", smoke(), features=SHOWCASE_FEATURES),
 )}
 # What `draftrender bench` runs when no scenario is named: every figure the targets need.
-DEFAULT_SCENARIOS = ("showcase", "preview", "layers", "long")
+DEFAULT_SCENARIOS = ("showcase", "preview", "layers", "kenburns", "talkinghead", "long")
 
 
 
