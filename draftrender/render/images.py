@@ -16,7 +16,7 @@ from draftrender.errors import MaterialUnreachable, RenderFailed
 
 from .cache import BoundedCache
 from .video import frozen, reason
-from .yuv import Box, source_box
+from .yuv import Box, rgb_view, source_box
 
 # Animated images are decoded once and kept when all their frames fit in this.
 IMAGE_CACHE_BYTES = 200 * 1024 * 1024
@@ -179,7 +179,11 @@ class ImageSource:
         if self._yuv is None or self._yuv[0] != key:
             rgb = self.frame_at(0, size)
             (x0, y0, x1, y1), drawn = source_box((rgb.shape[1], rgb.shape[0]), size, part or (0, 0, *size))
-            src = av.VideoFrame.from_numpy_buffer(rgb[y0:y1, x0:x1], format="rgb24")
+            # Copied into a frame of FFmpeg's own, whose rows are aligned: SwScale picks its code
+            # path, and so its rounding, by the alignment of what it reads, which for a view into
+            # a numpy array would change from run to run.
+            src = av.VideoFrame(x1 - x0, y1 - y0, "rgb24")
+            rgb_view(src)[:] = rgb[y0:y1, x0:x1]
             picture = self._to_yuv.reformat(src, width=max(2, drawn[2] - drawn[0]), height=max(2, drawn[3] - drawn[1]),
                                             format="yuv420p", dst_colorspace=Colorspace.ITU709,
                                             dst_color_range=ColorRange.MPEG, interpolation="BILINEAR")
