@@ -178,10 +178,10 @@ class ImageSource:
         key = (size, part)
         if self._yuv is None or self._yuv[0] != key:
             rgb = self.frame_at(0, size)
-            (x0, y0, x1, y1), drawn = source_box((rgb.shape[1], rgb.shape[0]), size, part or (0, 0, *size))
-            # Copied into a frame of FFmpeg's own, whose rows are aligned: SwScale picks its code
-            # path, and so its rounding, by the alignment of what it reads, which for a view into
-            # a numpy array would change from run to run.
+            (x0, y0, x1, y1), drawn = source_box((rgb.shape[1], rgb.shape[0]), size, part or (0, 0, *size), step=2)
+            # Edges on even pixels, copied into a frame of FFmpeg's own: from a crop with an odd
+            # edge SwScale read past it (its chroma input works on pairs of pixels), and the same
+            # render came out different from run to run.
             src = av.VideoFrame(x1 - x0, y1 - y0, "rgb24")
             rgb_view(src)[:] = rgb[y0:y1, x0:x1]
             picture = self._to_yuv.reformat(src, width=max(2, drawn[2] - drawn[0]), height=max(2, drawn[3] - drawn[1]),
