@@ -24,6 +24,8 @@ import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_base, wait_exponential, wait_random
 
+from ..assets.http import ensure_public_url, new_session
+from ..errors import UnsafeSource
 from .base import ProviderError
 
 # An API's error body → (code, message); each adapter reads its own error shape.
@@ -179,10 +181,15 @@ class ApiClient:
 
     async def _fetch(self, url: str, part: Path) -> None:
         shown = urlsplit(url)._replace(query="").geturl()  # signed URLs carry secrets in the query
+        # A result URL on another host than the configured API's was named by the provider's answer:
+        # it passes the same private-address guard as a draft's media, at connect time.
+        foreign = urlsplit(url).hostname != urlsplit(self.base_url).hostname
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=self.timeout, sock_connect=self.timeout)
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=self.timeout,
-                                                                           sock_connect=self.timeout)) as session, \
-                    session.get(url, headers=self._headers(url)) as r:
+            if foreign:
+                await ensure_public_url(url)
+            async with new_session(allow_private_urls=not foreign) as session, \
+                    session.get(url, headers=self._headers(url), timeout=timeout) as r:
                 if r.status != 200:
                     raw = await r.read()
                     code, message = self.read_error(r.status, _json(raw))
@@ -196,6 +203,8 @@ class ApiClient:
                 with open(part, "wb") as out:
                     async for chunk in r.content.iter_chunked(CHUNK):
                         out.write(chunk)
+        except UnsafeSource as e:
+            raise ProviderError(f"{self.name}: result {shown} refused: {e}", code="unsafe_url") from None
         except (TimeoutError, aiohttp.ClientError) as e:
             raise _Retry(ProviderError(f"{self.name}: downloading {shown} failed: {type(e).__name__} {e}".strip(),
                                        code="connection_error")) from None
