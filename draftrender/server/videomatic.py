@@ -548,17 +548,26 @@ async def read_upload(request: web.Request) -> tuple[dict, list]:
     """A multipart batch: fields template_id, options (JSON), webhook_url, and the table as `file`."""
     body: dict = {}
     rows: list | None = None
+    cap = request.app[CONFIG].max_upload_bytes
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             continue  # a nested multipart is nothing this form has
         if part.name == "file":
-            raw = await part.read(decode=False)
+            raw = bytearray()
+            while chunk := await part.read_chunk():  # bounded as it arrives, not after
+                raw += chunk
+                if len(raw) > cap:
+                    raise InvalidParameter(f"the uploaded table is larger than {cap} bytes", "file")
             rows = await asyncio.get_running_loop().run_in_executor(
                 request.app[DISPATCHER].threads, read_rows, bytes(raw), part.filename or "the uploaded file")
-        elif part.name in ("template_id", "webhook_url", "options"):
-            text = await part.text()
-            body[part.name] = json.loads(text) if part.name == "options" and text.strip() else text
+        elif part.name in ("template_id", "webhook_url"):
+            body[part.name] = await part.text()
+        elif part.name == "options" and (text := await part.text()).strip():
+            try:
+                body["options"] = json.loads(text)
+            except ValueError:
+                raise InvalidParameter("options must be a JSON object", "options") from None
     if rows is None:
         raise InvalidParameter("a multipart batch needs its table as the part named file", "file")
     return body, rows

@@ -397,3 +397,17 @@ def test_a_batch_survives_a_restart(tmp_path, shop, start_service):
     again = start_service(workers=1)
     batch = Client(again, key).wait_batch(made["batch_id"])
     assert (batch["completed"], batch["failed"]) == (4, 0)
+
+
+def test_a_multipart_batch_is_bounded_and_its_options_checked(start_service, shop):
+    service = start_service(max_upload_bytes=4096)
+    key, _ = new_key(service)
+    client = Client(service, key)
+    template = client.ok("POST", "/v1/templates", {"name": "shop", "config": {"draft_url": shop.template_url}}, 201)
+    status, reply = client.upload("/v1/videos/batch", {"template_id": template["id"]},
+                                  "rows.csv", b"title\n" + b"x" * 8192 + b"\n")
+    assert status == 400 and reply["error"]["code"] == "invalid_parameter", reply
+    assert reply["error"]["field"] == "file" and "4096 bytes" in reply["error"]["message"]
+    status, reply = client.upload("/v1/videos/batch", {"template_id": template["id"], "options": "{"},
+                                  "rows.csv", b"title\nA\n")
+    assert status == 400 and reply["error"]["field"] == "options", reply
