@@ -20,7 +20,7 @@ def requirements() -> list[Requirement]:
 
 def test_every_dependency_has_a_lower_bound_that_the_installed_version_meets():
     for req in requirements():
-        bounds = [s for s in req.specifier if s.operator == ">="]
+        bounds = [s for s in req.specifier if s.operator in (">=", "==")]  # an exact pin bounds it too
         assert bounds, f"{req} has no lower bound"
         assert req.specifier.contains(version(req.name)), f"{req.name} {version(req.name)} does not meet {req}"
 
