@@ -18,11 +18,7 @@ from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from service_harness import free_port
 
 
 def wait_for_port(port: int, what: str, timeout: float = 30) -> None:

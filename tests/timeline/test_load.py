@@ -7,7 +7,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import time
 from urllib.parse import quote
 
@@ -24,6 +23,7 @@ from draftrender.errors import (
     MalformedDraft,
 )
 from draftrender.timeline.load import DraftSource, load_source, unwrap_url
+from service_harness import free_port
 
 
 def draft(draft_id: str = "root", **extra) -> dict:
@@ -41,12 +41,6 @@ def one_line(exc: pytest.ExceptionInfo) -> str:
     message = str(exc.value)
     assert "\n" not in message
     return message
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------- local files and folders
