@@ -23,7 +23,7 @@ STEPS = (
     ("video: to RGB", "render/video.py", "_to_rgb"),
     ("photo: reduce once", "render/images.py", "_reduced"),
     ("photo: visible part to YUV", "render/images.py", "yuv_at"),
-    ("text: rasterise (once per text)", "render/text.py", "rasterize"),
+    ("text: rasterise (once per text)", "render/text_raster.py", "rasterize"),
     ("layer: operations (RGB path)", "render/frames.py", "layer"),
     ("  crop", "render/layers.py", "CropOp.apply"),
     ("  mask", "render/layers.py", "MaskOp.apply"),

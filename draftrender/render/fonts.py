@@ -3,7 +3,7 @@
 Owns the font search order (the draft's font file, then the configured font folders, then
 system fonts through fontconfig), per-character coverage from fontconfig charsets, real bold
 and italic faces, the colour emoji font, and the cache of loaded FreeType fonts. Nothing here
-lays out or draws text: that is `text.py`.
+lays out or draws text: that is `text_layout.py` and `text_raster.py`.
 """
 
 from __future__ import annotations

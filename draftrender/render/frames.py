@@ -41,7 +41,8 @@ from .compositor import blend_premultiplied, draw, footprint
 from .layers import Instant, Layer, Operation, cropped, cropped_size, instant, on_yuv_path, operations
 from .plan import LayerState, TransitionPhase
 from .sources import Context, Sources
-from .text import EM_BOX_ASCENT, TextRenderer
+from .text_layout import EM_BOX_ASCENT
+from .text_raster import TextRenderer
 from .yuv import YuvCanvas, visible_part
 
 CACHE_SIZE = 16  # mask coverages, text line positions and operation lists kept (a few per layer on screen)

@@ -7,7 +7,7 @@ canvas pixels, as a text's is), and `close` for what it holds. The kinds:
 
 - video: `VideoReader` (video.py);
 - photo or GIF: `ImageSource` (images.py);
-- text: `TextSource`, the text rasterised once (text.py);
+- text: `TextSource`, the text rasterised once (text_raster.py);
 - solid colour: `SolidSource`.
 
 A new kind (a compound clip, a generated clip) is one class that satisfies `Source`, and one
@@ -29,7 +29,7 @@ from ..assets import Probe
 from ..effects.background import solid
 from ..timeline.model import Media, Segment, SolidColor, Text
 from .images import ImageSource
-from .text import TextRenderer
+from .text_raster import TextRenderer
 from .video import VideoReader
 from .yuv import Box
 

@@ -11,7 +11,7 @@ import draftrender
 from draftrender.assets import prepare_media
 from draftrender.render.images import ImageSource
 from draftrender.render.sources import Context, SolidSource, Sources, TextSource
-from draftrender.render.text import TextRenderer
+from draftrender.render.text_raster import TextRenderer
 from draftrender.render.video import VideoReader
 from draftrender.timeline.model import SolidColor
 

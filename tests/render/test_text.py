@@ -1,4 +1,4 @@
-"""draftrender.render.text: captions from drafts written by pyJianYingDraft and pycapcut,
+"""draftrender.render.text_layout and text_raster: captions from drafts written by pyJianYingDraft and pycapcut,
 rasterised and measured in pixels. Fonts come from fontconfig (scripts/setup installs Noto
 CJK and Noto Color Emoji); font files the tests point at are copies under tmp_path."""
 
@@ -17,13 +17,8 @@ import pytest
 
 import draftrender
 from draftrender.render import fonts as fonts_module
-from draftrender.render.text import (
-    CLOSING,
-    NOTDEF_PROBE,
-    OPENING,
-    SYNTHETIC_ITALIC_SHEAR,
-    TextRenderer,
-)
+from draftrender.render.text_layout import CLOSING, NOTDEF_PROBE, OPENING
+from draftrender.render.text_raster import SYNTHETIC_ITALIC_SHEAR, TextRenderer
 from draftrender.timeline.parse import parse
 
 SEC = 1_000_000
@@ -497,14 +492,14 @@ def test_sixty_second_draft_rasterises_each_subtitle_once(tmp_path):
 
 
 def test_cache_is_bounded_in_bytes_and_keeps_the_latest(tmp_path):
-    from draftrender.render.text import CACHE_BYTES, CACHE_KEPT
+    from draftrender.render.text_raster import CACHE_BYTES, CACHE_KEPT
 
     big = text_draft(tmp_path, [(f"大字{i}", style(size=40)) for i in range(24)])
     r = TextRenderer(1080, 1920)
     sizes = [r.picture(t).nbytes for t in big]
     assert sum(sizes) > 2 * CACHE_BYTES  # so the bound must bite
     assert r.cached_bytes <= max(CACHE_BYTES, sum(sizes[-CACHE_KEPT:]))
-    assert r.cached_bytes == sum(p.nbytes for p in r._cache.values())
+    assert r.cached_bytes == sum(p.nbytes for p in r._pictures._entries.values())
     # The latest CACHE_KEPT stay, however large: a frame's texts never re-rasterise each other.
     for t in big[-CACHE_KEPT:]:
         r.picture(t)
