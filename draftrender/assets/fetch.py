@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import MaterialUnreachable, UnsafeSource
 from ..timeline.model import Media, Timeline
-from .http import FetchFailed, fetch_to_file, new_session, run_sync
+from ..http import FetchFailed, fetch_to_file, new_session, run_sync
 from .probe import Probe, probe
 
 CACHE_ENV = "DRAFTRENDER_CACHE"

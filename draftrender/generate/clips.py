@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..assets.fetch import default_cache_dir
-from ..assets.http import run_sync
+from ..http import run_sync
 from .base import GenerationRequest, Job
 from .providers import ProviderConfig, build, config_for, load_configs
 from .runner import run_job

@@ -93,7 +93,7 @@ def reachable(base_url: str, timeout: float) -> str:
     """Whether the API's host answers HTTP at all (any status counts: it is up)."""
     import aiohttp
 
-    from ..assets.http import run_sync
+    from ..http import run_sync
 
     async def probe() -> str:
         try:

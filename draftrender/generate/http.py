@@ -24,7 +24,7 @@ import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_base, wait_exponential, wait_random
 
-from ..assets.http import ensure_public_url, new_session
+from ..http import ensure_public_url, new_session
 from ..errors import UnsafeSource
 from .base import ProviderError
 

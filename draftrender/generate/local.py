@@ -25,7 +25,7 @@ from PIL import Image, ImageOps
 from PIL.Image import Resampling
 
 from ..assets.fetch import cache_path
-from ..assets.http import FetchFailed, fetch_to_file, run_sync
+from ..http import FetchFailed, fetch_to_file, run_sync
 from ..options import EncodeSettings
 from ..render.pipeline import RenderOptions, render_still, render_timeline
 from ..timeline import Timeline, parse

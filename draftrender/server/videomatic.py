@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from aiohttp import BodyPartReader, web
 
-from ..assets.http import FetchFailed, fetch_bytes
+from ..http import FetchFailed, fetch_bytes
 from ..errors import (
     DraftRenderError,
     InvalidData,

@@ -24,7 +24,7 @@ import aiohttp
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
-from ..assets.http import USER_AGENT, ensure_public_url, new_session
+from ..http import USER_AGENT, ensure_public_url, new_session
 from ..errors import DraftRenderError, InvalidRequest
 from ..timeline.load import check_url
 from .schema import deliveries

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..assets.http import FetchFailed, fetch_bytes, format_size, run_sync
+from ..http import FetchFailed, fetch_bytes, format_size, run_sync
 from ..errors import (
     AmbiguousDraft,
     DraftEmpty,

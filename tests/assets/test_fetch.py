@@ -18,7 +18,8 @@ from aiohttp import web
 from drafts import full_pyjy_draft
 
 import draftrender
-from draftrender.assets import cache_path, default_cache_dir, http, prepare_media
+from draftrender import http
+from draftrender.assets import cache_path, default_cache_dir, prepare_media
 from draftrender.errors import MaterialUnreachable
 from draftrender.timeline.model import Canvas, Media, Segment, TimeRange, Timeline, Track
 from media_factory import make_clip, make_image, make_tone

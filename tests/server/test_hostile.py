@@ -19,8 +19,8 @@ from PIL import Image
 from drafts import draft_file, edit_json
 from service_harness import publish, tiny_draft
 
-from draftrender.assets import http
-from draftrender.assets.http import run_sync
+from draftrender import http
+from draftrender.http import run_sync
 
 
 def swap_cube(path: Path, n: int = 3) -> Path:

@@ -375,3 +375,23 @@ def test_redirects_are_followed(http_server):
     url = http_server.route("/r", bounce)
     http_server.serve("/p.json", json.dumps(draft("p")))
     assert load_source(url).data["id"] == "p"
+
+
+def test_the_timeline_imports_nothing_downstream_of_it():
+    # Data flows one way (draft → timeline → assets → render): a timeline module that imported
+    # assets/ or render/ would make an import cycle, since those read the timeline's model.
+    import ast
+    from pathlib import Path
+
+    import draftrender.timeline
+
+    downstream = tuple(f"draftrender.{p}" for p in ("assets", "render", "server", "service", "generate", "bench"))
+    for path in Path(draftrender.timeline.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [{0: "", 1: "draftrender.timeline.", 2: "draftrender."}[node.level] + (node.module or "")]
+            else:
+                continue
+            assert not any(n.startswith(downstream) for n in names), f"{path.name} imports {names}"
