@@ -48,8 +48,9 @@ class DraftWriter:
             tracks.append(self.track("video", f"layer{layer}", [self.visual(v, segs, len(tracks)) for v in segs]))
         if c.captions:
             tracks.append(self.track("text", "captions", [self.caption(t, len(tracks)) for t in c.captions]))
-        if c.music:
-            tracks.append(self.track("audio", "music", [self.music(m, len(tracks)) for m in c.music]))
+        for kind in dict.fromkeys(m.media.kind for m in c.music):  # a track each: the voice runs under the music
+            tracks.append(self.track("audio", kind, [self.music(m, len(tracks)) for m in c.music
+                                                     if m.media.kind == kind]))
         app = {"app_id": 3704, "app_source": "lv", "app_version": "5.9.0", "os": "windows"}
         return {
             "canvas_config": {"width": c.width, "height": c.height, "ratio": "original"},
@@ -106,6 +107,9 @@ class DraftWriter:
         keyframes = []
         if v.zoom_to is not None:
             keyframes.append(self.keyframes("KFTypeScaleX", [(0, v.scale), (v.duration, v.zoom_to)]))
+        if v.pan_to is not None:
+            keyframes += [self.keyframes("KFTypePositionX", [(0, v.x), (v.duration, v.pan_to[0])]),
+                          self.keyframes("KFTypePositionY", [(0, v.y), (v.duration, v.pan_to[1])])]
         fade_in, fade_out = v.fade_alpha
         if fade_in or fade_out:
             keyframes.append(self.keyframes("KFTypeAlpha", [(0, 0.0), (fade_in, v.alpha),
@@ -158,8 +162,10 @@ class DraftWriter:
         if m.fade_in or m.fade_out:
             refs.append(self.add("audio_fades", {"type": "audio_fade", "fade_in_duration": m.fade_in,
                                                  "fade_out_duration": m.fade_out, "fade_type": 0}))
+        # Volume keyframes replace the segment's volume.
+        keyframes = [self.keyframes("KFTypeVolume", list(m.gains))] if m.gains else []
         seg = self.segment(self.media_ids[m.media.name], m.start, m.duration, {"start": 0, "duration": m.duration},
-                           refs, render_index, volume=m.volume)
+                           refs, render_index, volume=1.0 if m.gains else m.volume, keyframes=keyframes)
         seg["uniform_scale"] = None
         return seg
 

@@ -1,5 +1,5 @@
 """Makes the scenarios' media with PyAV, numpy and Pillow: clips with moving content and a
-tone, a photo, music. Deterministic, written under a temporary name, skipped when present."""
+tone, a photo, music, a voice. Deterministic, written under a temporary name, skipped when present."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .scenarios import MediaSpec
+from .scenarios import SEC, MediaSpec, speech_spans
 
 RATE = 48_000
 FPS = 30
@@ -140,12 +140,28 @@ def make_sticker(spec: MediaSpec, path: Path) -> None:
 
 def make_music(spec: MediaSpec, path: Path) -> None:
     """A C major chord, held."""
+    write_sound(path, tone(spec.seconds, (261.63, 329.63, 392.00), 0.25))
+
+
+def make_voice(spec: MediaSpec, path: Path) -> None:
+    """A low voice's harmonics in syllables of a quarter second, when speech_spans() says it
+    speaks, and silence in its pauses."""
+    samples = tone(spec.seconds, (140.0, 280.0, 420.0, 700.0), 0.5)
+    t = np.arange(samples.shape[1]) / RATE
+    speaking = np.zeros(t.shape, bool)
+    for a, b in speech_spans(spec.seconds):
+        speaking |= (t >= a / SEC) & (t < b / SEC)
+    syllables = 0.5 - 0.5 * np.cos(2 * np.pi * 4 * t)
+    write_sound(path, (samples * (syllables * speaking)).astype(np.float32))
+
+
+def write_sound(path: Path, samples: np.ndarray) -> None:
     with av.open(str(path), "w", format="ipod") as out:
         audio = out.add_stream("aac", rate=RATE, layout="stereo")
         audio.bit_rate = 128_000
-        for af in audio_frames(tone(spec.seconds, (261.63, 329.63, 392.00), 0.25)):
+        for af in audio_frames(samples):
             out.mux(audio.encode(af))
         out.mux(audio.encode())
 
 
-MAKERS = {"clip": make_clip, "photo": make_photo, "sticker": make_sticker, "music": make_music}
+MAKERS = {"clip": make_clip, "photo": make_photo, "sticker": make_sticker, "music": make_music, "voice": make_voice}

@@ -2,9 +2,10 @@
 
 What an expert would write by hand: each clip decoded from an input seeked with -ss/-t,
 scaled and padded to the canvas; main-track clips joined by xfade (dissolves) or concat
-(cuts), their sound following through acrossfade/concat; the photo's slow zoom by zoompan;
+(cuts), their sound following through acrossfade/concat; a photo's slow zoom or pan by zoompan;
 upper layers by overlay (rotate, alphamerge with a circle drawn once, fade on alpha) or
-blend=screen; captions by drawtext with a CJK font; music and clip sound by amix.
+blend=screen; captions by drawtext with a CJK font; music (ducked by a volume expression
+evaluated per audio frame) and clip sound by amix.
 A composition longer than SINGLE_GRAPH_MAX is rendered in chunks, each its own graph, and
 joined without re-encoding (`python -m draftrender.bench.peers_ffmpeg`).
 """
@@ -147,15 +148,17 @@ class FilterGraph:
         # two inputs alike.
         tail = f"format=yuv420p,setsar=1,trim=end_frame={frames},setpts=PTS-STARTPTS,settb=AVTB"
         if v.media.still:
-            # zoompan zooms into its input: pad the fitted photo to the canvas, then zoom about the
-            # centre from `scale` to `zoom_to` (fitted() already applied `scale`).
-            end = (v.zoom_to or v.scale) / v.scale
-            zoom = f"1+{end - 1:.6f}*on/{max(frames - 1, 1)}"
+            # zoompan shows a window of its input, enlarged by `zoom`: pad the contain-fitted photo
+            # to the canvas, centred, then follow the keyframes' scale and position by the window.
+            fw, fh = fitted(v.media, w, h)
+            (s0, x0, y0), (s1, x1, y1) = v.at(0), v.at(1)
+            k = f"on/{max(frames - 1, 1)}"
+            zoom, x, y = f"{s0:.6f}+{s1 - s0:.6f}*{k}", f"{x0:.6f}+{x1 - x0:.6f}*{k}", f"{y0:.6f}+{y1 - y0:.6f}*{k}"
             video = self.g.one([self.photo(v)], (
                 # A JPEG is full range: convert to the video range here, or the output gets tagged full range.
-                f"scale={fw}:{fh}:out_range=tv,pad={w}:{h}:{round(cx - fw / 2)}:{round(cy - fh / 2)},setsar=1,"
-                f"zoompan=z='{zoom}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d={frames}:s={w}x{h}:fps={self.fps},"
-                + tail))
+                f"scale={fw}:{fh}:out_range=tv,pad={w}:{h}:{(w - fw) // 2}:{(h - fh) // 2},setsar=1,"
+                f"zoompan=z='{zoom}':x='iw/2-iw/2*(1+({x}))/zoom':y='ih/2-ih/2*(1-({y}))/zoom':d={frames}:"
+                f"s={w}x{h}:fps={self.fps}," + tail))
             audio = self.g.one([], f"anullsrc=r={ENCODING.sample_rate}:cl=stereo,atrim=duration={s(span)}")
             return video, audio
         video, sound = self.clip(v, v.source_start - pre, span, sound=True)
@@ -233,17 +236,25 @@ class FilterGraph:
 
     def music(self, m: Music) -> str:
         source = f"{self.g.input('-t', s(m.duration), '-i', str(self.media_dir / m.media.name))}:a"
+        gain = f"volume='{piecewise(m.gains)}':eval=frame," if m.gains else volume(m.volume)
         fades = ""
         if m.fade_in:
             fades += f"afade=t=in:d={s(m.fade_in)},"
         if m.fade_out:
             fades += f"afade=t=out:st={s(m.duration - m.fade_out)}:d={s(m.fade_out)},"
-        return self.g.one([source], f"{self.audio_format},{volume(m.volume)}{fades}"
-                                    f"adelay={round(m.start / 1000)}:all=1")
+        return self.g.one([source], f"{self.audio_format},{gain}{fades}adelay={round(m.start / 1000)}:all=1")
 
 
 def volume(gain: float) -> str:
     return "" if gain == 1 else f"volume={gain},"
+
+
+def piecewise(points: tuple[tuple[int, float], ...]) -> str:
+    """An ffmpeg expression of t: linear between the keyframes (µs, value), held outside them."""
+    expr = f"{points[-1][1]:g}"
+    for (t0, v0), (t1, v1) in reversed(list(pairwise(points))):
+        expr = f"if(lt(t,{s(t1)}),{v0:g}+{v1 - v0:g}*(t-{s(t0)})/{s(t1 - t0)},{expr})"
+    return f"if(lt(t,{s(points[0][0])}),{points[0][1]:g},{expr})"
 
 
 def graph_command(scenario: Scenario, media_dir: Path, work: Path, output: Path, name: str = "ffmpeg",

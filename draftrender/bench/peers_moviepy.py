@@ -4,10 +4,11 @@
 
 Written as a careful MoviePy user would: one reader per source file on the main track,
 shared by its subclips, and one per upper layer; the photo scaled once to the largest
-size its zoom needs; dissolves with CrossFadeIn over the outgoing clip; alpha keyframes
-with CrossFadeIn/Out; the circle mask as a mask clip. MoviePy has no blend modes: the
-screen blend is a numpy transform of the frames below it, which is user code, not a
-MoviePy feature (see UNSUPPORTED).
+size its zoom needs, its zoom and pan by functions of time; dissolves with CrossFadeIn over
+the outgoing clip; alpha keyframes with CrossFadeIn/Out; the circle mask as a mask clip.
+MoviePy has no blend modes: the screen blend is a numpy transform of the frames below it,
+which is user code, not a MoviePy feature (see UNSUPPORTED); nor volume keyframes: music
+ducked under a voice is a numpy transform of its samples.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ import numpy as np
 from .scenarios import (ENCODING, PRESETS, SCENARIOS, SEC, Caption, Encoding, Music, Scenario, Visual, caption_px,
                         centre, cjk_font, fitted, hex_color)
 
-UNSUPPORTED = {"screen blend": "no blend modes in MoviePy: written as a per-frame numpy transform (user code)"}
+UNSUPPORTED = {
+    "screen blend": "no blend modes in MoviePy: written as a per-frame numpy transform (user code)",
+    "music ducked by volume keyframes": "no volume keyframes in MoviePy: written as a numpy transform of the "
+                                        "samples (user code)",
+}
 
 
 class MoviePyComposition:
@@ -101,22 +106,24 @@ class MoviePyComposition:
         return c.with_audio(c.audio.with_effects(fx)) if fx else c
 
     def zooming_photo(self, v: Visual, span: float):
+        """A photo zooming or panning by its keyframes over `span` seconds."""
         mp = self.mp
         end = max(v.zoom_to or v.scale, v.scale)
         fw, fh = fitted(v.media, self.width, self.height, end)
         # Scaled once to the largest size the zoom reaches; each frame then shrinks that.
         photo = mp.ImageClip(str(self.media_dir / v.media.name)).resized((fw, fh)).with_duration(span)
-        zoom_to = v.zoom_to or v.scale
-        cx, cy = centre(v.x, v.y, self.width, self.height)
-
-        def factor(t: float) -> float:
-            return (v.scale + (zoom_to - v.scale) * min(t / span, 1.0)) / end
+        if v.zoom_to is None and v.pan_to is None:
+            cx, cy = centre(v.x, v.y, self.width, self.height)
+            return photo.with_position((cx - fw / 2, cy - fh / 2))
 
         def position(t: float) -> tuple[float, float]:
-            k = factor(t)
-            return cx - fw * k / 2, cy - fh * k / 2
+            scale, x, y = v.at(min(t / span, 1.0))
+            cx, cy = centre(x, y, self.width, self.height)
+            return cx - fw * scale / end / 2, cy - fh * scale / end / 2
 
-        return photo.resized(factor).with_position(position)
+        if v.zoom_to is not None:
+            photo = photo.resized(lambda t: v.at(min(t / span, 1.0))[0] / end)
+        return photo.with_position(position)
 
     def upper_layer(self, v: Visual):
         mp = self.mp
@@ -187,12 +194,24 @@ class MoviePyComposition:
     def music(self, m: Music):
         mp = self.mp
         a = mp.AudioFileClip(str(self.media_dir / m.media.name)).subclipped(0, m.duration / SEC)
-        fx = [mp.afx.MultiplyVolume(m.volume)]
+        if m.gains:
+            a = self.ducked(a, m.gains)
+        fx = [] if m.gains else [mp.afx.MultiplyVolume(m.volume)]
         if m.fade_in:
             fx.append(mp.afx.AudioFadeIn(m.fade_in / SEC))
         if m.fade_out:
             fx.append(mp.afx.AudioFadeOut(m.fade_out / SEC))
         return a.with_effects(fx).with_start(m.start / SEC)
+
+    @staticmethod
+    def ducked(a, gains: tuple[tuple[int, float], ...]):
+        """The sound times its volume keyframes, interpolated at each sample's time."""
+        times, values = np.array([t / SEC for t, _ in gains]), np.array([g for _, g in gains])
+
+        def gain(get_frame, t):
+            return get_frame(t) * np.interp(t, times, values)[..., None]
+
+        return a.transform(gain, keep_duration=True)
 
 
 def render(scenario: Scenario, media_dir: Path, output: Path, enc: Encoding = ENCODING) -> None:

@@ -37,7 +37,9 @@ class MediaSpec:
     """A medium media.py makes; the file name carries its parameters, so a changed spec
     never reuses a stale cached file."""
 
-    kind: str  # "clip" (video + a tone), "photo" (a JPEG), "sticker" (a PNG with transparency) or "music"
+    # "clip" (video + a tone), "photo" (a JPEG), "sticker" (a PNG with transparency), "music"
+    # or "voice" (speech-like bursts with pauses: speech_spans())
+    kind: str
     width: int = 0
     height: int = 0
     seconds: float = 0.0
@@ -51,7 +53,7 @@ class MediaSpec:
             return f"photo_{self.width}x{self.height}.jpg"
         if self.kind == "sticker":
             return f"sticker_{self.width}x{self.height}.png"
-        return f"music_{self.seconds:g}s.m4a"
+        return f"{self.kind}_{self.seconds:g}s.m4a"
 
     @property
     def still(self) -> bool:
@@ -75,6 +77,7 @@ class Visual:
     alpha: float = 1.0
     volume: float = 1.0
     zoom_to: float | None = None  # keyframed scale: `scale` at the start → zoom_to at the end
+    pan_to: tuple[float, float] | None = None  # keyframed position: (x, y) at the start → pan_to at the end
     fade_alpha: tuple[int, int] = (0, 0)  # alpha keyframes: 0→1 over the first µs, 1→0 over the last
     dissolve: int = 0  # µs of 叠化 into the next visual on this layer, centred on the cut
     mask_circle: float = 0.0  # a circle mask, its diameter a fraction of the picture's height
@@ -83,6 +86,12 @@ class Visual:
     @property
     def end(self) -> int:
         return self.start + self.duration
+
+    def at(self, k: float) -> tuple[float, float, float]:
+        """(scale, x, y) a share k (0–1) of the way through: the keyframes are linear."""
+        scale = self.scale + ((self.zoom_to or self.scale) - self.scale) * k
+        x, y = self.pan_to or (self.x, self.y)
+        return scale, self.x + (x - self.x) * k, self.y + (y - self.y) * k
 
 
 @dataclass(frozen=True)
@@ -100,12 +109,17 @@ class Caption:
 
 @dataclass(frozen=True)
 class Music:
+    """A sound on an audio track of its own: music, or a voice recorded apart."""
+
     media: MediaSpec
     start: int
     duration: int
     volume: float = 0.3
     fade_in: int = 0
     fade_out: int = 0
+    # Volume keyframes (µs from the start, linear gain), which replace `volume`: music ducked
+    # under a voice, as editors write it.
+    gains: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,8 +169,9 @@ LANDSCAPE_720 = clip(1280, 720, 329.63)
 PHOTO = MediaSpec("photo", 3000, 2000)
 MUSIC = MediaSpec("music", seconds=30)
 
-KEN_BURNS_FEATURES = ("photo zoom keyframes", "dissolve", "music fades")
-TALKING_HEAD_FEATURES = ("styled CJK caption", "picture-in-picture sticker", "music under a voice", "audio mix")
+KEN_BURNS_FEATURES = ("photo zoom keyframes", "photo pan keyframes", "dissolve", "music fades")
+TALKING_HEAD_FEATURES = ("styled CJK caption", "picture-in-picture sticker", "voice track",
+                         "music ducked by volume keyframes", "audio mix")
 SHOWCASE_FEATURES = ("dissolve", "photo zoom keyframes", "styled CJK caption", "music fades", "audio mix")
 LAYER_FEATURES = ("picture-in-picture", "rotation", "circle mask", "screen blend", "alpha keyframes")
 PHRASES = ("清晨的阳光洒在街角", "城市在黄昏里慢慢亮起来", "风吹过湖面泛起涟漪", "我们沿着河岸一直走",
@@ -216,28 +231,56 @@ SLIDESHOW_SIZES = ((4032, 3024), (3024, 4032), (3000, 2000), (1600, 1200), (1200
 
 
 def ken_burns(photos: int = 20, each: int = 3 * SEC, dissolve: int = SEC // 2) -> Composition:
-    """A slideshow: `photos` photos of mixed sizes, `each` µs apiece, each zooming in by
-    keyframes (by 1.12 to 1.3, about the centre), joined by dissolves, over music."""
-    visuals = tuple(
-        Visual(MediaSpec("photo", *SLIDESHOW_SIZES[n % len(SLIDESHOW_SIZES)]), n * each, each,
-               zoom_to=1.12 + 0.06 * (n % 4), dissolve=dissolve if n < photos - 1 else 0)
-        for n in range(photos))
+    """A slideshow: `photos` photos of mixed sizes, `each` µs apiece, joined by dissolves, over
+    music. By keyframes, every other photo zooms in about its centre (by 1.12 or 1.24) and the
+    others pan across, enlarged by 1.2, left to right or right to left."""
+    visuals = []
+    for n in range(photos):
+        media = MediaSpec("photo", *SLIDESHOW_SIZES[n % len(SLIDESHOW_SIZES)])
+        into = dissolve if n < photos - 1 else 0
+        if n % 2 == 0:
+            visuals.append(Visual(media, n * each, each, zoom_to=1.12 + 0.06 * (n % 4), dissolve=into))
+        else:
+            side = 0.1 if n % 4 == 1 else -0.1
+            visuals.append(Visual(media, n * each, each, scale=1.2, x=-side, pan_to=(side, 0.0), dissolve=into))
     d = photos * each
     music = (Music(MediaSpec("music", seconds=d / SEC), 0, d, volume=0.5, fade_in=SEC, fade_out=2 * SEC),)
-    return Composition(1080, 1920, 30, d, visuals, (), music)
+    return Composition(1080, 1920, 30, d, tuple(visuals), (), music)
+
+
+def speech_spans(seconds: float) -> list[tuple[int, int]]:
+    """When the voice speaks (µs): 8 s of speech, then a 2 s pause, over and over."""
+    return [(t * SEC, round(min(t + 8, seconds) * SEC)) for t in range(0, int(seconds), 10)]
+
+
+def ducked(spans: list[tuple[int, int]], duration: int, low: float, high: float,
+           ramp: int) -> tuple[tuple[int, float], ...]:
+    """Volume keyframes that hold the music at `low` while the voice speaks and at `high` in
+    its pauses, ramping over `ramp` µs around each span, as an editor ducks music by hand."""
+    points: list[tuple[int, float]] = []
+    for a, b in spans:
+        if a > 0:
+            points.append((max(a - ramp, 0), high))
+        points += [(a, low), (b, low)]
+        if b < duration:
+            points.append((min(b + ramp, duration), high))
+    return tuple(points)
 
 
 def talking_head(seconds: int = 60) -> Composition:
-    """A talking head: one portrait video whose own sound is the voice, a short styled subtitle
-    every second, a sticker (a PNG with transparency) in a corner throughout, and music kept
-    low under the voice."""
+    """A talking head: one portrait video (its camera sound muted), the voice on an audio track
+    of its own (recorded apart, as with a clip-on microphone), a short styled subtitle every
+    second, a sticker (a PNG with transparency) in a corner throughout, and music ducked under
+    the voice by volume keyframes: 0.12 while it speaks, 0.5 in its pauses."""
     d = seconds * SEC
-    voice = clip(1080, 1920, 220.0, seconds=seconds + 1)
-    visuals = (Visual(voice, 0, d),
+    camera = clip(1080, 1920, 220.0, seconds=seconds + 1)
+    visuals = (Visual(camera, 0, d, volume=0.0),
                Visual(MediaSpec("sticker", 600, 600), 0, d, layer=1, scale=0.22, x=0.62, y=0.72))
     subtitles = tuple(Caption(PHRASES[n % len(PHRASES)], n * SEC, SEC, size=7.0, y=-0.62) for n in range(seconds))
-    music = (Music(MediaSpec("music", seconds=seconds), 0, d, volume=0.12, fade_in=SEC, fade_out=2 * SEC),)
-    return Composition(1080, 1920, 30, d, visuals, subtitles, music)
+    gains = ducked(speech_spans(seconds), d, low=0.12, high=0.5, ramp=SEC * 3 // 10)
+    sound = (Music(MediaSpec("voice", seconds=seconds), 0, d, volume=1.0),
+             Music(MediaSpec("music", seconds=seconds), 0, d, fade_in=SEC, fade_out=2 * SEC, gains=gains))
+    return Composition(1080, 1920, 30, d, visuals, subtitles, sound)
 
 
 def smoke() -> Composition:
@@ -260,9 +303,10 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("layers", "20 s 1920×1080: six overlapping layers", layers(), features=LAYER_FEATURES),
     Scenario("long", "the showcase's structure repeated to 10 min, 1920×1080, a subtitle every 3 s", long(),
              features=SHOWCASE_FEATURES),
-    Scenario("kenburns", "60 s 1080×1920: 20 photos of mixed sizes zooming, 19 dissolves, music", ken_burns(),
+    Scenario("kenburns", "60 s 1080×1920: 20 photos of mixed sizes zooming or panning, 19 dissolves, music",
+             ken_burns(),
              features=KEN_BURNS_FEATURES),
-    Scenario("talkinghead", "60 s 1080×1920: a video, 60 styled subtitles, a sticker, music under the voice",
+    Scenario("talkinghead", "60 s 1080×1920: a video, 60 styled subtitles, a sticker, music ducked under a voice",
              talking_head(), features=TALKING_HEAD_FEATURES),
     Scenario("smoke", "3 s 320×180: the showcase's features, for CI", smoke(), features=SHOWCASE_FEATURES),
 )}
