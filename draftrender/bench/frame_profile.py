@@ -35,6 +35,8 @@ STEPS = (
     ("  blur", "render/layers.py", "BlurOp.apply"),
     ("yuv: paste", "render/yuv.py", "paste"),
     ("yuv: dissolve", "render/yuv.py", "mix_from"),
+    ("yuv: overlay made (once while it stays the same)", "render/yuv.py", "overlay"),
+    ("yuv: overlay mixed", "render/yuv.py", "mix"),
     ("yuv: RGB island (convert, draw, convert back)", "render/yuv.py", "draw_rgb"),
     ("draw: place, scale, rotate, blend", "render/compositor.py", "draw"),
     ("transition (RGB)", "render/frames.py", "draw_transition"),

@@ -50,23 +50,33 @@ def footprint(p: Placement, width: int, height: int) -> tuple[int, int, int, int
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,
-                      mode: str | None = None, coverage: np.ndarray | None = None) -> None:
+def visible(picture: np.ndarray, p: Placement, width: int, height: int) -> tuple[np.ndarray, int, int] | None:
+    """The part of `picture`, placed upright by `p`, that falls on a width×height canvas,
+    resized to its drawn size, and where its top-left lands; None when none does."""
     w, h = max(1, round(p.width)), max(1, round(p.height))
     left, top = round(p.cx - w / 2), round(p.cy - h / 2)
-    box = footprint(p, canvas.shape[1], canvas.shape[0])
+    box = footprint(p, width, height)
     if box is None:
-        return
+        return None
     x0, y0, x1, y1 = box
-    visible = crop_to_visible(flipped(picture, p), w, h, (x0 - left, y0 - top, x1 - left, y1 - top))
+    return crop_to_visible(flipped(picture, p), w, h, (x0 - left, y0 - top, x1 - left, y1 - top)), x0, y0
+
+
+def draw_axis_aligned(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float,
+                      mode: str | None = None, coverage: np.ndarray | None = None) -> None:
+    part = visible(picture, p, canvas.shape[1], canvas.shape[0])
+    if part is None:
+        return
+    shown, x0, y0 = part
+    below = canvas[y0:y0 + shown.shape[0], x0:x0 + shown.shape[1]]
     if mode is not None:
-        alpha = np.float32(opacity) if visible.shape[2] == 3 else visible[..., 3] * np.float32(opacity / 255)
-        blend_into(canvas[y0:y1, x0:x1], visible[..., :3], np.broadcast_to(alpha, visible.shape[:2]), mode)
+        alpha = np.float32(opacity) if shown.shape[2] == 3 else shown[..., 3] * np.float32(opacity / 255)
+        blend_into(below, shown[..., :3], np.broadcast_to(alpha, shown.shape[:2]), mode)
         return
     if coverage is None:
-        paste_over(canvas[y0:y1, x0:x1], visible, opacity)
+        paste_over(below, shown, opacity)
     else:
-        blend(canvas[y0:y1, x0:x1], visible, opacity, coverage[y0:y1, x0:x1])
+        blend(below, shown, opacity, coverage[y0:y0 + shown.shape[0], x0:x0 + shown.shape[1]])
 
 
 def flipped(picture: np.ndarray, p: Placement) -> np.ndarray:

@@ -10,7 +10,9 @@ everything drawn below them.
 compose() gives the encoder its frame: built in YUV (yuv.py) when the bottom layer's
 operations are all ones the YUV path draws and no effect track or transition other than a
 dissolve shows, else render()'s RGB. Above the bottom, each layer is pasted in YUV when its
-operations allow it, and drawn in RGB inside its own box otherwise.
+operations allow it; else its operations apply in RGB, and the picture they give is mixed
+into the YUV frame with its coverage when it is upright and in normal blend mode, or drawn
+in RGB inside its own box (an island), with the layers after it until the next paste.
 
 Each layer's pixels come from its Source (sources.py), one per material kind, opened when
 the layer first shows and closed when it no longer does, so only the readers in use hold
@@ -37,15 +39,16 @@ from ..effects.transform import Placement
 from ..effects.transitions import Stage, transition_frame
 from ..timeline.model import Background, Mask, Media, NamedEffect, Segment, Text, Timeline
 from .cache import BoundedCache
-from .compositor import blend_premultiplied, draw, footprint
+from .compositor import blend_premultiplied, draw, footprint, visible
 from .layers import Instant, Layer, Operation, cropped, cropped_size, instant, on_yuv_path, operations
 from .plan import LayerState, TransitionPhase
 from .sources import Context, Sources
 from .text_layout import EM_BOX_ASCENT
 from .text_raster import TextRenderer
-from .yuv import YuvCanvas, visible_part
+from .yuv import Overlay, YuvCanvas, overlay, visible_part
 
 CACHE_SIZE = 16  # mask coverages, text line positions and operation lists kept (a few per layer on screen)
+OVERLAYS_KEPT = 4  # overlays ready to mix into YUV frames: the captions and stickers on screen
 
 
 class FrameRenderer:
@@ -62,6 +65,7 @@ class FrameRenderer:
         self._masks: BoundedCache[np.ndarray] = BoundedCache(kept=CACHE_SIZE)
         self._text_lines: BoundedCache[TextLines] = BoundedCache(kept=CACHE_SIZE)
         self._operations: BoundedCache[tuple[Operation, ...]] = BoundedCache(kept=CACHE_SIZE)
+        self._overlays: BoundedCache[tuple[np.ndarray, Overlay | None]] = BoundedCache(kept=OVERLAYS_KEPT)
 
     @cached_property
     def black(self) -> np.ndarray:
@@ -146,17 +150,39 @@ class FrameRenderer:
         for state in above:
             now = self.instant(state)
             plain = self.pasted(now)
-            if plain is None:
-                layer = self.layer(now)
-                if layer is not None:
-                    island.append(layer)
+            if plain is not None:
+                self.draw_island(canvas, island)
+                island = []
+                canvas.paste(*plain)
                 continue
-            self.draw_island(canvas, island)
-            island = []
-            canvas.paste(*plain)
+            layer = self.layer(now)
+            if layer is None:
+                continue
+            if island or layer.mode is not None or not layer.placement.axis_aligned:
+                island.append(layer)  # after another in the same island: one conversion for both
+            else:
+                self.mix(canvas, layer)
         self.draw_island(canvas, island)
         self.sources.close_unused()
         return canvas.frame
+
+    def mix(self, canvas: YuvCanvas, layer: Layer) -> None:
+        """Mix an upright layer in normal blend mode into the YUV frame with its coverage. Its
+        overlay is made once while its picture, placement and opacity stay the same (a
+        caption's or a sticker's picture is the same array on every frame)."""
+        p, picture = layer.placement, layer.picture
+        if layer.opacity <= 0 or p.width < 0.5 or p.height < 0.5:
+            return
+
+        def made() -> tuple[np.ndarray, Overlay | None]:
+            part = visible(picture, p, self.width, self.height)
+            return picture, None if part is None else overlay(*part, layer.opacity, self.width, self.height,
+                                                                canvas.to_yuv444)
+
+        # The entry holds the picture, so no other array can take its id while the entry lives.
+        _, ready = self._overlays.get((id(picture), p, layer.opacity), made)
+        if ready is not None:
+            canvas.mix(ready)
 
     def draw_island(self, canvas: YuvCanvas, layers: list[Layer]) -> None:
         """Draw the layers in RGB inside the box that holds them all, and back into `canvas`."""

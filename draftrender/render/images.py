@@ -16,7 +16,7 @@ from draftrender.errors import MaterialUnreachable, RenderFailed
 
 from .cache import BoundedCache
 from .video import frozen, reason
-from .yuv import Box, rgb_view, source_box
+from .yuv import Box, cropped, source_box
 
 # Animated images are decoded once and kept when all their frames fit in this.
 IMAGE_CACHE_BYTES = 200 * 1024 * 1024
@@ -106,6 +106,7 @@ class ImageSource:
             raise MaterialUnreachable(f"image {self.path} cannot be decoded: {reason(e)}", [str(self.path)]) from None
         self._yuv: tuple[tuple, tuple[av.VideoFrame, int, int]] | None = None
         self._to_yuv = VideoReformatter()
+        self._scale = VideoReformatter()
 
     def _open_still(self, image: Image.Image) -> None:
         # Opaque stills stay RGB: they draw by copying, and resample without premultiplying.
@@ -115,6 +116,7 @@ class ImageSource:
         # By power-of-two reduction: a photo zooming across a power of two, or shown twice at
         # different sizes (a blurred background), needs two.
         self._stills: BoundedCache[np.ndarray] = BoundedCache(kept=2)
+        self._yuv_stills: BoundedCache[av.VideoFrame] = BoundedCache(kept=2)  # the same, converted for yuv_at
         self._starts: list[int] = [0]
         self.duration = 0
         if image.format == "JPEG":
@@ -135,6 +137,14 @@ class ImageSource:
         if image.mode != self._mode:
             image = image.convert(self._mode)
         return frozen(pixels(image))
+
+    def _factor(self, size: tuple[int, int] | None) -> int:
+        """The largest power-of-two reduction (at most 16) still at least `size`."""
+        factor = 1
+        while (size is not None and self.width // (factor * 2) >= size[0]
+               and self.height // (factor * 2) >= size[1] and factor < 16):
+            factor *= 2
+        return factor
 
     def _still(self, factor: int) -> np.ndarray:
         """The still reduced by `factor` (a power of two), made once."""
@@ -170,23 +180,24 @@ class ImageSource:
     def yuv_at(self, t: int, size: tuple[int, int], part: Box | None = None) -> tuple[av.VideoFrame, int, int]:
         """The still (the same at any time t) as yuv420p at `size` (width, height) in the
         output's colours (BT.709, limited range), as VideoReader.yuv_at gives a frame: only
-        `part` of it, scaled and converted by SwScale in one pass from the pixels of the
-        reduction frame_at keeps that cover it. A photo zooming by keyframes costs one
-        resampling of its visible part a frame. Only when yuv_ready; the last picture made
+        `part` of it, scaled by SwScale from the pixels that cover it of the reduction
+        frame_at keeps, converted to yuv420p once. A photo zooming or panning by keyframes
+        costs one resampling of its visible part a frame, YUV to YUV: a quarter of the work of
+        converting its RGB pixels on every frame. Only when yuv_ready; the last picture made
         is kept (a still photo is asked the same on every frame)."""
         size = (int(size[0]), int(size[1]))
         key = (size, part)
         if self._yuv is None or self._yuv[0] != key:
-            rgb = self.frame_at(0, size)
-            (x0, y0, x1, y1), drawn = source_box((rgb.shape[1], rgb.shape[0]), size, part or (0, 0, *size), step=2)
-            # Edges on even pixels, copied into a frame of FFmpeg's own: from a crop with an odd
-            # edge SwScale read past it (its chroma input works on pairs of pixels), and the same
-            # render came out different from run to run.
-            src = av.VideoFrame(x1 - x0, y1 - y0, "rgb24")
-            rgb_view(src)[:] = rgb[y0:y1, x0:x1]
-            picture = self._to_yuv.reformat(src, width=max(2, drawn[2] - drawn[0]), height=max(2, drawn[3] - drawn[1]),
-                                            format="yuv420p", dst_colorspace=Colorspace.ITU709,
-                                            dst_color_range=ColorRange.MPEG, interpolation="BILINEAR")
+            factor = self._factor(size)
+            still = self._yuv_stills.get(factor, lambda: self._to_yuv.reformat(
+                av.VideoFrame.from_ndarray(self._still(factor), format="rgb24"), format="yuv420p",
+                dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG))
+            box, drawn = source_box((still.width, still.height), size, part or (0, 0, *size), step=2)
+            # Edges on even pixels (whole chroma samples), copied into a frame of FFmpeg's own:
+            # from a view with an odd edge SwScale read past it, and the same render came out
+            # different from run to run.
+            picture = self._scale.reformat(cropped(still, box), width=max(2, drawn[2] - drawn[0]),
+                                           height=max(2, drawn[3] - drawn[1]), interpolation="BILINEAR")
             self._yuv = (key, (picture, drawn[0], drawn[1]))
         return self._yuv[1]
 
@@ -216,11 +227,7 @@ class ImageSource:
         resampled from a third of its pixels on every frame, and each reduction is made once.
         """
         if not self.animated:
-            factor = 1
-            while (size is not None and self.width // (factor * 2) >= size[0]
-                   and self.height // (factor * 2) >= size[1] and factor < 16):
-                factor *= 2
-            return self._still(factor)
+            return self._still(self._factor(size))
         i = bisect.bisect_right(self._starts, int(t) % self.duration) - 1
         frame = self._frames[i]
         if frame is not None:

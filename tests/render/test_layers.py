@@ -41,6 +41,17 @@ def gradient(path: Path) -> Path:
     return path
 
 
+def sticker(folder: Path) -> jy.VideoSegment:
+    """A PNG with transparency: the gradient, its coverage rising from 0 at the left to 255 at
+    the right, and a clear hole in its middle."""
+    y, x = np.mgrid[0:H, 0:W]
+    alpha = np.where(np.hypot(x - W / 2, y - H / 2) < H / 5, 0, x * 255 // (W - 1))
+    path = folder / "media" / "sticker.png"
+    rgba = np.dstack([np.asarray(Image.open(gradient(folder / "media" / "photo.jpg"))), alpha.astype(np.uint8)])
+    Image.fromarray(rgba).save(path)
+    return jy.VideoSegment(str(path), jy.trange(0, SEC), clip_settings=jy.ClipSettings(**QUARTER))
+
+
 def with_crop(folder: Path) -> jy.VideoSegment:
     crop = jy.CropSettings(upper_left_x=0.25, upper_right_x=1.0, lower_left_x=0.25, lower_right_x=1.0,
                            upper_left_y=0.0, upper_right_y=0.0, lower_left_y=1.0, lower_right_y=1.0)
@@ -69,6 +80,7 @@ def text(folder: Path) -> jy.TextSegment:
 # name → (the overlay segment, the operation it adds, whether the fast path draws the layer)
 CASES: dict[str, tuple[Callable[[Path], jy.VideoSegment | jy.TextSegment], type | None, bool]] = {
     "scale and position": (lambda f: photo(f), layers.PlaceOp, True),
+    "a picture with transparency": (sticker, layers.PlaceOp, False),
     "opacity": (lambda f: photo(f, alpha=0.6), layers.OpacityOp, False),
     "rotation": (lambda f: photo(f, rotation=20.0), layers.PlaceOp, False),
     "flip": (lambda f: photo(f, flip_horizontal=True), layers.PlaceOp, False),
