@@ -159,13 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generated videos are deleted after this long; their records stay")
     p.set_defaults(run=cmd_serve)
 
-    p = sub.add_parser("worker", help="run renders from the broker (a Celery worker), beside `serve --broker`")
+    p = sub.add_parser("worker", help="run renders and generations from the broker (a Celery worker), beside "
+                                      "`serve --broker`")
     scale_out_arguments(p, "the broker `draftrender serve --broker` publishes to", required=True)
     p.add_argument("--data-dir", type=Path, help="this machine's work and media cache "
                                                  "(default: ~/.local/share/draftrender/worker)")
     p.add_argument("--concurrency", type=int, default=None, metavar="N",
                    help="renders at once on this machine (default: half the CPU cores, 1 to 4)")
-    p.add_argument("--queues", default="render,generate", help="the queues to take tasks from")
+    p.add_argument("--queues", default="render,generate",
+                   help="the queues to take tasks from: render (drafts) and generate (the gateway's generations)")
+    p.add_argument("--providers", type=Path, metavar="FILE",
+                   help="the providers file, with the provider keys of this machine (as for serve; "
+                        "default: $DRAFTRENDER_PROVIDERS, else ~/.config/draftrender/providers.toml)")
     p.add_argument("--visibility-timeout", type=float, default=3600.0, metavar="S",
                    help="seconds before a task whose worker went silent goes to another worker; "
                         "longer than the longest render")
@@ -407,7 +412,8 @@ def cmd_worker(args) -> int:
     try:
         run_worker(broker=args.broker, store=store, storage=args.storage, data_dir=data_dir,
                    concurrency=args.concurrency or default_workers(),
-                   queues=tuple(q for q in args.queues.split(",") if q), visibility_timeout=args.visibility_timeout)
+                   queues=tuple(q for q in args.queues.split(",") if q), visibility_timeout=args.visibility_timeout,
+                   providers=args.providers)
     except (OSError, ValueError, SQLAlchemyError) as e:
         print(f"draftrender: error: cannot start the worker: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1

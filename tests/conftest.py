@@ -6,13 +6,12 @@ test can call it like any remote host. Routes can be added while it runs.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
+from service_harness import Loopback
 from service_harness import gates, start_service  # noqa: F401 - the service fixtures, for every test folder
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,23 +54,9 @@ def http_server():
     server = LoopbackServer()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", server._dispatch)
-    # Cancel handlers whose client went away (a test's deliberately slow handler) and do
-    # not wait for them at shutdown.
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1, access_log=None)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    async def start() -> int:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        return runner.addresses[0][1]
-
-    server.port = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    running = Loopback(app)
+    server.port = running.port
     try:
         yield server
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+        running.close()

@@ -7,6 +7,7 @@ published from the `http_server` fixture.
   test opens it, which makes a render slow on cue without sleeping in the renderer.
 - `start_service` starts `create_app(config)` in a background thread; `ServeProcess` runs
   `draftrender serve` as a subprocess, for the restart test.
+- `Loopback` runs any aiohttp app (the `http_server` fixture's, a fake provider's) on loopback.
 """
 
 from __future__ import annotations
@@ -37,6 +38,32 @@ from draftrender.server.listen import LimitedSite, service_runner
 
 SEC = 1_000_000
 HOLD_LIMIT = 60  # seconds a gate holds a request at most, so a forgotten gate cannot hang a run
+
+
+class Loopback:
+    """Runs an aiohttp app on 127.0.0.1, on a free port, in a thread of its own."""
+
+    def __init__(self, app: web.Application):
+        # Handlers whose client went away (a test's deliberately slow one) are cancelled, and
+        # not waited for at shutdown.
+        self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1, access_log=None)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+        async def start() -> int:
+            await self.runner.setup()
+            await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+            return self.runner.addresses[0][1]
+
+        self.port = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
 
 
 # ---------------------------------------------------------------- drafts and media

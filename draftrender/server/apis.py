@@ -22,7 +22,7 @@ from aiohttp import BodyPartReader, web
 from pydantic import ValidationError
 
 from ..errors import DraftRenderError, InvalidRequest, RequestTooLarge, Unauthorized
-from ..generate.base import GenerationRequest
+from ..generate.base import GenerationRequest, Variant
 from ..service.accounts import Accounts, Principal, RateLimited, RateWindow
 from ..service.generations import Generation, Generations
 from .config import ServerConfig
@@ -55,7 +55,6 @@ APIS = web.AppKey("apis", list)
 VIDEOS_APIS = web.AppKey("videos_apis", list)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 GENERATIONS = web.AppKey("generations", Generations)
-GENERATION_EVENTS = web.AppKey("generation_events", dict)  # api name → its callback's (event, body)
 PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")  # the caller (None: no keys)
 SPEAKS = web.RequestKey("api", str)  # the API whose error shape a request answers in
 RATE_WINDOW = web.RequestKey("rate_window", RateWindow)
@@ -133,6 +132,19 @@ async def list_generations(request: web.Request) -> web.Response:
         "progress": g.progress, "error": g.error_message,
         "video_url": f"{base}/files/generations/{g.id}.mp4" if g.status == "completed" and not g.files_removed
         else None} for g in gens]})
+
+
+def generation_response(gens: Generations, gen_id: str, variant: Variant) -> web.StreamResponse:
+    """A generation's stored file: from a folder, served (with Range); from a bucket, a
+    redirect to a presigned URL."""
+    name = gens.name(gen_id, variant)
+    url = gens.storage.url(name)
+    if url is not None:
+        raise web.HTTPFound(url)
+    path = gens.storage.path(name)
+    assert path is not None  # storage is a folder when it has no URLs
+    return web.FileResponse(path, headers={"Content-Type": "video/mp4" if variant == "video" else "image/jpeg",
+                                           "Cache-Control": "private, max-age=3600"})
 
 
 def add_videos_routes(app: web.Application) -> None:

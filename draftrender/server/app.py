@@ -31,18 +31,18 @@ from ..errors import (
 from ..generate.base import Variant
 from ..generate.providers import default_path, load_configs
 from ..service.accounts import Accounts, read_prices
-from ..service.generations import Generations
+from ..service.generations import EventBody, Generations
 from ..service.webhooks import Webhooks
 from . import openai_videos, vibegen, zhaotou
 from .apis import (
     ACCOUNTS,
     CONFIG,
-    GENERATION_EVENTS,
     GENERATIONS,
     PRINCIPAL,
     api_of,
     deliveries,
     error_headers,
+    generation_response,
     json_response,
     list_generations,
     principal,
@@ -101,7 +101,6 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     app.router.add_get("/files/generations/{name}", generation_file)
     app.router.add_get("/v1/deliveries/{task_id}", deliveries)
     app.router.add_get("/v1/generations", list_generations)
-    app[GENERATION_EVENTS] = {}
     for api in (videomatic, vibegen, zhaotou, openai_videos):  # OpenAI's last: it takes every other /v1/videos body
         api.setup(app)
     app.on_response_prepare.append(rate_headers)
@@ -136,15 +135,24 @@ async def _start(app: web.Application) -> None:
     accounts = app[ACCOUNTS] = Accounts(store.db, jwt_ttl=config.jwt_ttl, **_prices(config))
     accounts.ensure_keys(config.api_keys)
     accounts.ensure_keys(config.admin_keys, admin=True)
+    # Scaled out, workers record callbacks too: the sender looks for them every few seconds.
     hooks = app[WEBHOOKS] = Webhooks(store.db, retry_base=config.webhook_retry_base,
                                      retry_max=config.webhook_retry_max, give_up_after=config.webhook_give_up_after,
-                                     allow_private_urls=config.allow_private_urls)
-    gens = app[GENERATIONS] = Generations(store.db, config.data_dir / "generations", configs, accounts, hooks,
-                                          cache_dir=store.cache_dir, retention_s=config.generation_retention_s,
-                                          events=app[GENERATION_EVENTS])
+                                     allow_private_urls=config.allow_private_urls,
+                                     idle_s=2.0 if config.broker else 60.0)
+    publish = pool.publish_generation if isinstance(pool, CeleryQueue) else None
+    gens = app[GENERATIONS] = Generations(store.db, store.storage, config.data_dir / "generations" / "work", configs,
+                                          accounts, hooks, cache_dir=store.cache_dir,
+                                          retention_s=config.generation_retention_s, events=generation_events(),
+                                          publish=publish)
     await gens.start()
     app[SENDER] = asyncio.create_task(hooks.run())
     app[SWEEPER] = asyncio.create_task(_sweep(app))
+
+
+def generation_events() -> dict[str, EventBody]:
+    """Each gateway API's callback (event name and body) for a finished generation."""
+    return {api.API: api.callback_event for api in (openai_videos, vibegen, zhaotou)}
 
 
 def _prices(config: ServerConfig) -> dict:
@@ -429,7 +437,6 @@ async def generation_file(request: web.Request) -> web.StreamResponse:
     variants: dict[str, Variant] = {"mp4": "video", "thumbnail.jpg": "thumbnail", "spritesheet.jpg": "spritesheet"}
     gens = request.app[GENERATIONS]
     gen = gens.get(gen_id) if kind in variants else None
-    if gen is None or gen.status != "completed" or gen.files_removed or not gens.file(gen_id, variants[kind]).is_file():
+    if gen is None or not gens.has_file(gen, variants[kind]):
         raise TaskNotFound(f"no file {name} (unknown, not finished, or deleted after the retention period)")
-    return web.FileResponse(gens.file(gen_id, variants[kind]), headers={
-        "Content-Type": "video/mp4" if kind == "mp4" else "image/jpeg", "Cache-Control": "private, max-age=3600"})
+    return generation_response(gens, gen.id, variants[kind])

@@ -22,11 +22,10 @@ from aiohttp import web
 from ..errors import DraftRenderError, TaskNotFound
 from ..generate.base import VARIANTS
 from ..service.accounts import InsufficientCredits
-from ..service.generations import COMPLETED, FAILED, Generation, new_id
+from ..service.generations import COMPLETED, FAILED, Generation, Generations, new_id
 from ..service.webhooks import check_callback_url
 from .apis import (
     CONFIG,
-    GENERATION_EVENTS,
     GENERATIONS,
     Api,
     BadParameter,
@@ -34,6 +33,7 @@ from .apis import (
     VideosApi,
     add_videos_routes,
     generation_request,
+    generation_response,
     json_response,
     principal,
     public_base,
@@ -129,16 +129,13 @@ def _seed(body: dict) -> int | None:
         raise BadParameter(f"seed must be a whole number, not {seed!r}", "seed") from None
 
 
-def _images(body: dict, gen_id: str, folder: Path) -> tuple[str, ...]:
-    """input_reference: an uploaded file, {image_url}, a URL, or a list of URLs (易尚云)."""
+def _images(body: dict, gen_id: str, gens: Generations) -> tuple[str, ...]:
+    """input_reference: an uploaded file (kept in storage), {image_url}, a URL, or a list of URLs (易尚云)."""
     ref = body.get("input_reference", body.get("input_reference[image_url]"))
     if ref is None or ref == "":
         return ()
     if isinstance(ref, Upload):
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / ("reference" + (Path(ref.filename).suffix.lower()[:8] or ".png"))
-        path.write_bytes(ref.data)
-        return (str(path),)
+        return (gens.save_upload(gen_id, "reference" + (Path(ref.filename).suffix.lower()[:8] or ".png"), ref.data),)
     if isinstance(ref, dict) and isinstance(ref.get("image_url"), str):
         ref = ref["image_url"]
     refs = [ref] if isinstance(ref, str) else ref
@@ -172,7 +169,7 @@ async def create(request: web.Request, body: dict, *, remixed_from: Generation |
         if not SIZE.match(size):
             raise BadParameter(f"size must be WIDTHxHEIGHT, like 1280x720 (got {size!r})", "size")
         gen_id = new_id()
-        images = _images(body, gen_id, gens.upload_dir(gen_id))
+        images = _images(body, gen_id, gens)
         req = generation_request({"prompt": "prompt", "seconds": "seconds", "images": "input_reference"},
                                  model=model, prompt=prompt, seconds=float(seconds), size=size, images=images,
                                  seed=_seed(body), negative_prompt=_field(body, "negative_prompt"))
@@ -220,13 +217,12 @@ async def content(request: web.Request) -> web.StreamResponse:
     variant = request.query.get("variant", "video")
     if variant not in VARIANTS:
         raise BadParameter(f"variant must be one of {', '.join(VARIANTS)}, not {variant!r}", "variant")
-    path = request.app[GENERATIONS].file(gen.id, variant)
-    if gen.status != COMPLETED or gen.files_removed or not path.is_file():
+    gens = request.app[GENERATIONS]
+    if not gens.has_file(gen, variant):
         why = ("its files were deleted after the retention period" if gen.files_removed
                else f"it is {gen.status}" if gen.status != COMPLETED else f"the provider made no {variant}")
         raise TaskNotFound(f"video {gen.id} has no {variant} to download: {why}")
-    ctype = "video/mp4" if variant == "video" else "image/jpeg"
-    return web.FileResponse(path, headers={"Content-Type": ctype})
+    return generation_response(gens, gen.id, variant)
 
 
 async def remix(request: web.Request) -> web.Response:
@@ -256,7 +252,6 @@ def setup(app: web.Application) -> None:
     app.router.add_delete("/v1/videos/{video_id}", delete)
     app.router.add_get("/v1/videos/{video_id}/content", content)
     app.router.add_post("/v1/videos/{video_id}/remix", remix)
-    app[GENERATION_EVENTS][API] = callback_event
 
 
 # ---------------------------------------------------------------- OpenAPI

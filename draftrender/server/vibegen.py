@@ -21,7 +21,6 @@ from ..service.generations import COMPLETED, FAILED, Generation
 from ..service.webhooks import check_callback_url
 from .apis import (
     CONFIG,
-    GENERATION_EVENTS,
     GENERATIONS,
     Api,
     BadParameter,
@@ -151,7 +150,6 @@ def setup(app: web.Application) -> None:
     app.router.add_post(f"{PREFIX}/generations", create)
     app.router.add_get(f"{PREFIX}/tasks", list_tasks)
     app.router.add_get(f"{PREFIX}/tasks/{{task_id}}", get_task)
-    app[GENERATION_EVENTS][API] = callback_event
 
 
 # ---------------------------------------------------------------- OpenAPI

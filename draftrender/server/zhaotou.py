@@ -16,7 +16,6 @@ from ..service.generations import COMPLETED, FAILED, Generation, new_id
 from ..service.webhooks import check_callback_url
 from .apis import (
     CONFIG,
-    GENERATION_EVENTS,
     GENERATIONS,
     Api,
     BadParameter,
@@ -101,7 +100,6 @@ def setup(app: web.Application) -> None:
     register_api(app, Api(API, error_body, (PREFIX,), error_status))
     app.router.add_post(PREFIX, create)
     app.router.add_get(f"{PREFIX}/{{task_id}}", get_task)
-    app[GENERATION_EVENTS][API] = callback_event
 
 
 # ---------------------------------------------------------------- OpenAPI

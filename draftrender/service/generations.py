@@ -1,11 +1,16 @@
 """Generation tasks behind the gateway: one record per clip asked for through any API.
 
-Owns the generations table, the files of each generation (<id>.mp4, <id>.thumbnail.jpg,
-<id>.spritesheet.jpg under the data dir's generations/ folder, renamed into place when
-complete), running each task on its model's provider (generate.runner, whose journal keeps
-the provider's job id so a restart polls that job and never submits it again), the terminal
-transition (a compare-and-set: the one caller that wins settles the credits and sends the
-callback), and retention (files deleted after a period, the record kept).
+Owns the generations table, the files of each generation in the task store's storage
+(generations/<id>.mp4, <id>.thumbnail.jpg, <id>.spritesheet.jpg, put there only when
+complete; an uploaded reference image under generations/uploads/<id>/), running each task on
+its model's provider (generate.runner, whose journal keeps the provider's job id, and the row
+keeps it too, so a restart or another worker polls that job and never submits it again), the
+terminal transition (a compare-and-set: the one caller that wins settles the credits and
+sends the callback), and retention (files deleted after a period, the record kept).
+
+Where a task runs: in the service's event loop by default; scaled out (`publish` given), a
+`draftrender worker` takes it from the broker (service/worker.py), claiming it with a lease
+in the row so that two copies of a message never run it at once.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..assets.probe import probe
-from ..errors import DraftRenderError, TaskNotFound
-from ..generate.base import GenerationError, GenerationRequest, Job, JobStatus, Provider, Variant
+from ..errors import DraftRenderError, ServiceBusy, TaskNotFound
+from ..generate.base import GenerationError, GenerationRequest, Job, JobStatus, Provider, Variant, is_url
 from ..generate.providers import ProviderConfig, build, config_for
-from ..generate.runner import Timing, run_job
+from ..generate.runner import Timing, read_journal, run_job, write_journal
 from .accounts import Accounts, Principal
 from .schema import generations
+from .storage import Storage
 from .webhooks import Webhooks
 
 log = logging.getLogger("draftrender.generations")
@@ -66,6 +72,9 @@ class Generation:
     height: int | None = None
     seconds: float | None = None
     file_size: int | None = None
+    worker: str | None = None  # scaled out: the claim of the worker that runs it
+    heartbeat: float | None = None  # when that worker last renewed its lease
+    attempts: int = 0  # workers that started it
 
     @property
     def done(self) -> bool:
@@ -84,34 +93,49 @@ def new_id(prefix: str = "video_") -> str:
     return prefix + secrets.token_hex(16)
 
 
-class Generations:
-    """The gateway's tasks over the task store's engine; `start()` resumes what a stop left."""
+class Stopped(Exception):
+    """The task was deleted or finished elsewhere (its deadline) while it ran here."""
 
-    def __init__(self, engine: sa.Engine, root: Path, configs: list[ProviderConfig], accounts: Accounts,
-                 webhooks: Webhooks, *, cache_dir: Path, retention_s: float = 86400.0,
-                 events: dict[str, EventBody] | None = None):
+
+class Generations:
+    """The gateway's tasks over the task store's engine and storage; `start()` resumes (or,
+    scaled out, publishes again) what a stop left."""
+
+    def __init__(self, engine: sa.Engine, storage: Storage, work: Path, configs: list[ProviderConfig],
+                 accounts: Accounts, webhooks: Webhooks, *, cache_dir: Path, retention_s: float = 86400.0,
+                 events: dict[str, EventBody] | None = None, publish: Callable[[str], None] | None = None):
         self.engine = engine
-        self.root = Path(root)
-        (self.root / "work").mkdir(parents=True, exist_ok=True)
+        self.storage = storage
+        self.work = Path(work)  # this machine's: downloads in progress and the journals
+        self.work.mkdir(parents=True, exist_ok=True)
         self.configs = configs
         self.accounts = accounts
         self.webhooks = webhooks
         self.cache_dir = Path(cache_dir)
         self.retention_s = retention_s
         self.events = events if events is not None else {}  # per API: its callback's event and body
+        self.publish = publish  # scaled out: puts a task's id on the broker for a worker
         self.running: dict[str, asyncio.Task] = {}
         self.providers: dict[str, Provider] = {}
 
     # -- files ----------------------------------------------------------------------
 
-    def file(self, gen_id: str, variant: Variant = "video") -> Path:
-        return self.root / (f"{gen_id}.mp4" if variant == "video" else f"{gen_id}.{variant}.jpg")
+    @staticmethod
+    def name(gen_id: str, variant: Variant = "video") -> str:
+        """The storage name of a generation's file."""
+        return f"generations/{gen_id}.mp4" if variant == "video" else f"generations/{gen_id}.{variant}.jpg"
 
-    def upload_dir(self, gen_id: str) -> Path:
-        return self.root / "work" / gen_id
+    def has_file(self, gen: Generation, variant: Variant = "video") -> bool:
+        return gen.status == COMPLETED and not gen.files_removed and self.storage.exists(self.name(gen.id, variant))
+
+    def save_upload(self, gen_id: str, filename: str, data: bytes) -> str:
+        """Keep an uploaded reference image for the task; its storage name goes in the request."""
+        name = f"generations/uploads/{gen_id}/{filename}"
+        self.storage.put_bytes(data, name)
+        return name
 
     def _journal(self, gen_id: str) -> Path:
-        return self.root / "work" / f"{gen_id}.job.json"
+        return self.work / f"{gen_id}.job.json"
 
     # -- records --------------------------------------------------------------------
 
@@ -126,7 +150,11 @@ class Generations:
         self.accounts.reserve(gen.key_id, gen.id, gen.price)
         with self.engine.begin() as db:
             db.execute(generations.insert().values(**_row(gen)))
-        self._launch(gen)
+        try:
+            self._launch(gen)
+        except Exception as e:  # noqa: BLE001 - any broker failure: refunded and forgotten, the caller may retry
+            self.delete(gen)
+            raise ServiceBusy(f"the task broker is unreachable ({type(e).__name__}: {e}); retry later") from None
         return gen
 
     def get(self, gen_id: str) -> Generation | None:
@@ -180,12 +208,17 @@ class Generations:
 
     async def start(self) -> None:
         """Resume every task a stop left unfinished: a remote job is polled again (its journal
-        has the job id), a local one runs again."""
+        has the job id), a local one runs again. Scaled out, each is published again (a stop
+        between storing and publishing would leave it queued for ever); a worker skips a copy
+        whose task another worker runs."""
         with self.engine.begin() as db:
             rows = db.execute(sa.select(generations).where(generations.c.status.not_in(TERMINAL))
                               .order_by(generations.c.created)).mappings().all()
         for row in rows:
-            self._launch(Generation(**row))
+            if self.publish is not None:
+                await asyncio.to_thread(self.publish, row["id"])
+            else:
+                self._launch(Generation(**row))
 
     async def close(self) -> None:
         for task in list(self.running.values()):
@@ -194,13 +227,26 @@ class Generations:
         self.running.clear()
 
     def _launch(self, gen: Generation) -> None:
+        if self.publish is not None:
+            self.publish(gen.id)
+            return
         self.running[gen.id] = asyncio.get_running_loop().create_task(self._run(gen), name=f"generation-{gen.id}")
 
     async def _run(self, gen: Generation) -> None:
         try:
+            await self.run(gen)
+        finally:
+            self.running.pop(gen.id, None)
+
+    async def run(self, gen: Generation) -> None:
+        """Run the task to its end, here: completed with its files in storage, or failed with its error."""
+        try:
             await self._generate(gen)
         except asyncio.CancelledError:
             raise
+        except Stopped:
+            log.info("generation %s was deleted or finished elsewhere; stopped", gen.id)
+            self._journal(gen.id).unlink(missing_ok=True)
         except GenerationError as e:
             self.finish(gen.id, FAILED, error_code=e.code or "generation_failed", error_message=e.message)
         except DraftRenderError as e:
@@ -209,31 +255,62 @@ class Generations:
             log.exception("generation %s failed", gen.id)
             self.finish(gen.id, FAILED, error_code="internal_error", error_message=f"{type(e).__name__}: {e}")
         finally:
-            self.running.pop(gen.id, None)
+            shutil.rmtree(self.work / gen.id, ignore_errors=True)
 
     async def _generate(self, gen: Generation) -> None:
         config = self.config_for(gen.model)
         provider = self.providers.get(config.name)
         if provider is None:
             provider = self.providers[config.name] = build(config, self.cache_dir)
-        request = config.with_defaults(gen.generation_request())
+        work = self.work / gen.id
+        work.mkdir(parents=True, exist_ok=True)
+        request = config.with_defaults(await asyncio.to_thread(self._local_images, gen.generation_request(), work))
         timing = config.timing()
         if gen.deadline is not None:
             timing = Timing(max(0.0, gen.deadline - time.time()), timing.poll_interval, timing.max_poll_interval)
-        self._update(gen.id, started=gen.started or time.time())
+        if not self._update(gen.id, started=gen.started or time.time()):
+            raise Stopped(gen.id)
+        journal = self._journal(gen.id)
+        if gen.provider_job_id and config.kind != "local" and read_journal(journal, request, provider.name) is None:
+            # Started on another machine (or its journal lost): the row has the job id, so the
+            # remote job is polled again, never submitted twice. (A local job is this machine's
+            # own: it runs again here.)
+            write_journal(journal, request, Job(id=gen.provider_job_id, provider=provider.name, model=request.model,
+                                                status=JobStatus.IN_PROGRESS))
 
         def on_update(job: Job) -> None:
             status = IN_PROGRESS if job.status is JobStatus.IN_PROGRESS or job.progress else QUEUED
-            if not job.terminal:
-                self._update(gen.id, provider_job_id=job.id, status=status, progress=min(job.progress, 99))
+            if not job.terminal and not self._update(gen.id, provider_job_id=job.id, status=status,
+                                                     progress=min(job.progress, 99)):
+                raise Stopped(gen.id)
 
-        dest = self.file(gen.id)
-        # run_job saves the extras as <id>.<variant>.jpg beside the video: self.file's names.
-        await run_job(provider, request, dest, journal=self._journal(gen.id), timing=timing,
-                      on_update=on_update, extras=EXTRAS)
+        dest = work / f"{gen.id}.mp4"
+        # run_job saves the extras as <id>.<variant>.jpg beside the video: self.name's names.
+        await run_job(provider, request, dest, journal=journal, timing=timing, on_update=on_update, extras=EXTRAS)
         facts = await asyncio.to_thread(probe, dest)
-        self.finish(gen.id, COMPLETED, width=facts.width, height=facts.height, seconds=round(facts.duration / 1e6, 3),
-                    file_size=dest.stat().st_size, progress=100)
+        size = dest.stat().st_size
+        await asyncio.to_thread(self._store_files, gen.id, work)
+        if not self.finish(gen.id, COMPLETED, width=facts.width, height=facts.height,
+                           seconds=round(facts.duration / 1e6, 3), file_size=size, progress=100) \
+                and self.get(gen.id) is None:
+            self._remove_files(gen.id)  # deleted while it ran: nothing may stay behind
+
+    def _local_images(self, request: GenerationRequest, work: Path) -> GenerationRequest:
+        """The request with its uploaded images (storage names) copied into `work` as files."""
+        images = []
+        for image in request.images:
+            if not is_url(image) and not Path(image).is_absolute():
+                local = work / Path(image).name
+                self.storage.get_file(image, local)
+                image = str(local)
+            images.append(image)
+        return request.model_copy(update={"images": tuple(images)})
+
+    def _store_files(self, gen_id: str, work: Path) -> None:
+        for variant in (*EXTRAS, "video"):  # the video last: it is what says the task has files
+            local = work / self.name(gen_id, variant).rsplit("/", 1)[1]
+            if local.is_file():
+                self.storage.put_file(local, self.name(gen_id, variant))
 
     def finish(self, gen_id: str, status: str, **values) -> bool:
         """The terminal transition, once: True for the caller that made it. It settles the
@@ -252,7 +329,7 @@ class Generations:
         if status == FAILED:
             log.info("generation %s failed: %s", gen_id, values.get("error_message"))
             for variant in ("video", *EXTRAS):
-                self.file(gen_id, variant).unlink(missing_ok=True)
+                self.storage.delete(self.name(gen_id, variant))
         self._journal(gen_id).unlink(missing_ok=True)
         gen = self.get(gen_id)
         if gen is not None and gen.callback_url:
@@ -268,10 +345,32 @@ class Generations:
         secret = self.accounts.webhook_secret(gen.key_id)
         self.webhooks.enqueue(gen.id, url, name, payload, secret=secret)
 
-    def _update(self, gen_id: str, **values) -> None:
+    def _update(self, gen_id: str, **values) -> bool:
+        """Change a running task's row; False when it is finished or gone."""
         with self.engine.begin() as db:
-            db.execute(generations.update().where(generations.c.id == gen_id,
-                                                  generations.c.status.not_in(TERMINAL)).values(**values))
+            return db.execute(generations.update().where(generations.c.id == gen_id,
+                                                         generations.c.status.not_in(TERMINAL))
+                              .values(**values)).rowcount == 1
+
+    # -- a worker's side (scaled out) --------------------------------------------------
+
+    def claim(self, gen_id: str, worker: str, *, lease: float) -> Generation | None:
+        """Take a task that no worker holds, or whose worker has not renewed its lease for
+        `lease` seconds (it died). None when another worker has it, or it is finished or gone."""
+        now = time.time()
+        free = (generations.c.heartbeat == None) | (generations.c.heartbeat < now - lease)  # noqa: E711
+        with self.engine.begin() as db:
+            won = db.execute(generations.update().where(generations.c.id == gen_id,
+                                                        generations.c.status.not_in(TERMINAL), free)
+                             .values(worker=worker, heartbeat=now, attempts=generations.c.attempts + 1)).rowcount
+        return self.get(gen_id) if won else None
+
+    def beat(self, gen: Generation) -> bool:
+        """Renew the lease of a task this worker claimed; False when it no longer holds it."""
+        with self.engine.begin() as db:
+            return db.execute(generations.update().where(generations.c.id == gen.id, generations.c.worker == gen.worker,
+                                                         generations.c.status.not_in(TERMINAL))
+                              .values(heartbeat=time.time())).rowcount == 1
 
     # -- deadlines and retention ----------------------------------------------------
 
@@ -296,9 +395,11 @@ class Generations:
 
     def _remove_files(self, gen_id: str) -> None:
         for variant in ("video", *EXTRAS):
-            self.file(gen_id, variant).unlink(missing_ok=True)
+            self.storage.delete(self.name(gen_id, variant))
+        for name in self.storage.names(f"generations/uploads/{gen_id}/"):
+            self.storage.delete(name)
         self._journal(gen_id).unlink(missing_ok=True)
-        shutil.rmtree(self.upload_dir(gen_id), ignore_errors=True)
+        shutil.rmtree(self.work / gen_id, ignore_errors=True)
 
 
 def visible(gen: Generation, principal: Principal | None) -> bool:

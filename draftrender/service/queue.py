@@ -1,11 +1,12 @@
-"""Where render tasks run when scaled out: Celery on a Redis broker.
+"""Where render and generation tasks run when scaled out: Celery on a Redis broker.
 
 The service side is CeleryQueue, with the RenderPool's interface (start, check_capacity,
 submit, wait, cancel, close), so the HTTP modules call `request.app[POOL].submit(task)` the
 same way in both modes: locally it runs in a worker process of the service, scaled out a
 `draftrender worker` on any machine picks it up. The message carries only the task id and
 the service's policy (media limits, time limit, attempts); everything else is in the
-store and the storage that the service and every worker share.
+store and the storage that the service and every worker share. A generation goes the same
+way on the `generate` queue (publish_generation), for workers that wait on providers.
 
 Reliability (see service/worker.py): the message is acknowledged only once the task
 finished (late ack); a worker that dies leaves it unacknowledged, and the broker hands it
@@ -27,6 +28,7 @@ log = logging.getLogger("draftrender.server")
 
 RENDER_TASK = "draftrender.render"
 PART_TASK = "draftrender.render_part"  # one chunk (or the sound) of a long render
+GENERATE_TASK = "draftrender.generate"  # one generation behind the gateway (service/generations.py)
 QUEUES = ("render", "generate")  # generations wait on providers, not on CPUs: their own workers
 # How long a delivered, unacknowledged message waits before another worker gets it: longer
 # than the longest render, else a slow render also runs a second time (harmless, wasted).
@@ -108,6 +110,13 @@ class CeleryQueue:
             RENDER_TASK, args=[task.id, self.policy()], queue="render", task_id=task.id,
             soft_time_limit=self.config.task_timeout, time_limit=self.config.task_timeout + 60,
             retry=True, retry_policy=PUBLISH_RETRY)
+
+    def publish_generation(self, gen_id: str) -> None:
+        self.celery.send_task(GENERATE_TASK, args=[gen_id, self.generation_policy()], queue="generate",
+                              task_id=gen_id, retry=True, retry_policy=PUBLISH_RETRY)
+
+    def generation_policy(self) -> dict:
+        return {"retention_s": self.config.generation_retention_s, "max_attempts": self.config.max_attempts}
 
     def policy(self) -> dict:
         """What the service decides for every render, wherever it runs."""

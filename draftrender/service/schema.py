@@ -129,6 +129,9 @@ generations = sa.Table(
     sa.Column("height", sa.Integer),
     sa.Column("seconds", sa.Double),
     sa.Column("file_size", sa.BigInteger),
+    sa.Column("worker", sa.String(64)),  # scaled out: the claim of the worker running it
+    sa.Column("heartbeat", sa.Double),  # that worker's lease, renewed while it runs
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Index("generations_api", "api", "key_id", "created"),
     sa.Index("generations_status", "status"),
 )

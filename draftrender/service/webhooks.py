@@ -69,8 +69,10 @@ class Webhooks:
     """Deliveries over the task store's engine; `run()` is the sender, one per service."""
 
     def __init__(self, engine: sa.Engine, *, retry_base: float = 30.0, retry_max: float = 3600.0,
-                 give_up_after: float = 86400.0, timeout: float = 15.0, allow_private_urls: bool = False):
+                 give_up_after: float = 86400.0, timeout: float = 15.0, allow_private_urls: bool = False,
+                 idle_s: float = 60.0):
         self.engine = engine
+        self.idle_s = idle_s  # the longest the sender sleeps: others (workers) may add deliveries unseen
         self.retry_base, self.retry_max, self.give_up_after = retry_base, retry_max, give_up_after
         self.timeout = timeout
         self.allow_private_urls = allow_private_urls
@@ -128,7 +130,7 @@ class Webhooks:
         with self.engine.begin() as db:
             due = db.execute(sa.select(sa.func.min(deliveries.c.next_at))
                              .where(deliveries.c.status == PENDING)).scalar()
-        return 60.0 if due is None else min(60.0, max(0.0, due - time.time()))
+        return self.idle_s if due is None else min(self.idle_s, max(0.0, due - time.time()))
 
     async def send_due(self, session: aiohttp.ClientSession) -> None:
         now = time.time()

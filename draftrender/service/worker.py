@@ -1,4 +1,4 @@
-"""`draftrender worker`: a Celery worker that runs render tasks from the broker.
+"""`draftrender worker`: a Celery worker that runs render and generation tasks from the broker.
 
 One task, start to end: claim the row (compare-and-set), fetch the draft from storage,
 render in a local work folder while reporting progress and renewing a lease in the store,
@@ -11,6 +11,10 @@ the task's worker publishes one message per part so that idle workers join in, t
 itself while any is unclaimed, and joins them. A part is claimed in Redis with an expiry
 renewed while it renders; a part whose worker died is claimed again once that runs out.
 
+A generation (queue `generate`) is claimed the same way, with a lease in its row, and run to
+its end by service/generations.py: the provider's job id is in the row as soon as it is
+submitted, so the worker that takes over a dead one's generation polls that job again.
+
 A message may come twice (the broker hands an unacknowledged one out again when it lost a
 worker, or the service published it again after a restart). A copy whose task runs under a
 fresh lease looks again later, and takes the task over only once the lease runs out: a dead
@@ -19,10 +23,13 @@ worker's task is never lost, and a live one's is never run twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import secrets
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -34,14 +41,19 @@ import tenacity
 from celery.exceptions import SoftTimeLimitExceeded
 
 from ..errors import DraftRenderError, RenderFailed, RenderTimeout
+from ..generate.providers import load_configs
 from ..render.chunks import Part, render_chunked, render_part, result_from_json
 from ..render.pipeline import RenderOptions, RenderResult, render_timeline
 from ..server.worker import error_json, prepare_job
 from ..timeline import Timeline
-from .queue import PART_TASK, POLL, QUEUES, RENDER_TASK, VISIBILITY_TIMEOUT, celery_app
+from .accounts import Accounts
+from .generations import FAILED as GENERATION_FAILED
+from .generations import Generations
+from .queue import GENERATE_TASK, PART_TASK, POLL, QUEUES, RENDER_TASK, VISIBILITY_TIMEOUT, celery_app
 from .storage import open_storage
 from .store import TaskStore
 from .tasks import COMPLETED, FAILED, PROCESSING, Task, overall_progress
+from .webhooks import Webhooks
 
 log = logging.getLogger("draftrender.worker")
 
@@ -68,6 +80,17 @@ def worker_store() -> TaskStore:
     return TaskStore(Path(SETTINGS["data_dir"]), SETTINGS["store"], open_storage(SETTINGS["storage"]))
 
 
+@cache
+def worker_generations(retention_s: float) -> Generations:
+    from ..server.app import generation_events  # the APIs' callback bodies
+
+    store = worker_store()
+    # Webhooks here only records deliveries: the service's sender sends them.
+    return Generations(store.db, store.storage, store.root / "generations", load_configs(SETTINGS["providers"]),
+                       Accounts(store.db), Webhooks(store.db), cache_dir=store.cache_dir, retention_s=retention_s,
+                       events=generation_events())
+
+
 def make_worker_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT):
     app = celery_app(broker, visibility_timeout=visibility_timeout)
 
@@ -83,7 +106,30 @@ def make_worker_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT)
     def render_part_task(task_id: str, part: list, policy: dict) -> None:
         run_part(task_id, Part(*part), policy, broker)
 
+    @app.task(name=GENERATE_TASK, bind=True, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
+              max_retries=TASK_RETRIES)
+    def generate(self, gen_id: str, policy: dict) -> None:
+        if run_generation(gen_id, policy) == "held elsewhere":
+            raise self.retry(countdown=min(LEASE, visibility_timeout / 2), max_retries=None)
+
     return app
+
+
+def run_generation(gen_id: str, policy: dict) -> str:
+    """How it ended: "done" (completed, failed, or nothing left to do) or "held elsewhere"."""
+    gens = worker_generations(policy["retention_s"])
+    claim = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+    gen = durable(gens.claim)(gen_id, claim, lease=LEASE)
+    if gen is None:
+        current = durable(gens.get)(gen_id)
+        return "done" if current is None or current.done else "held elsewhere"
+    if gen.attempts > policy["max_attempts"]:
+        durable(gens.finish)(gen_id, GENERATION_FAILED, error_code="generation_failed", error_message=(
+            f"the generation was started {gen.attempts - 1} times and its worker stopped each time; not retried again"))
+        return "done"
+    with Heartbeat(lambda: gens.beat(gen)):
+        asyncio.run(gens.run(gen))
+    return "done"
 
 
 def run_render(task_id: str, policy: dict, broker: str) -> str:
@@ -306,9 +352,11 @@ class Reporter:
 
 def run_worker(*, broker: str, store: str | None, storage: str, data_dir: Path, concurrency: int,
                queues: tuple[str, ...] = QUEUES, visibility_timeout: float = VISIBILITY_TIMEOUT,
-               hostname: str | None = None) -> None:
-    SETTINGS.update(store=store, storage=storage, data_dir=str(data_dir))
+               hostname: str | None = None, providers: Path | None = None) -> None:
+    SETTINGS.update(store=store, storage=storage, data_dir=str(data_dir), providers=providers)
     TaskStore(data_dir, store, open_storage(storage)).close()  # fails now, not per task, on a bad URL
+    if "generate" in queues:
+        load_configs(providers)  # a bad providers file fails now, not per generation
     app = make_worker_app(broker, visibility_timeout)
     argv = ["worker", f"--concurrency={concurrency}", f"--queues={','.join(queues)}", "--loglevel=INFO",
             "--without-gossip", "--without-mingle"]

@@ -9,9 +9,8 @@ import pytest
 import pyJianYingDraft as jy
 from drafts import SEC, edit_json, material_json, pyjy_draft
 from generation_clips import frames_at, video_info
-from generation_fakes import KEY, Script, serve
+from generation_fakes import KEY, WALK, FakeVibegen, Script, serve
 from media_factory import frame_index
-from test_vibegen_adapter import WALK, FakeVibegen
 
 import draftrender
 from draftrender.errors import DraftRenderError, MalformedDraft

@@ -4,57 +4,10 @@ from __future__ import annotations
 
 import pytest
 from generation_clips import video_info
-from generation_fakes import FakeApi, Script, run, serve, squeeze
-from aiohttp import web
+from generation_fakes import WALK, FakeVibegen, Script, run, serve, squeeze
 
 from draftrender.generate import GenerationRequest, InvalidGeneration, JobDeadline, JobFailed, ProviderError
 
-NOW = "2025-03-10T10:00:00Z"
-
-
-class FakeVibegen(FakeApi):
-    """POST /api/v1/generations (201 {success, data}), GET /api/v1/tasks/{id}; errors {"error": {code, message}}."""
-
-    def error(self, status: int, code: str, message: str) -> web.Response:
-        return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/api/v1/generations", self.create)
-        app.router.add_get("/api/v1/tasks/{id}", self.task)
-        return app
-
-    async def create(self, request: web.Request) -> web.Response:
-        body = await self.record(request)
-        if not self.authorised(request):
-            return self.error(401, "INVALID_API_KEY", "Invalid or missing API key")
-        if not body.get("model") or not body.get("prompt"):
-            return self.error(400, "INVALID_PARAMETER", "Missing required parameters: model, prompt")
-        if (throttled := self.throttled()) is not None:
-            return throttled
-        job = self.new_job(body["model"], body)
-        return web.json_response({"success": True, "data": {
-            "id": job.id, "status": "pending", "model": job.model,
-            "task_type": "image_to_video" if body.get("image_urls") else "text_to_video", "created_at": NOW}},
-            status=201)
-
-    async def task(self, request: web.Request) -> web.Response:
-        await self.record(request)
-        job = self.jobs.get(request.match_info["id"])
-        if job is None:
-            return self.error(404, "TASK_NOT_FOUND", "Task not found")
-        status = self.step(job)
-        if status is None:
-            return self.error(502, "PROVIDER_ERROR", "Upstream provider error")
-        done = status == "completed"
-        return web.json_response({"success": True, "data": {
-            "id": job.id, "status": status, "model": job.model, "task_type": "text_to_video",
-            "prompt": job.request["prompt"], "video_url": self.result_url(job) if done else None,
-            "created_at": NOW, "completed_at": "2025-03-10T10:02:30Z" if done else None,
-            "error": self.script.error if status == "failed" else None}})
-
-
-WALK = ["pending", "processing", "processing", "completed"]
 REQUEST = GenerationRequest(model="seedance 2.0", prompt="雏菊花田", seconds=5, size="1280x720", audio=True,
                             images=("https://example.com/girl.png",), extra={"callback_url": "https://hook.example/v"})
 

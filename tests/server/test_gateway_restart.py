@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 import av
-from fake_vibegen import KEY as SERVER_KEY
-from fake_vibegen import FakeVibegen
+from generation_fakes import KEY as SERVER_KEY
+from generation_fakes import FakeVibegen, Script, provider_toml, serve
 from media_factory import make_clip
 from service_harness import ServeProcess
 
@@ -30,11 +30,12 @@ def status(service, path: str) -> dict:
     return reply.json
 
 
-def test_kill_mid_generation_then_restart(tmp_path, http_server, monkeypatch):
-    fake = FakeVibegen(http_server, make_clip(tmp_path / "remote.mp4", seconds=1.0))
-    fake.hold = True
+def test_kill_mid_generation_then_restart(tmp_path, monkeypatch):
+    fake = FakeVibegen(make_clip(tmp_path / "remote.mp4", seconds=1.0), Script(["pending", "processing"]))
+    served = serve(fake)
     providers = tmp_path / "providers.toml"
-    providers.write_text(fake.provider_toml(), encoding="utf-8")
+    providers.write_text(provider_toml("vibegen", served, key_env="FAKE_VIBEGEN_KEY", models="seedance*"),
+                         encoding="utf-8")
     monkeypatch.setenv("FAKE_VIBEGEN_KEY", SERVER_KEY)
     args = ("--api-key", KEY, "--providers", str(providers))
     data = tmp_path / "data"
@@ -50,15 +51,15 @@ def test_kill_mid_generation_then_restart(tmp_path, http_server, monkeypatch):
         assert service.call("GET", f"/v1/videos/{local}/content", headers=AUTH).status == 404
     finally:
         service.kill()
-    polls_before = sum(job["polls"] for job in fake.jobs.values())
+    polls_before = fake.polls()
     service = ServeProcess(data, *args, log=tmp_path / "serve.log")
     try:
-        fake.release.set()
+        fake.release()
         done = wait(lambda: (t := status(service, f"/api/v1/tasks/{remote}")["data"])["status"] == "completed" and t,
                     "the remote job was not resumed")
-        assert len(fake.submitted) == 1  # polled again, never submitted twice
-        assert sum(job["polls"] for job in fake.jobs.values()) > polls_before
-        assert service.download(done["video_url"]).body == fake.clip
+        assert len(fake.submits()) == 1  # polled again, never submitted twice
+        assert fake.polls() > polls_before
+        assert service.download(done["video_url"]).body == fake.video.read_bytes()
         video = wait(lambda: (v := status(service, f"/v1/videos/{local}"))["status"] != "in_progress"
                      and v["status"] != "queued" and v, "the local job did not run again", timeout=120)
         assert video["status"] == "completed", video
@@ -69,3 +70,4 @@ def test_kill_mid_generation_then_restart(tmp_path, http_server, monkeypatch):
             assert sum(1 for _ in c.decode(video=0)) == 120  # 4 s at 30 fps, whole
     finally:
         service.stop()
+        served.close()

@@ -1,5 +1,5 @@
 """vibegen's API served by draftrender, driven by a client written from its document with
-plain HTTP; behind the gateway, a fake vibegen on loopback (fake_vibegen.py), so forwarding,
+plain HTTP; behind the gateway, a fake vibegen on loopback (generation_fakes.py), so forwarding,
 status mapping, downloads and key handling are real. Credits, callbacks signed with
 Standard Webhooks, the 10-minute timeout (shortened), retention, limits and error codes."""
 
@@ -11,8 +11,8 @@ import time
 
 import pytest
 from aiohttp import web
-from fake_vibegen import KEY as SERVER_KEY
-from fake_vibegen import FakeVibegen
+from generation_fakes import KEY as SERVER_KEY
+from generation_fakes import WALK, FakeVibegen, Script, provider_toml, serve
 from media_factory import make_clip
 from standardwebhooks.webhooks import Webhook
 
@@ -24,10 +24,12 @@ BODY = {"model": "seedance 2.0", "prompt": "一座未来城市,飞行汽车在�
 
 
 @pytest.fixture
-def gateway(tmp_path, http_server, start_service, monkeypatch):
-    fake = FakeVibegen(http_server, make_clip(tmp_path / "remote.mp4", seconds=1.0))
+def gateway(tmp_path, start_service, monkeypatch):
+    fake = FakeVibegen(make_clip(tmp_path / "remote.mp4", seconds=1.0), Script(WALK))
+    served = serve(fake)
     providers = tmp_path / "providers.toml"
-    providers.write_text(fake.provider_toml(), encoding="utf-8")
+    providers.write_text(provider_toml("vibegen", served, key_env="FAKE_VIBEGEN_KEY", models="seedance*"),
+                         encoding="utf-8")
     monkeypatch.setenv("FAKE_VIBEGEN_KEY", SERVER_KEY)
 
     def start(**config):
@@ -35,7 +37,8 @@ def gateway(tmp_path, http_server, start_service, monkeypatch):
                   "webhook_retry_max": 0.1, **config}
         return start_service(**config)
 
-    return fake, start
+    yield fake, start
+    served.close()
 
 
 def new_key(service, credits: int | None = 20) -> tuple[str, str]:
@@ -88,10 +91,10 @@ def test_generation_forwarded_with_the_servers_key_charged_and_called_back(gatew
     assert data["created_at"].endswith("Z")
     done = wait_task(service, key, data["id"], "completed")
     assert done["video_url"].startswith(service.url) and done["error"] is None and done["completed_at"]
-    assert service.download(done["video_url"]).body == fake.clip  # stored here at completion
-    # The caller's key never reaches the provider; the server's own does.
-    assert fake.calls and {auth for _, _, auth in fake.calls} == {f"Bearer {SERVER_KEY}"}
-    assert [(k, fake.submitted[0][k]) for k in ("model", "duration", "aspect_ratio", "resolution")] == [
+    assert service.download(done["video_url"]).body == fake.video.read_bytes()  # stored here at completion
+    # The caller's key never reaches the provider; the server's own does (and the file host gets none).
+    assert {c.auth for c in fake.calls if not c.path.startswith("/files/")} == {f"Bearer {SERVER_KEY}"}
+    assert [(k, fake.submits()[0][k]) for k in ("model", "duration", "aspect_ratio", "resolution")] == [
         ("model", "seedance 2.0"), ("duration", 5), ("aspect_ratio", "16:9"), ("resolution", "480p")]
     # 15 credits charged once; the next request finds 5 left.
     assert service.on_loop(lambda: service.app[ACCOUNTS].credits(key_id)) == 5
@@ -118,7 +121,7 @@ def test_generation_forwarded_with_the_servers_key_charged_and_called_back(gatew
 
 def test_a_failed_job_refunds_once_and_calls_back_task_failed(gateway, http_server):
     fake, start = gateway
-    fake.fail = "Content policy violation"
+    fake.script = Script(["pending", "failed"], error="Content policy violation")
     service = start()
     key, key_id = new_key(service)
     secret = service.on_loop(lambda: service.app[ACCOUNTS].key_info(key_id)["webhook_secret"])
@@ -135,7 +138,7 @@ def test_a_failed_job_refunds_once_and_calls_back_task_failed(gateway, http_serv
 
 def test_two_racing_completions_settle_the_credits_once(gateway):
     fake, start = gateway
-    fake.hold = True  # the job stays processing: the test's two completions race alone
+    fake.script = Script(["pending", "processing"])  # the job stays processing: the two completions race alone
     service = start()
     key, key_id = new_key(service)
     gens = service.app[GENERATIONS]
@@ -159,13 +162,13 @@ def test_two_racing_completions_settle_the_credits_once(gateway):
 
 def test_the_timeout_fails_the_task_and_retention_deletes_the_video(gateway):
     fake, start = gateway
-    fake.hold = True
+    fake.script = Script(["pending", "processing"])
     service = start(generation_timeout=0.5, generation_retention_hours=1 / 3600)
     key, key_id = new_key(service)
     stuck = call(service, "POST", "/api/v1/generations", key, BODY).json["data"]["id"]
     assert "did not finish" in wait_task(service, key, stuck, "failed")["error"]
     assert service.on_loop(lambda: service.app[ACCOUNTS].credits(key_id)) == 20
-    fake.release.set()
+    fake.release()
     done = wait_task(service, key, call(service, "POST", "/api/v1/generations", key, BODY).json["data"]["id"],
                      "completed")
     end = time.monotonic() + 20

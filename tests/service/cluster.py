@@ -1,5 +1,6 @@
 """A scaled-out draftrender on loopback: PostgreSQL, Redis, a shared storage folder,
-`draftrender serve --broker …` and `draftrender worker`s, each a real process."""
+`draftrender serve --broker …` and `draftrender worker`s, each a real process; the task and
+generation rows read straight from the database."""
 
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ from pathlib import Path
 import sqlalchemy as sa
 from service_harness import ServeProcess
 
-from draftrender.service.schema import tasks
+from draftrender.service.schema import generations, tasks
 
 VISIBILITY_TIMEOUT = 6  # seconds: a killed worker's task goes to another worker this soon
 
 
 class Worker:
-    def __init__(self, cluster: Cluster, name: str):
+    def __init__(self, cluster: Cluster, name: str, *args: str):
         self.name = name
         self.log_path = cluster.root / f"{name}.log"
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "draftrender", "worker", *cluster.urls, "--concurrency", "1",
-             "--data-dir", str(cluster.root / name), "--visibility-timeout", str(VISIBILITY_TIMEOUT)],
+             "--data-dir", str(cluster.root / name), "--visibility-timeout", str(VISIBILITY_TIMEOUT), *args],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def owns(self, pid: int) -> bool:
@@ -73,17 +74,23 @@ class Cluster:
         self.service.stop()
         return self.start_service(*self.service_args, port=port)
 
-    def add_worker(self) -> Worker:
-        self.workers.append(Worker(self, f"worker{len(self.workers) + 1}"))
+    def add_worker(self, *args: str) -> Worker:
+        self.workers.append(Worker(self, f"worker{len(self.workers) + 1}", *args))
         return self.workers[-1]
 
     def row(self, task_id: str) -> sa.Row:
         with self.db.connect() as conn:
             return conn.execute(tasks.select().where(tasks.c.id == task_id)).one()
 
-    def wait_row(self, task_id: str, done, timeout: float = 60) -> sa.Row:
+    def generation(self, gen_id: str) -> sa.Row:
+        with self.db.connect() as conn:
+            return conn.execute(generations.select().where(generations.c.id == gen_id)).one()
+
+    def wait_row(self, task_id: str, done, timeout: float = 60, *, row=None) -> sa.Row:
+        """The row (of `row`, default a render task's) once `done(row)` holds."""
+        row_of = row or self.row
         end = time.monotonic() + timeout
-        while not done(row := self.row(task_id)):
+        while not done(row := row_of(task_id)):
             assert time.monotonic() < end, f"task {task_id} never got there: {row}\n{self.logs()}"
             time.sleep(0.1)
         return row

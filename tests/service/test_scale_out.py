@@ -1,7 +1,9 @@
-"""draftrender scaled out: `serve --broker` renders nothing itself, two `draftrender
-worker`s render everything: a template batch of 20 rows; a batch that outlives a worker killed with SIGKILL, a service
-restart, and the database and the broker each gone for a moment; a 2-minute draft renders
-in chunks on both workers and matches the single-process render."""
+"""draftrender scaled out: `serve --broker` renders and generates nothing itself, two
+`draftrender worker`s do everything: a template batch of 20 rows; a batch that outlives a
+worker killed with SIGKILL, a service restart, and the database and the broker each gone for
+a moment; a 2-minute draft renders in chunks on both workers and matches the single-process
+render; a generation through OpenAI's API outlives its worker's SIGKILL, with one submit to
+the provider (a fake vibegen on loopback) and one charge."""
 
 from __future__ import annotations
 
@@ -10,16 +12,22 @@ import uuid
 
 import av
 import numpy as np
+import openai
 import pytest
+import sqlalchemy as sa
 from cluster import Cluster
 from drafts import draft_file
+from generation_fakes import KEY as PROVIDER_KEY
+from generation_fakes import FakeVibegen, Script, provider_toml, serve
 from long_draft import compare, long_draft
+from media_factory import make_clip
 from service_harness import publish, tiny_draft
 from videomatic_harness import colours, frame_of, publish_catalogue
 
 from draftrender import load_draft
 from draftrender.render.pipeline import RenderOptions, render_timeline
 from draftrender.service.accounts import Accounts
+from draftrender.service.schema import api_keys, credit_holds
 from draftrender.videomatic import VideoMatic
 
 from draftrender.service.tasks import COMPLETED, PROCESSING
@@ -120,3 +128,44 @@ def test_a_template_batch_of_20_rows_renders_on_two_workers(tmp_path, http_serve
         assert np.abs(img[90, 80] - colours(20)[row_of[video.id] - 1]).max() <= 12, (video.id, img[90, 80])
     for worker in workers:  # the rows went to both workers
         assert "draftrender.render" in worker.log_path.read_text()
+
+
+@pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
+def test_a_generation_outlives_its_workers_sigkill_with_one_submit_and_one_charge(tmp_path, cluster, monkeypatch):
+    fake = FakeVibegen(make_clip(tmp_path / "remote.mp4", seconds=1.0), Script(["pending", "processing"]))
+    served = serve(fake)
+    providers = tmp_path / "providers.toml"
+    providers.write_text(provider_toml("vibegen", served, key_env="FAKE_VIBEGEN_KEY", models="seedance*"))
+    monkeypatch.setenv("FAKE_VIBEGEN_KEY", PROVIDER_KEY)  # the workers' environment: they call the provider
+    try:
+        service = cluster.start_service("--providers", str(providers))
+        key, key_id = Accounts(cluster.db).create_key(credits=100)
+        first = cluster.add_worker("--providers", str(providers), "--queues", "render,generate")
+        client = openai.OpenAI(base_url=service.url + "/v1", api_key=key, max_retries=0)
+        video = client.videos.create(model="seedance 2.0", prompt="一座未来城市", seconds="5", size="1280x720")
+        assert video.status == "queued"
+
+        # The job is submitted and running on the provider: its worker dies there.
+        held = cluster.wait_row(video.id, lambda r: r.provider_job_id and r.status == "in_progress",
+                                row=cluster.generation)
+        assert first.owns(int(held.worker.split(":")[1]))  # a worker runs it, not the service
+        first.kill()
+        second = cluster.add_worker("--providers", str(providers))
+        fake.release()
+
+        done = cluster.wait_row(video.id, lambda r: r.status in ("completed", "failed"), timeout=90,
+                                row=cluster.generation)
+        assert done.status == "completed", (done.error_message, cluster.logs())
+        assert second.owns(int(done.worker.split(":")[1])) and done.attempts == 2
+        assert len(fake.submits()) == 1 and done.provider_job_id == held.provider_job_id  # polled, not resubmitted
+        finished = client.videos.retrieve(video.id)
+        assert (finished.status, finished.progress, finished.model_extra["width"]) == ("completed", 100, 320)
+        assert client.videos.download_content(video.id).read() == fake.video.read_bytes()
+        with cluster.db.connect() as db:  # charged once, the price of one generation
+            credits = db.scalar(sa.select(api_keys.c.credits).where(api_keys.c.id == key_id))
+            holds = db.execute(sa.select(credit_holds.c.state, credit_holds.c.amount)
+                               .where(credit_holds.c.task_id == video.id)).all()
+        assert [h.state for h in holds] == ["charged"] and credits == 100 - holds[0].amount == 100 - done.price
+        assert done.price > 0
+    finally:
+        served.close()

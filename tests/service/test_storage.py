@@ -1,10 +1,13 @@
 """Storage in a folder and in an S3-compatible bucket (moto's server on loopback): objects
-appear under their final name only once complete; a bucket's URLs are presigned."""
+appear under their final name only once complete; a bucket's URLs are presigned, and a
+generation kept in a bucket downloads through OpenAI's client by its presigned URL."""
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 
+import openai
 import pytest
 from backends import free_port
 
@@ -55,3 +58,22 @@ def test_a_folder_never_shows_a_partial_file(tmp_path):
     storage = FolderStorage(tmp_path / "shared")
     storage.put_bytes(b"x" * 10, "videos/a.mp4")
     assert [p.name for p in (tmp_path / "shared" / "videos").iterdir()] == ["a.mp4"]  # no .part left behind
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+
+
+@pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
+def test_a_generation_in_a_bucket_is_downloaded_presigned(bucket, start_service):
+    service = start_service(storage="s3://videos/render")
+    client = openai.OpenAI(base_url=service.url + "/v1", api_key="none", max_retries=0)
+    video = client.videos.create_and_poll(model="local-title", prompt="桶", seconds="1", size="320x180",
+                                          poll_interval_ms=50)
+    assert video.status == "completed"
+    assert bucket.exists(f"generations/{video.id}.mp4") and bucket.exists(f"generations/{video.id}.thumbnail.jpg")
+    with pytest.raises(urllib.error.HTTPError) as redirect:  # the redirect itself, not followed
+        urllib.request.build_opener(NoRedirect).open(f"{service.url}/v1/videos/{video.id}/content", timeout=10)
+    assert redirect.value.code == 302 and "Signature=" in redirect.value.headers["Location"]
+    assert client.videos.download_content(video.id).read() == bucket.read_bytes(f"generations/{video.id}.mp4")

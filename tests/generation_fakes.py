@@ -1,4 +1,6 @@
-"""Fake generation APIs on loopback, each written from its document in ../shared/apis/.
+"""Fake generation APIs on loopback, each written from its document in ../shared/apis/:
+FakeApi's shared walk here, with vibegen's API (FakeVibegen, which the gateway tests run
+behind draftrender too); the others beside their adapter's tests in tests/generate/.
 
 A fake keeps its jobs in memory and walks each one through a scripted list of its own status
 words, one per poll. A Script also makes it answer 429 with Retry-After, a 5xx once, fail a
@@ -9,13 +11,13 @@ expired (a fresh one comes with the next poll). Every request is recorded for th
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from service_harness import Loopback
 
 KEY = "sk-test-0123456789"
 
@@ -127,28 +129,73 @@ class FakeApi:
     def states(self) -> list[str]:
         return [c.path for c in self.calls]
 
+    def submits(self) -> list[Any]:
+        """The bodies of the jobs submitted (the POSTs to the API)."""
+        return [c.body for c in self.calls if c.method == "POST"]
 
-class Loopback:
-    """Runs an aiohttp app on 127.0.0.1 in a thread of its own."""
+    def polls(self) -> int:
+        return sum(job.polls for job in self.jobs.values())
 
-    def __init__(self, app: web.Application):
-        self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1, access_log=None)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+    def release(self) -> None:
+        """Jobs held by a walk that ends in a running status complete at their next poll."""
+        self.script.statuses = [*self.script.statuses, "completed"]
 
-        async def start() -> int:
-            await self.runner.setup()
-            await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-            return self.runner.addresses[0][1]
 
-        self.url = f"http://127.0.0.1:{asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)}"
+NOW = "2025-03-10T10:00:00Z"
 
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+class FakeVibegen(FakeApi):
+    """POST /api/v1/generations (201 {success, data}), GET /api/v1/tasks/{id}; errors {"error": {code, message}}."""
+
+    def error(self, status: int, code: str, message: str) -> web.Response:
+        return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/v1/generations", self.create)
+        app.router.add_get("/api/v1/tasks/{id}", self.task)
+        return app
+
+    async def create(self, request: web.Request) -> web.Response:
+        body = await self.record(request)
+        if not self.authorised(request):
+            return self.error(401, "INVALID_API_KEY", "Invalid or missing API key")
+        if not body.get("model") or not body.get("prompt"):
+            return self.error(400, "INVALID_PARAMETER", "Missing required parameters: model, prompt")
+        if (throttled := self.throttled()) is not None:
+            return throttled
+        job = self.new_job(body["model"], body)
+        return web.json_response({"success": True, "data": {
+            "id": job.id, "status": "pending", "model": job.model,
+            "task_type": "image_to_video" if body.get("image_urls") else "text_to_video", "created_at": NOW}},
+            status=201)
+
+    async def task(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        job = self.jobs.get(request.match_info["id"])
+        if job is None:
+            return self.error(404, "TASK_NOT_FOUND", "Task not found")
+        status = self.step(job)
+        if status is None:
+            return self.error(502, "PROVIDER_ERROR", "Upstream provider error")
+        done = status == "completed"
+        return web.json_response({"success": True, "data": {
+            "id": job.id, "status": status, "model": job.model, "task_type": "text_to_video",
+            "prompt": job.request["prompt"], "video_url": self.result_url(job) if done else None,
+            "created_at": NOW, "completed_at": "2025-03-10T10:02:30Z" if done else None,
+            "error": self.script.error if status == "failed" else None}})
+
+
+
+WALK = ["pending", "processing", "processing", "completed"]
+
+
+def provider_toml(kind: str, served: Served, *, key_env: str, models: str = "*") -> str:
+    """A providers file's table for a served fake, its key read from the variable `key_env`,
+    polled every 50 ms."""
+    path = "/api/v1" if kind == "vibegen" else ""
+    return "\n".join([
+        f"[providers.{kind}]", f'kind = "{kind}"', f'base_url = "{served.url}{path}"', f'key_env = "{key_env}"',
+        f'models = ["{models}"]', "poll_interval = 0.05", "max_poll_interval = 0.1", "retries = 0", ""])
 
 
 class Served:
