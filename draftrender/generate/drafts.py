@@ -63,10 +63,7 @@ def with_generated_clips(tl: Timeline, *, cache_dir: Path | None, providers: Pat
             notes.append(FidelityNote(None, None, f"generated {what}", "approximated",
                                       f"generation failed, a grey placeholder is shown: {e}"))
     progress(len(generating), len(generating))
-    tracks = tuple(replace(t, segments=tuple(
-        replace(s, material=done[s.material.id]) if isinstance(s.material, Media) and s.material.id in done else s
-        for s in t.segments)) for t in tl.tracks)
-    return replace(tl, tracks=tracks, fidelity=tl.fidelity + tuple(notes))
+    return replace(tl.with_media(done), fidelity=tl.fidelity + tuple(notes))
 
 
 def middle_frame(clip: Path) -> Path:

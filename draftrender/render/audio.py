@@ -2,20 +2,22 @@
 
 A segment that starts at t µs starts at sample round(t × rate / 1e6) and stops at the sample
 of its own end, so hundreds of cuts add no drift. Its source is played by the same time map
-as its picture (plan.source_time, plan.curve_progress). Sounds open their decoders when the
-mix reaches them and close them when they end, so memory stays flat for long drafts. The mix
-then takes the loudness gain (measured in a first pass when a target is set) and goes through
-the true-peak limiter.
+as its picture (plan.source_time, plan.curve_progress); a compound clip's segment plays its
+nested timeline's own mix (MixReader). Sounds open their decoders when the mix reaches them
+and close them when they end, so memory stays flat for long drafts. The mix then takes the
+loudness gain (measured in a first pass when a target is set) and goes through the
+true-peak limiter.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, replace
+from functools import partial
 from fractions import Fraction
 from itertools import pairwise
-from pathlib import Path
+from typing import Protocol
 
 import av
 import av.filter
@@ -23,8 +25,8 @@ import numpy as np
 
 from ..assets import Probe
 from ..effects.audio import CUT_RAMP_US, TruePeakLimiter, cut_ramp, db_to_gain, fade_gain, gain_to_db, ramp_out
-from ..timeline.model import FidelityNote, Media, Segment, Timeline
-from .audio_sources import AudioReader, resampled, stretched
+from ..timeline.model import Compound, FidelityNote, Material, Media, Segment, Timeline
+from .audio_sources import REVERSE_CHUNK_US, AudioReader, resampled, reversed_chunks, stretched
 from .plan import curve_progress, integral, source_time
 
 US = 1_000_000
@@ -44,7 +46,24 @@ def sample_index(t_us: int, rate: int) -> int:
     return (2 * t_us * rate + US) // (2 * US)
 
 
+def sample_time(sample: int, rate: int) -> int:
+    """The first µs whose sample_index is `sample`."""
+    return -(-sample * US // rate)
+
+
 # ---------------------------------------------------------------- what sounds, and when
+
+
+class Reader(Protocol):
+    """A material's sound at its own rate: AudioReader (a file) or MixReader (a nested timeline)."""
+
+    rate: int
+
+    def forward(self, start_us: float, end_us: float) -> Iterator[np.ndarray]: ...
+
+    def backward(self, start_us: float, end_us: float) -> Iterator[np.ndarray]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +71,7 @@ class Sound:
     """An audible segment placed on the sample clock: samples [first, end)."""
 
     segment: Segment
-    path: Path
+    reader: Callable[[], Reader]  # opens the material's sound when the mix reaches the segment
     first: int
     end: int
 
@@ -83,19 +102,38 @@ def sounds_of(tl: Timeline, probes: dict[str, Probe], rate: int) -> list[Sound]:
         if track.muted or track.type not in ("audio", "video"):
             continue
         for seg in track.segments:
-            probe = probes.get(seg.material.id) if isinstance(seg.material, Media) else None
-            if not seg.visible or probe is None or not probe.has_audio or not audible(seg):
+            reader = reader_of(seg.material, probes, rate)
+            if not seg.visible or reader is None or not audible(seg):
                 continue
             first, end = sample_index(seg.target.start, rate), sample_index(seg.target.end, rate)
             if end > first:
-                out.append(Sound(seg, probe.path, first, end))
+                out.append(Sound(seg, reader, first, end))
     return sorted(out, key=lambda s: s.first)
 
 
-def approximations(sounds: list[Sound]) -> list[FidelityNote]:
-    return [FidelityNote(s.segment.track_index, s.segment.index, "curve speed with tone modify", "approximated",
-                         "the pitch follows the curve's mean speed; the tempo follows the curve")
-            for s in sounds if s.segment.tone_modify and s.segment.speed_curve is not None]
+def reader_of(m: Material, probes: dict[str, Probe], rate: int) -> Callable[[], Reader] | None:
+    """What opens the material's sound; None when it has none."""
+    if isinstance(m, Media):
+        probe = probes.get(m.id)
+        return partial(AudioReader, probe.path) if probe is not None and probe.has_audio else None
+    if isinstance(m, Compound) and sounds_of(m.timeline, probes, rate):
+        return partial(MixReader, m.timeline, probes, rate)
+    return None
+
+
+def approximations(sounds: list[Sound], probes: dict[str, Probe], rate: int) -> list[FidelityNote]:
+    """What the mix approximates, in nested compound clips too."""
+    notes = []
+    for s in sounds:
+        seg = s.segment
+        if seg.tone_modify and seg.speed_curve is not None:
+            notes.append(FidelityNote(seg.track_index, seg.index, "curve speed with tone modify", "approximated",
+                                      "the pitch follows the curve's mean speed; the tempo follows the curve"))
+        if isinstance(seg.material, Compound):
+            notes += [replace(n, track=seg.track_index, segment=seg.index,
+                              feature=f"compound clip {seg.material.name}: {n.feature}")
+                      for n in approximations(sounds_of(seg.material.timeline, probes, rate), probes, rate)]
+    return notes
 
 
 # ---------------------------------------------------------------- one segment's samples
@@ -126,7 +164,7 @@ class CurveSpeed:
         return float(np.interp(u, self._x, self._y)) * self._scale
 
 
-def segment_blocks(reader: AudioReader, seg: Segment, rate: int, offset: int) -> Generator[np.ndarray]:
+def segment_blocks(reader: Reader, seg: Segment, rate: int, offset: int) -> Generator[np.ndarray]:
     """The segment's sound from `offset` µs into it, at the output rate, timed like its picture.
 
     Speed keeps the pitch (atempo) unless the segment modifies tone, which plays it like tape.
@@ -161,7 +199,7 @@ class Voice:
         seg = sound.segment
         self._volume = volume_points(seg)
         self._ramp = sample_index(CUT_RAMP_US, rate)
-        self._reader = AudioReader(sound.path)
+        self._reader = sound.reader()
         offset = max(0, begin * US // rate - seg.target.start)
         self._blocks = segment_blocks(self._reader, seg, rate, offset)
         self._queue: list[np.ndarray] = []
@@ -287,7 +325,7 @@ class Soundtrack:
                  loudness: float | None = None):
         self.rate = rate
         self.sounds = sounds_of(tl, probes, rate)
-        self.notes = approximations(self.sounds)
+        self.notes = approximations(self.sounds, probes, rate)
         self.origin = sample_index(start_us, rate)
         self.written = 0
         self.measured: float | None = None
@@ -319,3 +357,33 @@ class Soundtrack:
 
     def close(self) -> None:
         self._bus.close()
+
+
+class MixReader:
+    """A compound clip's sound: its nested timeline's finished mix, read like a file's
+    (AudioReader) at the output rate. Each read mixes only the nested time it asks for."""
+
+    def __init__(self, tl: Timeline, probes: dict[str, Probe], rate: int):
+        self.tl, self.probes, self.rate = tl, probes, rate
+
+    def forward(self, start_us: float, end_us: float) -> Iterator[np.ndarray]:
+        return self._samples(sample_index(max(round(start_us), 0), self.rate), sample_index(round(end_us), self.rate))
+
+    def backward(self, start_us: float, end_us: float) -> Iterator[np.ndarray]:
+        return reversed_chunks(self._samples, sample_index(max(round(start_us), 0), self.rate),
+                               sample_index(round(end_us), self.rate), sample_index(REVERSE_CHUNK_US, self.rate))
+
+    def _samples(self, first: int, end: int) -> Iterator[np.ndarray]:
+        """Samples [first, end) of the mix; it ends where the nested timeline does."""
+        end = min(end, sample_index(self.tl.duration, self.rate))
+        if end <= first:
+            return
+        sound = Soundtrack(self.tl, self.probes, self.rate, sample_time(first, self.rate), sample_time(end, self.rate))
+        try:
+            for block in range(first, end, MEASURE_BLOCK):
+                yield sound.until(sample_time(min(block + MEASURE_BLOCK, end), self.rate))
+        finally:
+            sound.close()
+
+    def close(self) -> None:
+        pass

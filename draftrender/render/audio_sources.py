@@ -79,16 +79,8 @@ class AudioReader:
 
     def backward(self, start_us: float, end_us: float) -> Iterator[np.ndarray]:
         """Samples of source time [start_us, end_us), last first: decoded in chunks stepping back."""
-        first, end = self.sample_at(max(start_us, 0)), self.sample_at(end_us)
-        step = self.sample_at(REVERSE_CHUNK_US)
-        while end > first:
-            begin = max(first, end - step)
-            blocks = list(self._samples(begin, end))
-            chunk = np.concatenate(blocks, axis=1) if blocks else np.zeros((2, 0), np.float32)
-            if chunk.shape[1] < end - begin:  # past the medium's end: silence there, not a shift
-                chunk = np.pad(chunk, ((0, 0), (0, end - begin - chunk.shape[1])))
-            yield np.ascontiguousarray(chunk[:, ::-1])
-            end = begin
+        return reversed_chunks(self._samples, self.sample_at(max(start_us, 0)), self.sample_at(end_us),
+                               self.sample_at(REVERSE_CHUNK_US))
 
     def _samples(self, first: int, end: int) -> Iterator[np.ndarray]:
         """Samples [first, end) counted from source time 0, in blocks as decoded."""
@@ -141,6 +133,19 @@ class AudioReader:
 
     def close(self) -> None:
         self._container.close()
+
+
+def reversed_chunks(samples: Callable[[int, int], Iterator[np.ndarray]], first: int, end: int,
+                    step: int) -> Iterator[np.ndarray]:
+    """Samples [first, end) last first, read forward by `samples` in chunks of `step` stepping back."""
+    while end > first:
+        begin = max(first, end - step)
+        blocks = list(samples(begin, end))
+        chunk = np.concatenate(blocks, axis=1) if blocks else np.zeros((2, 0), np.float32)
+        if chunk.shape[1] < end - begin:  # past the medium's end: silence there, not a shift
+            chunk = np.pad(chunk, ((0, 0), (0, end - begin - chunk.shape[1])))
+        yield np.ascontiguousarray(chunk[:, ::-1])
+        end = begin
 
 
 def _silence(first: int, end: int) -> Iterator[np.ndarray]:

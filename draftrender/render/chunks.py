@@ -30,7 +30,6 @@ from ..assets import prepare_media
 from ..errors import RenderFailed
 from ..timeline.model import FidelityNote, Timeline
 from .audio import Soundtrack
-from .compound import compounds_rendered
 from .encode import AAC_FRAME, part_file
 from .pipeline import AUDIO_EVERY, RenderOptions, RenderResult, output_geometry, render_timeline, time_range
 from .plan import frame_count, frame_time
@@ -78,11 +77,10 @@ def render_sound(tl: Timeline, part: Part, output: Path, opts: RenderOptions) ->
     """The sound of frames [first, last) as one AAC stream, pulled frame by frame as the
     single-process render pulls it, so the samples are the same."""
     _, _, fps = output_geometry(tl, opts)
-    with compounds_rendered(tl, opts.model_copy(update=dict(end=frame_time(part.last, fps) / 1e6))) as (flat, _):
-        probes = prepare_media(flat, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
-        sound = Soundtrack(flat, probes, opts.audio_rate, frame_time(part.first, fps), frame_time(part.last, fps),
-                           opts.loudness)
-        write_sound(sound, part, output, opts, fps)
+    probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
+    sound = Soundtrack(tl, probes, opts.audio_rate, frame_time(part.first, fps), frame_time(part.last, fps),
+                       opts.loudness)
+    write_sound(sound, part, output, opts, fps)
 
 
 def write_sound(sound: Soundtrack, part: Part, output: Path, opts: RenderOptions, fps: Fraction) -> None:

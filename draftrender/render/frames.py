@@ -14,7 +14,8 @@ operations allow it; else its operations apply in RGB, and the picture they give
 into the YUV frame with its coverage when it is upright and in normal blend mode, or drawn
 in RGB inside its own box (an island), with the layers after it until the next paste.
 
-Each layer's pixels come from its Source (sources.py), one per material kind, opened when
+Each layer's pixels come from its Source (sources.py), one per material kind (a compound
+clip's is another FrameRenderer over its nested timeline, made by nested()), opened when
 the layer first shows and closed when it no longer does, so only the readers in use hold
 memory. Keeps the per-segment caches (mask coverage, text line positions) that spare
 per-frame work.
@@ -37,9 +38,10 @@ from ..effects.masks import mask_alpha, mask_uint8
 from ..effects.names import resolve
 from ..effects.transform import Placement
 from ..effects.transitions import Stage, transition_frame
-from ..timeline.model import Background, Mask, Media, NamedEffect, Segment, Text, Timeline
+from ..timeline.model import Background, Crop, Mask, Media, NamedEffect, Segment, Text, Timeline
 from .cache import BoundedCache
 from .compositor import blend_premultiplied, draw, footprint, visible
+from .fonts import FontBook
 from .layers import Instant, Layer, Operation, cropped, cropped_size, instant, on_yuv_path, operations
 from .plan import LayerState, TransitionPhase
 from .sources import Context, Sources
@@ -53,15 +55,15 @@ OVERLAYS_KEPT = 4  # overlays ready to mix into YUV frames: the captions and sti
 
 class FrameRenderer:
     def __init__(self, tl: Timeline, probes: dict[str, Probe], width: int, height: int,
-                 font_dirs: tuple[Path, ...] = ()):
-        self.tl = tl
+                 font_dirs: tuple[Path, ...] = (), fonts: FontBook | None = None):
+        self.tl, self.probes = tl, probes
         self.width, self.height = width, height
-        self.text = TextRenderer(width, height, font_dirs=font_dirs)
-        self.sources = Sources(Context(probes, self.text))
+        self.text = TextRenderer(width, height, font_dirs=font_dirs, fonts=fonts)
+        self.warnings: list[str] = []  # e.g. a LUT file that cannot be read
+        self.sources = Sources(Context(probes, self.text, self.nested, self.warnings))
         videos = [t.index for t in tl.tracks if t.type == "video" and not t.hidden and t.segments]
         self.bottom_track = min(videos, default=-1)
         self.yuv = YuvCanvas(width, height)
-        self.warnings: list[str] = []  # e.g. a LUT file that cannot be read
         self._masks: BoundedCache[np.ndarray] = BoundedCache(kept=CACHE_SIZE)
         self._text_lines: BoundedCache[TextLines] = BoundedCache(kept=CACHE_SIZE)
         self._operations: BoundedCache[tuple[Operation, ...]] = BoundedCache(kept=CACHE_SIZE)
@@ -259,6 +261,13 @@ class FrameRenderer:
             op.apply(layer, now)
         return layer
 
+    def nested(self, tl: Timeline) -> FrameRenderer:
+        """A renderer for a compound clip's nested timeline, at this render's scale, sharing
+        its fonts (and what they report)."""
+        scale = self.width / self.tl.canvas.width
+        return FrameRenderer(tl, self.probes, max(1, round(tl.canvas.width * scale)),
+                             max(1, round(tl.canvas.height * scale)), fonts=self.text.fonts)
+
     def native_size(self, seg) -> tuple[float, float] | None:
         """A video or photo layer's picture size at the medium's own resolution, after its crop."""
         source = self.sources.of(seg)
@@ -274,7 +283,7 @@ class FrameRenderer:
         the compositor resamples only its visible part."""
         if drawn is None or drawn.width > 2 * self.width or drawn.height > 2 * self.height:
             return None
-        c = seg.material.crop
+        c = seg.material.crop if isinstance(seg.material, Media) else Crop()
         return (max(1, round(drawn.width / (c.right - c.left))), max(1, round(drawn.height / (c.bottom - c.top))))
 
     def draw_transition(self, canvas: np.ndarray, layers: list[Layer | None], backgrounds: list[np.ndarray | None],

@@ -25,7 +25,6 @@ from ..timeline.model import FidelityNote, Timeline
 from ..timeline.summary import fps_value
 from .allocator import fix_mmap_threshold
 from .audio import Soundtrack
-from .compound import compounds_rendered
 from .encode import VideoEncoder, even_size
 from .encode_thread import EncodeThread
 from .frames import FrameRenderer
@@ -95,16 +94,6 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
     if Path(output).suffix.lower() not in VIDEO_SUFFIXES:
         raise InvalidOption(f"output {Path(output).name}: draftrender writes MP4 video; "
                             f"name it {Path(output).with_suffix('.mp4').name}")
-    started = time.perf_counter()
-    with compounds_rendered(tl, opts) as (flat, notes):
-        result = render_flat(flat, output, opts)
-    result.fidelity += notes
-    result.timings["total"] = time.perf_counter() - started
-    return result
-
-
-def render_flat(tl: Timeline, output: Path, opts: RenderOptions) -> RenderResult:
-    """Render a timeline without compound clips."""
     started = time.perf_counter()
     fix_mmap_threshold()  # else the C heap grows with the video's length
     watch = Stopwatch()  # stages overlap (encoding runs on its own thread); "total" is the wall time
@@ -195,15 +184,14 @@ def render_still(tl: Timeline, t: float, output: Path | None = None,
     t_us = round(t * 1e6)
     if not 0 <= t_us < max(tl.duration, 1):
         raise RenderFailed(f"time {t} s is outside the timeline (0 to {tl.duration / 1e6:.3f} s)")
-    with compounds_rendered(tl, opts) as (tl, _):
-        probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
-        width, height, _ = output_geometry(tl, opts)
-        frames = FrameRenderer(tl, probes, width, height, opts.font_dirs)
-        try:
-            layers = [layer_state(s, t_us) for s in LayerSchedule(tl.visual_segments()).at(t_us)]
-            canvas = frames.render(layers)
-        finally:
-            frames.close()
+    probes = prepare_media(tl, cache_dir=opts.cache_dir, allow_private_urls=opts.allow_private_urls)
+    width, height, _ = output_geometry(tl, opts)
+    frames = FrameRenderer(tl, probes, width, height, opts.font_dirs)
+    try:
+        layers = [layer_state(s, t_us) for s in LayerSchedule(tl.visual_segments()).at(t_us)]
+        canvas = frames.render(layers)
+    finally:
+        frames.close()
     if output is not None:
         write_image(canvas, Path(output))
     return canvas

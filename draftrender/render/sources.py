@@ -8,12 +8,15 @@ canvas pixels, as a text's is), and `close` for what it holds. The kinds:
 - video: `VideoReader` (video.py);
 - photo or GIF: `ImageSource` (images.py);
 - text: `TextSource`, the text rasterised once (text_raster.py);
-- solid colour: `SolidSource`.
+- solid colour: `SolidSource`;
+- compound clip: `CompoundSource`, the nested timeline drawn by a renderer of its own (compound.py).
 
-A new kind (a compound clip, a generated clip) is one class that satisfies `Source`, and one
-entry in `KINDS`. `Sources` opens a segment's source when the segment first shows and closes
-it when no segment uses it any more; consecutive segments of one medium on one track share
-a source, so a clip cut in two keeps its decoder.
+A generated clip needs no kind of its own: the generate stage (pipeline.generated) makes its
+file before the media are fetched, and the material is then a video or photo like any other.
+A new kind is one class that satisfies `Source`, and one entry in `KINDS`. `Sources` opens a
+segment's source when the segment first shows and closes it when no segment uses it any
+more; consecutive segments of one medium on one track share a source, so a clip cut in two
+keeps its decoder.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import numpy as np
 
 from ..assets import Probe
 from ..effects.background import solid
-from ..timeline.model import Media, Segment, SolidColor, Text
+from ..timeline.model import Compound, Media, Segment, SolidColor, Text, Timeline
+from .compound import CompoundSource, Drawer
 from .images import ImageSource
 from .text_raster import TextRenderer
 from .video import VideoReader
@@ -102,6 +106,8 @@ class Context:
 
     probes: dict[str, Probe]  # by material id
     text: TextRenderer
+    nested: Callable[[Timeline], Drawer]  # a renderer for a compound clip's nested timeline
+    warnings: list[str]  # where a compound clip's renderer leaves what it could not draw
 
 
 # Opens a material's source, or gives None when the material draws nothing (an audio file,
@@ -122,6 +128,7 @@ KINDS: dict[type, Opener] = {
     Media: open_media,
     Text: lambda m, ctx: TextSource(m, ctx.text),
     SolidColor: lambda m, ctx: SolidSource(m),
+    Compound: lambda m, ctx: CompoundSource(m, ctx.nested(m.timeline), ctx.warnings),
 }
 
 

@@ -429,9 +429,10 @@ def straight_uint8(premultiplied: np.ndarray) -> np.ndarray:
 class TextRenderer:
     """Rasterises text materials for one output size, each distinct text once."""
 
-    def __init__(self, canvas_width: int, canvas_height: int, *, font_dirs: Sequence[Path] = ()):
+    def __init__(self, canvas_width: int, canvas_height: int, *, font_dirs: Sequence[Path] = (),
+                 fonts: FontBook | None = None):
         self.canvas_width, self.canvas_height = canvas_width, canvas_height
-        self.fonts = FontBook(font_dirs)
+        self.fonts = fonts if fonts is not None else FontBook(font_dirs)
         self.warnings: list[str] = self.fonts.warnings  # e.g. a named font that is not installed
         self._pictures: BoundedCache[np.ndarray] = BoundedCache(kept=CACHE_KEPT, max_bytes=CACHE_BYTES)
 

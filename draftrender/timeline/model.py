@@ -7,7 +7,7 @@ turning them into pixels belongs to the renderer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -273,8 +273,8 @@ class Sticker:
 class Compound:
     """A compound clip (复合片段): a whole nested draft, placed like a video.
 
-    The renderer draws `timeline` into one picture and one sound (the nested canvas's size),
-    and then treats it as the segment's video.
+    The renderer draws `timeline` on demand into one picture (the nested canvas, at the
+    output's scale) and one sound, and places them as the segment's video.
     """
 
     id: str
@@ -392,13 +392,25 @@ class Timeline:
         return tuple(s for t in self.tracks for s in t.segments)
 
     def media(self) -> tuple[Media, ...]:
-        """Every distinct medium the draft uses, once, in track order."""
+        """Every distinct medium the draft uses, once, in track order; a compound clip's
+        nested draft's media where the clip is."""
         seen: dict[str, Media] = {}
         for seg in self.segments:
-            for m in (seg.material, seg.background.image if seg.background else None):
+            inner = seg.material.timeline.media() if isinstance(seg.material, Compound) else ()
+            for m in (seg.material, seg.background.image if seg.background else None, *inner):
                 if isinstance(m, Media) and m.id not in seen:
                     seen[m.id] = m
         return tuple(seen.values())
+
+    def with_media(self, media: dict[str, Media]) -> Timeline:
+        """The timeline with the segments' media of these ids replaced, in compound clips too."""
+        def swapped(m: Material) -> Material:
+            if isinstance(m, Compound):
+                return replace(m, timeline=m.timeline.with_media(media))
+            return media.get(m.id, m) if isinstance(m, Media) else m
+
+        return replace(self, tracks=tuple(replace(t, segments=tuple(
+            replace(s, material=swapped(s.material)) for s in t.segments)) for t in self.tracks))
 
     def visual_segments(self) -> tuple[Segment, ...]:
         """Visible segments that draw pixels, bottom first (the compositing order)."""

@@ -114,3 +114,25 @@ def test_a_chunked_render_keeps_the_compound_clips_picture_and_sound(tmp_path):
         pictures = [frame.to_ndarray(format="rgb24") for frame in f.decode(video=0)]
     assert len(pictures) == 30 and close(pictures[20][67, 80], BLUE)  # the nested square, unscaled
     assert np.sqrt(np.mean(sound[12_000:36_000] ** 2)) > 0.1  # the nested clip's tone
+
+
+def test_a_compound_clip_draws_the_nested_timeline_alone_with_no_file_between(tmp_path, monkeypatch):
+    folder = compound_draft(tmp_path, inner_draft(tmp_path), speed=1.0, scale=1.0)
+    written: list[Path] = []
+    real_open = av.open
+
+    def open_noting_writes(file, mode="r", *args, **kwargs):
+        if mode == "w":
+            written.append(Path(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", open_noting_writes)
+    compound = draftrender.render(folder, tmp_path / "compound.mp4", preset="ultrafast", audio=False)
+    assert len(written) == 1 and written[0].name.startswith(".compound.mp4.part")  # the output only
+    alone = draftrender.render(tmp_path / "inner", tmp_path / "alone.mp4", preset="ultrafast", audio=False, end=1.0)
+    with real_open(str(compound.output)) as a, real_open(str(alone.output)) as b:
+        pairs = list(zip(a.decode(video=0), b.decode(video=0), strict=True))
+    assert len(pairs) == 30
+    for x, y in pairs:
+        diff = x.to_ndarray(format="rgb24").astype(int) - y.to_ndarray(format="rgb24").astype(int)
+        assert np.abs(diff).max() <= 2

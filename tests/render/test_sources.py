@@ -10,8 +10,8 @@ from drafts import pyjy_draft
 import draftrender
 from draftrender.assets import prepare_media
 from draftrender.render.images import ImageSource
-from draftrender.render.sources import Context, SolidSource, Sources, TextSource
-from draftrender.render.text_raster import TextRenderer
+from draftrender.render.frames import FrameRenderer
+from draftrender.render.sources import SolidSource, TextSource
 from draftrender.render.video import VideoReader
 from draftrender.timeline.model import SolidColor
 
@@ -38,7 +38,7 @@ def cut_clip_draft(root):
 
 def test_each_material_kind_has_its_source_and_a_cut_clip_keeps_its_decoder(tmp_path):
     tl = draftrender.load_draft(cut_clip_draft(tmp_path))
-    sources = Sources(Context(prepare_media(tl), TextRenderer(320, 180)))
+    sources = FrameRenderer(tl, prepare_media(tl), 320, 180).sources
     by_track = {t.type: t.segments for t in tl.tracks}
     first, second, photo = by_track["video"]
     try:
