@@ -41,6 +41,7 @@ from ..effects.transitions import Stage, transition_frame
 from ..timeline.model import Background, Crop, Mask, Media, NamedEffect, Segment, Text, Timeline
 from .cache import BoundedCache
 from .compositor import blend_premultiplied, draw, footprint, visible
+from .encode import even_size
 from .fonts import FontBook
 from .layers import Instant, Layer, Operation, cropped, cropped_size, instant, on_yuv_path, operations
 from .plan import LayerState, TransitionPhase
@@ -265,8 +266,8 @@ class FrameRenderer:
         """A renderer for a compound clip's nested timeline, at this render's scale, sharing
         its fonts (and what they report)."""
         scale = self.width / self.tl.canvas.width
-        return FrameRenderer(tl, self.probes, max(1, round(tl.canvas.width * scale)),
-                             max(1, round(tl.canvas.height * scale)), fonts=self.text.fonts)
+        width, height = even_size(round(tl.canvas.width * scale), round(tl.canvas.height * scale))  # for yuv420p
+        return FrameRenderer(tl, self.probes, width, height, fonts=self.text.fonts)
 
     def native_size(self, seg) -> tuple[float, float] | None:
         """A video or photo layer's picture size at the medium's own resolution, after its crop."""
