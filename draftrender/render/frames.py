@@ -23,7 +23,7 @@ per-frame work.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -54,6 +54,20 @@ CACHE_SIZE = 16  # mask coverages, text line positions and operation lists kept 
 OVERLAYS_KEPT = 4  # overlays ready to mix into YUV frames: the captions and stickers on screen
 
 
+@dataclass(frozen=True, slots=True)
+class Mixed:
+    """An overlay and the picture it was made from, held so that no other array takes the
+    picture's id while the entry lives."""
+
+    picture: np.ndarray
+    overlay: Overlay | None
+
+    @property
+    def nbytes(self) -> int:
+        """What the entry holds, so that the cache bounds it (an entry without bytes is never dropped)."""
+        return self.picture.nbytes + (self.overlay.nbytes if self.overlay is not None else 0) or 1
+
+
 class FrameRenderer:
     def __init__(self, tl: Timeline, probes: dict[str, Probe], width: int, height: int,
                  font_dirs: tuple[Path, ...] = (), fonts: FontBook | None = None):
@@ -68,7 +82,7 @@ class FrameRenderer:
         self._masks: BoundedCache[np.ndarray] = BoundedCache(kept=CACHE_SIZE)
         self._text_lines: BoundedCache[TextLines] = BoundedCache(kept=CACHE_SIZE)
         self._operations: BoundedCache[tuple[Operation, ...]] = BoundedCache(kept=CACHE_SIZE)
-        self._overlays: BoundedCache[tuple[np.ndarray, Overlay | None]] = BoundedCache(kept=OVERLAYS_KEPT)
+        self._overlays: BoundedCache[Mixed] = BoundedCache(kept=OVERLAYS_KEPT)
 
     @cached_property
     def black(self) -> np.ndarray:
@@ -177,13 +191,12 @@ class FrameRenderer:
         if layer.opacity <= 0 or p.width < 0.5 or p.height < 0.5:
             return
 
-        def made() -> tuple[np.ndarray, Overlay | None]:
+        def made() -> Mixed:
             part = visible(picture, p, self.width, self.height)
-            return picture, None if part is None else overlay(*part, layer.opacity, self.width, self.height,
-                                                                canvas.to_yuv444)
+            return Mixed(picture, None if part is None else overlay(*part, layer.opacity, self.width, self.height,
+                                                                      canvas.to_yuv444))
 
-        # The entry holds the picture, so no other array can take its id while the entry lives.
-        _, ready = self._overlays.get((id(picture), p, layer.opacity), made)
+        ready = self._overlays.get((id(picture), p, layer.opacity), made).overlay
         if ready is not None:
             canvas.mix(ready)
 

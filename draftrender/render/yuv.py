@@ -109,6 +109,10 @@ class Overlay:
     v: np.ndarray
     keep_chroma: np.ndarray  # uint32: 1020 − Σa
 
+    @property
+    def nbytes(self) -> int:
+        return self.y.nbytes + self.keep.nbytes + self.u.nbytes + self.v.nbytes + self.keep_chroma.nbytes
+
 
 def overlay(picture: np.ndarray, left: int, top: int, opacity: float, width: int, height: int,
             to_yuv: VideoReformatter) -> Overlay | None:

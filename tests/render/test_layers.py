@@ -22,7 +22,7 @@ from PIL import Image
 import draftrender
 from draftrender.assets import prepare_media
 from draftrender.render import layers
-from draftrender.render.frames import FrameRenderer
+from draftrender.render.frames import OVERLAYS_KEPT, FrameRenderer
 from draftrender.render.plan import frame_plan
 from draftrender.render.yuv import planes
 
@@ -162,3 +162,24 @@ def near_edges(luma: np.ndarray, step: int = 12, reach: int = 2) -> np.ndarray:
 def test_every_operation_has_a_case():
     ops = {c for c in vars(layers).values() if isinstance(c, type) and c.__name__.endswith("Op")}
     assert ops == {op for _, op, _ in CASES.values()}
+
+
+def test_overlays_made_for_the_yuv_path_stay_bounded_as_captions_change(tmp_path):
+    """Each caption is mixed into the YUV frame from an overlay made once; a caption gone off
+    screen does not keep its overlay (nor its picture) for the rest of the render."""
+    script = jy.DraftFolder(str(tmp_path)).create_draft("captions", W, H, 30, allow_replace=True)
+    main = make_clip(tmp_path / "captions" / "media" / "main.mp4", color=ORANGE, bt709=True)
+    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.text, "captions")])
+    script.add_segment(jy.VideoSegment(str(main), jy.trange(0, SEC)), "main")
+    for n in range(10):
+        script.add_segment(jy.TextSegment(f"第{n}句", jy.trange(n * SEC // 10, SEC // 10),
+                                          style=jy.TextStyle(size=12, color=(1, 1, 1))), "captions")
+    script.save()
+    tl = draftrender.load_draft(tmp_path / "captions")
+    frames = FrameRenderer(tl, prepare_media(tl), W, H)
+    try:
+        lumas = [planes(frames.compose(states))[0].copy() for _, _, states in frame_plan(tl, tl.fps, 0, SEC)]
+        assert len(frames._overlays) <= OVERLAYS_KEPT < 10
+    finally:
+        frames.close()
+    assert all(np.ptp(y) > 10 for y in lumas)  # every frame has its caption over the flat clip
