@@ -2,7 +2,8 @@
 coverages, text line positions, reduced photos).
 
 The latest `kept` entries are always kept; older ones only while all together take at most
-`max_bytes`. Entries are looked up often and made rarely, so least recently used goes first.
+`max_bytes` (an entry that is not an array counts as none), and never without a `max_bytes`.
+Entries are looked up often and made rarely, so least recently used goes first.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class BoundedCache(Generic[V]):
         self.misses += 1
         self._entries[key] = value
         self.bytes += size_of(value)
-        while len(self._entries) > self.kept and self.bytes > self.max_bytes:
+        while len(self._entries) > self.kept and (not self.max_bytes or self.bytes > self.max_bytes):
             self.bytes -= size_of(self._entries.popitem(last=False)[1])
         return value
 
