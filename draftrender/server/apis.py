@@ -188,15 +188,16 @@ async def rate_headers(request: web.Request, response: web.StreamResponse) -> No
 
 
 def submit(request: web.Request, api: str, gen_id: str, req: GenerationRequest, params: dict, *,
-           callback_url: str | None = None, deadline_s: float | None = None) -> Generation:
-    """Price the request, hold the caller's credits, store the task and start it."""
+           callback_url: str | None = None, deadline_s: float | None = None,
+           uploads: dict[str, bytes] | None = None) -> Generation:
+    """Price the request, hold the caller's credits, store the task with its uploads and start it."""
     price = request.app[ACCOUNTS].price(req.model, size=req.size, resolution=req.resolution, seconds=req.seconds,
                                         audio=req.audio)
     gen = Generation(id=gen_id, api=api, model=req.model, request=req.model_dump(mode="json"), params=params,
                      callback_url=callback_url, base_url=public_base(request), price=price, created=time.time())
     if deadline_s is not None:
         gen.deadline = gen.created + deadline_s
-    return request.app[GENERATIONS].create(gen, principal(request))
+    return request.app[GENERATIONS].create(gen, principal(request), uploads)
 
 
 # ---------------------------------------------------------------- bodies

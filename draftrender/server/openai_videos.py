@@ -22,7 +22,7 @@ from aiohttp import web
 from ..errors import DraftRenderError, TaskNotFound
 from ..generate.base import VARIANTS
 from ..service.accounts import InsufficientCredits
-from ..service.generations import COMPLETED, FAILED, Generation, Generations, new_id
+from ..service.generations import COMPLETED, FAILED, Generation, new_id, upload_name
 from ..service.webhooks import check_callback_url
 from .apis import (
     CONFIG,
@@ -129,13 +129,15 @@ def _seed(body: dict) -> int | None:
         raise BadParameter(f"seed must be a whole number, not {seed!r}", "seed") from None
 
 
-def _images(body: dict, gen_id: str, gens: Generations) -> tuple[str, ...]:
-    """input_reference: an uploaded file (kept in storage), {image_url}, a URL, or a list of URLs (易尚云)."""
+def _images(body: dict, gen_id: str) -> tuple[tuple[str, ...], dict[str, bytes]]:
+    """input_reference: an uploaded file, {image_url}, a URL, or a list of URLs (易尚云). An
+    upload is named in the request by its storage name, and kept there once the task is made."""
     ref = body.get("input_reference", body.get("input_reference[image_url]"))
     if ref is None or ref == "":
-        return ()
+        return (), {}
     if isinstance(ref, Upload):
-        return (gens.save_upload(gen_id, "reference" + (Path(ref.filename).suffix.lower()[:8] or ".png"), ref.data),)
+        name = upload_name(gen_id, "reference" + (Path(ref.filename).suffix.lower()[:8] or ".png"))
+        return (name,), {name: ref.data}
     if isinstance(ref, dict) and isinstance(ref.get("image_url"), str):
         ref = ref["image_url"]
     refs = [ref] if isinstance(ref, str) else ref
@@ -143,13 +145,13 @@ def _images(body: dict, gen_id: str, gens: Generations) -> tuple[str, ...]:
                                              for r in refs):
         raise BadParameter("input_reference must be an uploaded file, {\"image_url\": URL} or a list of http(s) URLs",
                            "input_reference")
-    return tuple(refs)
+    return tuple(refs), {}
 
 
 async def create(request: web.Request, body: dict, *, remixed_from: Generation | None = None) -> web.Response:
     take_rate(request, "generations:create", request.app[CONFIG].rate_per_minute)
-    gens = request.app[GENERATIONS]
     prompt = _field(body, "prompt")
+    uploads: dict[str, bytes] = {}
     if not prompt:
         raise BadParameter("prompt field is required", "prompt", missing=True)
     if remixed_from is not None:
@@ -169,13 +171,14 @@ async def create(request: web.Request, body: dict, *, remixed_from: Generation |
         if not SIZE.match(size):
             raise BadParameter(f"size must be WIDTHxHEIGHT, like 1280x720 (got {size!r})", "size")
         gen_id = new_id()
-        images = _images(body, gen_id, gens)
+        images, uploads = _images(body, gen_id)
         req = generation_request({"prompt": "prompt", "seconds": "seconds", "images": "input_reference"},
                                  model=model, prompt=prompt, seconds=float(seconds), size=size, images=images,
                                  seed=_seed(body), negative_prompt=_field(body, "negative_prompt"))
         params = {"prompt": prompt, "seconds": seconds, "size": size}
     callback = body.get("callback_url")
-    gen = submit(request, API, gen_id, req, params, callback_url=check_callback_url(callback) if callback else None)
+    gen = submit(request, API, gen_id, req, params, callback_url=check_callback_url(callback) if callback else None,
+                 uploads=uploads)
     return answer(request, video_json(gen, public_base(request)))
 
 

@@ -2,11 +2,12 @@
 
 Owns the generations table, the files of each generation in the task store's storage
 (generations/<id>.mp4, <id>.thumbnail.jpg, <id>.spritesheet.jpg, put there only when
-complete; an uploaded reference image under generations/uploads/<id>/), running each task on
-its model's provider (generate.runner, whose journal keeps the provider's job id, and the row
-keeps it too, so a restart or another worker polls that job and never submits it again), the
-terminal transition (a compare-and-set: the one caller that wins settles the credits and
-sends the callback), and retention (files deleted after a period, the record kept).
+complete; an uploaded reference image under generations/uploads/<id>/, kept once the task
+is made), running each task on its model's provider (generate.runner, whose journal keeps
+the provider's job id, and the row keeps it too, so a restart or another worker polls that
+job and never submits it again), the terminal transition (a compare-and-set: the one caller
+that wins settles the credits and sends the callback), and retention (files deleted after a
+period, the record kept).
 
 Where a task runs: in the service's event loop by default; scaled out (`publish` given), a
 `draftrender worker` takes it from the broker (service/worker.py), claiming it with a lease
@@ -128,12 +129,6 @@ class Generations:
     def has_file(self, gen: Generation, variant: Variant = "video") -> bool:
         return gen.status == COMPLETED and not gen.files_removed and self.storage.exists(self.name(gen.id, variant))
 
-    def save_upload(self, gen_id: str, filename: str, data: bytes) -> str:
-        """Keep an uploaded reference image for the task; its storage name goes in the request."""
-        name = f"generations/uploads/{gen_id}/{filename}"
-        self.storage.put_bytes(data, name)
-        return name
-
     def _journal(self, gen_id: str) -> Path:
         return self.work / f"{gen_id}.job.json"
 
@@ -142,12 +137,16 @@ class Generations:
     def config_for(self, model: str) -> ProviderConfig:
         return config_for(model, self.configs)
 
-    def create(self, gen: Generation, principal: Principal | None) -> Generation:
-        """Store a new task, holding its price from the caller's credits, and start it."""
+    def create(self, gen: Generation, principal: Principal | None,
+               uploads: dict[str, bytes] | None = None) -> Generation:
+        """Store a new task, holding its price from the caller's credits, and start it.
+        `uploads` (upload_name → bytes) go into storage once the credits are held."""
         gen.key_id = principal.key_id if principal else None
         gen.created = gen.created or time.time()
         gen.provider = self.config_for(gen.model).name
         self.accounts.reserve(gen.key_id, gen.id, gen.price)
+        for name, data in (uploads or {}).items():
+            self.storage.put_bytes(data, name)
         with self.engine.begin() as db:
             db.execute(generations.insert().values(**_row(gen)))
         try:
@@ -396,10 +395,15 @@ class Generations:
     def _remove_files(self, gen_id: str) -> None:
         for variant in ("video", *EXTRAS):
             self.storage.delete(self.name(gen_id, variant))
-        for name in self.storage.names(f"generations/uploads/{gen_id}/"):
+        for name in self.storage.names(upload_name(gen_id, "")):
             self.storage.delete(name)
         self._journal(gen_id).unlink(missing_ok=True)
         shutil.rmtree(self.work / gen_id, ignore_errors=True)
+
+
+def upload_name(gen_id: str, filename: str) -> str:
+    """The storage name of a file uploaded with a task (its request names it so)."""
+    return f"generations/uploads/{gen_id}/{filename}"
 
 
 def visible(gen: Generation, principal: Principal | None) -> bool:

@@ -101,6 +101,14 @@ def test_uploaded_input_reference_drives_ken_burns(gateway, tmp_path):
     frames = frames_of(client.videos.download_content(video.id).read())
     assert abs(int(frames[0][90, 160, 1]) - 90) < 8  # the uploaded picture's colour
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1  # and it moves
+    # The upload is kept in storage with its task, only once the task is made, and goes with it.
+    uploads = tmp_path / "data" / "generations" / "uploads"
+    assert [p.name for p in (uploads / video.id).iterdir()] == ["reference.png"]
+    with pytest.raises(openai.BadRequestError):
+        client.videos.create(model="no-such-model", prompt="x", input_reference=photo.open("rb"))
+    assert [p.name for p in uploads.iterdir()] == [video.id]
+    client.videos.delete(video.id)
+    assert [p for p in uploads.rglob("*") if p.is_file()] == []
 
 
 def test_errors_in_openai_shape(gateway):
