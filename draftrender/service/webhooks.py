@@ -116,13 +116,15 @@ class Webhooks:
         # Connections pass the private-address guard, as draft fetches do (no DNS rebinding).
         async with new_session(allow_private_urls=self.allow_private_urls) as session:
             while True:
-                try:
-                    await self.send_due(session)
-                except Exception:
-                    log.exception("webhook round failed")
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._until_next())
+                    await self.send_due(session)
+                    pause = self._until_next()
+                except Exception:  # the database away for a moment: the sender goes on
+                    log.exception("webhook round failed")
+                    pause = min(self.idle_s, 5.0)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), pause)
                 except TimeoutError:
                     pass
 

@@ -1,10 +1,12 @@
 """Webhook deliveries against a receiver on loopback that verifies Standard Webhooks
-signatures with the `standardwebhooks` package, fails twice, then accepts."""
+signatures with the `standardwebhooks` package, fails twice, then accepts; a sender that
+outlives its database (PostgreSQL) going away."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import pytest
 from aiohttp import web
@@ -83,6 +85,40 @@ def test_private_callback_refused_and_given_up_after_the_period(engine):
     delivery = asyncio.run(scenario())
     assert "private address" in delivery["log"][0]["error"]
     assert delivery["attempts"] >= 2
+
+
+def test_the_sender_outlives_its_database_going_away(postgres, caplog):
+    engine = open_database(postgres.create_database(f"hooks_{uuid.uuid4().hex[:12]}"))
+    received = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response(status=204)
+
+    def failed_rounds() -> int:
+        return sum(r.getMessage() == "webhook round failed" for r in caplog.records)
+
+    async def scenario() -> bool:
+        runner, url = await _receiver(hook)
+        hooks = Webhooks(engine, allow_private_urls=True, idle_s=0.1)  # looks for deliveries every 0.1 s
+        sender = asyncio.create_task(hooks.run())
+        await asyncio.to_thread(postgres.stop)
+        try:
+            await _until(lambda: failed_rounds() >= 2)
+        finally:
+            await asyncio.to_thread(postgres.start)
+        hooks.enqueue("task3", url, "task.completed", {"ok": True}, secret=new_webhook_secret())
+        await _until(lambda: hooks.log("task3")[0]["status"] == DELIVERED)
+        alive = not sender.done()
+        sender.cancel()
+        await runner.cleanup()
+        return alive
+
+    try:
+        assert asyncio.run(scenario())
+    finally:
+        engine.dispose()
+    assert received == [b'{"ok":true}']
 
 
 def test_backoff_doubles_up_to_the_cap_and_urls_are_checked():
