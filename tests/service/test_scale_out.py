@@ -2,8 +2,8 @@
 `draftrender worker`s do everything: a template batch of 20 rows; a batch that outlives a
 worker killed with SIGKILL, a service restart, and the database and the broker each gone for
 a moment; a 2-minute draft renders in chunks on both workers and matches the single-process
-render; a generation through OpenAI's API outlives its worker's SIGKILL, with one submit to
-the provider (a fake vibegen on loopback) and one charge."""
+render; a generation through OpenAI's API outlives its worker's SIGKILL and a service
+restart, with one submit to the provider (a fake vibegen on loopback) and one charge."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def test_a_template_batch_of_20_rows_renders_on_two_workers(tmp_path, http_serve
 
 
 @pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
-def test_a_generation_outlives_its_workers_sigkill_with_one_submit_and_one_charge(tmp_path, cluster, monkeypatch):
+def test_a_generation_outlives_a_killed_worker_and_a_restart_with_one_submit_one_charge(tmp_path, cluster, monkeypatch):
     fake = FakeVibegen(make_clip(tmp_path / "remote.mp4", seconds=1.0), Script(["pending", "processing"]))
     served = serve(fake)
     providers = tmp_path / "providers.toml"
@@ -150,6 +150,7 @@ def test_a_generation_outlives_its_workers_sigkill_with_one_submit_and_one_charg
                                 row=cluster.generation)
         assert first.owns(int(held.worker.split(":")[1]))  # a worker runs it, not the service
         first.kill()
+        cluster.restart_service()  # it publishes the generation again: a copy the new worker must not run twice
         second = cluster.add_worker("--providers", str(providers))
         fake.release()
 
