@@ -51,7 +51,8 @@ from .text_raster import TextRenderer
 from .yuv import Overlay, YuvCanvas, overlay, visible_part
 
 CACHE_SIZE = 16  # mask coverages, text line positions and operation lists kept (a few per layer on screen)
-OVERLAYS_KEPT = 4  # overlays ready to mix into YUV frames: the captions and stickers on screen
+OVERLAYS_KEPT = 1  # overlays ready to mix into YUV frames: the latest always, older ones within OVERLAYS_BYTES
+OVERLAYS_BYTES = 16 * 1024 * 1024  # the captions and stickers on screen, not a moving picture's overlays
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,8 @@ class FrameRenderer:
         self._masks: BoundedCache[np.ndarray] = BoundedCache(kept=CACHE_SIZE)
         self._text_lines: BoundedCache[TextLines] = BoundedCache(kept=CACHE_SIZE)
         self._operations: BoundedCache[tuple[Operation, ...]] = BoundedCache(kept=CACHE_SIZE)
-        self._overlays: BoundedCache[Mixed] = BoundedCache(kept=OVERLAYS_KEPT)
+        self._overlays: BoundedCache[Mixed] = BoundedCache(kept=OVERLAYS_KEPT, max_bytes=OVERLAYS_BYTES)
+        self._pictures: BoundedCache[np.ndarray] = BoundedCache(kept=1, max_bytes=OVERLAYS_BYTES)  # see mixable()
 
     @cached_property
     def black(self) -> np.ndarray:
@@ -175,7 +177,7 @@ class FrameRenderer:
             layer = self.layer(now)
             if layer is None:
                 continue
-            if island or layer.mode is not None or not layer.placement.axis_aligned:
+            if island or not self.mixable(state, layer):
                 island.append(layer)  # after another in the same island: one conversion for both
             else:
                 self.mix(canvas, layer)
@@ -183,22 +185,33 @@ class FrameRenderer:
         self.sources.close_unused()
         return canvas.frame
 
+    def mixable(self, state: LayerState, layer: Layer) -> bool:
+        """Whether the layer is mixed into the YUV frame from an overlay: an upright picture
+        with transparency in normal blend mode (a caption, a sticker), shown again at the same
+        place (fading or not), so that its overlay, made once, pays for itself. A picture made
+        anew each frame (a video's) or opaque (no coverage to keep) costs less in an island."""
+        if layer.mode is not None or not layer.placement.axis_aligned or layer.picture.shape[2] != 4:
+            return False
+        key = (state.segment.id, id(layer.picture), layer.placement)
+        seen = key in self._pictures
+        self._pictures.get(key, lambda: layer.picture)  # held: no other array takes its id meanwhile
+        return seen
+
     def mix(self, canvas: YuvCanvas, layer: Layer) -> None:
         """Mix an upright layer in normal blend mode into the YUV frame with its coverage. Its
-        overlay is made once while its picture, placement and opacity stay the same (a
-        caption's or a sticker's picture is the same array on every frame)."""
+        overlay is made once while its picture and placement stay the same (a caption's or a
+        sticker's picture is the same array on every frame, fading or not)."""
         p, picture = layer.placement, layer.picture
         if layer.opacity <= 0 or p.width < 0.5 or p.height < 0.5:
             return
 
         def made() -> Mixed:
             part = visible(picture, p, self.width, self.height)
-            return Mixed(picture, None if part is None else overlay(*part, layer.opacity, self.width, self.height,
-                                                                      canvas.to_yuv444))
+            return Mixed(picture, None if part is None else overlay(*part, self.width, self.height, canvas.to_yuv444))
 
-        ready = self._overlays.get((id(picture), p, layer.opacity), made).overlay
+        ready = self._overlays.get((id(picture), p), made).overlay
         if ready is not None:
-            canvas.mix(ready)
+            canvas.mix(ready, layer.opacity)
 
     def draw_island(self, canvas: YuvCanvas, layers: list[Layer]) -> None:
         """Draw the layers in RGB inside the box that holds them all, and back into `canvas`."""

@@ -114,39 +114,35 @@ class Overlay:
         return self.y.nbytes + self.keep.nbytes + self.u.nbytes + self.v.nbytes + self.keep_chroma.nbytes
 
 
-def overlay(picture: np.ndarray, left: int, top: int, opacity: float, width: int, height: int,
+def overlay(picture: np.ndarray, left: int, top: int, width: int, height: int,
             to_yuv: VideoReformatter) -> Overlay | None:
     """The RGB or straight-alpha RGBA `picture`, its top-left at (left, top) inside a
-    width×height canvas (even sides), at `opacity`, made ready to mix; None when it covers
-    nothing. Trimmed to the even box of the pixels it covers (a caption's raster is mostly
-    transparent)."""
+    width×height canvas (even sides), made ready to mix; None when it covers nothing. Only
+    the even box of the pixels it covers is kept (a caption's raster is mostly transparent)."""
+    alpha = picture[..., 3] if picture.shape[2] == 4 else None
+    if alpha is not None:
+        rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+        if rows.size == 0:
+            return None
+        picture = picture[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        left, top = left + int(cols[0]), top + int(rows[0])
     h, w = picture.shape[:2]
     x0, y0 = left - left % 2, top - top % 2
     x1, y1 = min(left + w + (left + w) % 2, width), min(top + h + (top + h) % 2, height)
     a = np.zeros((y1 - y0, x1 - x0), np.uint16)
     rgb = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)
     inside = slice(top - y0, top - y0 + h), slice(left - x0, left - x0 + w)
-    a[inside] = picture[..., 3] if picture.shape[2] == 4 else 255
+    a[inside] = picture[..., 3] if alpha is not None else 255
     rgb[inside] = picture[..., :3]
-    if opacity < 1:
-        a = div255(a * round(opacity * 255))
-    rows, cols = np.flatnonzero(a.any(axis=1)), np.flatnonzero(a.any(axis=0))
-    if rows.size == 0:
-        return None
-    r0, r1 = rows[0] - rows[0] % 2, rows[-1] + 1 + (rows[-1] + 1) % 2
-    c0, c1 = cols[0] - cols[0] % 2, cols[-1] + 1 + (cols[-1] + 1) % 2
-    a, rgb = a[r0:r1, c0:c1], np.ascontiguousarray(rgb[r0:r1, c0:c1])
     full = to_yuv.reformat(av.VideoFrame.from_ndarray(rgb, format="rgb24"), format="yuv444p",
                            dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
-    y, u, v = (p.astype(np.uint32) for p in planes(full))
-    a32 = a.astype(np.uint32)
-    return Overlay(x0 + int(c0), y0 + int(r0), (y * a32).astype(np.uint16), 255 - a,
-                   blocks(u * a32), blocks(v * a32), 1020 - blocks(a32))
+    y, u, v = planes(full)
+    return Overlay(x0, y0, y * a, 255 - a, blocks(u * a), blocks(v * a), 1020 - blocks(a))
 
 
 def blocks(plane: np.ndarray) -> np.ndarray:
-    """The sums of each 2×2 block of an even-sized plane."""
-    return plane[0::2, 0::2] + plane[0::2, 1::2] + plane[1::2, 0::2] + plane[1::2, 1::2]
+    """The sums of each 2×2 block of an even-sized plane, as uint32."""
+    return plane[0::2, 0::2].astype(np.uint32) + plane[0::2, 1::2] + plane[1::2, 0::2] + plane[1::2, 1::2]
 
 
 class YuvCanvas:
@@ -183,14 +179,20 @@ class YuvCanvas:
         self.u[cy0:cy1, cx0:cx1] = su[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
         self.v[cy0:cy1, cx0:cx1] = sv[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
 
-    def mix(self, o: Overlay) -> None:
-        """Mix an overlay into the frame."""
+    def mix(self, o: Overlay, opacity: float = 1.0) -> None:
+        """Mix an overlay into the frame, at `opacity` (a fade: in floats, the overlay kept as made)."""
         h, w = o.keep.shape
         luma = self.y[o.top:o.top + h, o.left:o.left + w]
-        luma[:] = div255(luma * o.keep + o.y)
         chroma = slice(o.top // 2, (o.top + h) // 2), slice(o.left // 2, (o.left + w) // 2)
+        if opacity >= 1:
+            luma[:] = div255(luma * o.keep + o.y)
+            for plane, premultiplied in ((self.u, o.u), (self.v, o.v)):
+                plane[chroma] = (plane[chroma] * o.keep_chroma + premultiplied + 510) // 1020
+            return
+        k = np.float32(opacity)
+        luma[:] = luma * (1 - (255 - o.keep) * (k / 255)) + o.y * (k / 255) + 0.5
         for plane, premultiplied in ((self.u, o.u), (self.v, o.v)):
-            plane[chroma] = (plane[chroma] * o.keep_chroma + premultiplied + 510) // 1020
+            plane[chroma] = plane[chroma] * (1 - (1020 - o.keep_chroma) * (k / 1020)) + premultiplied * (k / 1020) + 0.5
 
     def mix_from(self, other: av.VideoFrame, share: float) -> None:
         """Cross-fade: `share` (0–1) of each sample comes from `other`, a frame of this size."""

@@ -22,7 +22,8 @@ from PIL import Image
 import draftrender
 from draftrender.assets import prepare_media
 from draftrender.render import layers
-from draftrender.render.frames import OVERLAYS_KEPT, FrameRenderer
+from draftrender.render import frames as frames_module
+from draftrender.render.frames import FrameRenderer
 from draftrender.render.plan import frame_plan
 from draftrender.render.yuv import planes
 
@@ -128,6 +129,7 @@ def test_every_operation_draws_the_same_on_the_fast_and_the_general_path(tmp_pat
         ops = frames.operations(top.segment)
         assert op in {type(o) for o in ops}, [type(o).__name__ for o in ops]
         assert (frames.pasted(frames.instant(top)) is not None) == fast
+        frames.compose(states)  # a picture shown again is mixed from its overlay (FrameRenderer.mixable)
         composed, general = frames.compose(states), frames.render(states)
     finally:
         frames.close()
@@ -164,9 +166,11 @@ def test_every_operation_has_a_case():
     assert ops == {op for _, op, _ in CASES.values()}
 
 
-def test_overlays_made_for_the_yuv_path_stay_bounded_as_captions_change(tmp_path):
-    """Each caption is mixed into the YUV frame from an overlay made once; a caption gone off
-    screen does not keep its overlay (nor its picture) for the rest of the render."""
+def test_overlays_made_for_the_yuv_path_stay_bounded_as_captions_change(tmp_path, monkeypatch):
+    """Each caption is mixed into the YUV frame from an overlay made once; past the byte bound
+    (here one byte), a caption gone off screen does not keep its overlay (nor its picture)
+    for the rest of the render."""
+    monkeypatch.setattr(frames_module, "OVERLAYS_BYTES", 1)
     script = jy.DraftFolder(str(tmp_path)).create_draft("captions", W, H, 30, allow_replace=True)
     main = make_clip(tmp_path / "captions" / "media" / "main.mp4", color=ORANGE, bt709=True)
     script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main"), jy.TrackSpec(jy.TrackType.text, "captions")])
@@ -179,7 +183,7 @@ def test_overlays_made_for_the_yuv_path_stay_bounded_as_captions_change(tmp_path
     frames = FrameRenderer(tl, prepare_media(tl), W, H)
     try:
         lumas = [planes(frames.compose(states))[0].copy() for _, _, states in frame_plan(tl, tl.fps, 0, SEC)]
-        assert len(frames._overlays) <= OVERLAYS_KEPT < 10
+        assert len(frames._overlays) == frames_module.OVERLAYS_KEPT < 10
     finally:
         frames.close()
     assert all(np.ptp(y) > 10 for y in lumas)  # every frame has its caption over the flat clip

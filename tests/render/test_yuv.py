@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pyJianYingDraft as jy
 import pytest
-from av.video.reformatter import ColorRange, Colorspace
+from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from media_factory import make_clip, make_image
 from PIL import Image
 
@@ -21,7 +21,7 @@ from draftrender.assets import prepare_media
 from draftrender.render.frames import FrameRenderer
 from draftrender.render.plan import frame_plan
 from draftrender.render.video import VideoReader, source_matrix
-from draftrender.render.yuv import YuvCanvas, planes, yuv_colour
+from draftrender.render.yuv import YuvCanvas, overlay, planes, yuv_colour
 
 SEC = 1_000_000
 W, H = 320, 180
@@ -363,3 +363,23 @@ def test_an_untagged_hd_clip_is_read_as_bt709_and_is_yuv_ready(tmp_path):
         assert np.array_equal(reader.frame_at(0), to_rgb(first))
         scaled, left, top = reader.yuv_at(0, (640, 360))
         assert (scaled.width, scaled.height, left, top) == (640, 360, 0, 0)
+
+
+def test_an_overlay_mixed_at_part_opacity_is_the_overlay_of_the_fainter_picture():
+    """A fade mixes the overlay made once at the layer's opacity: the same, within a level, as
+    the overlay of the picture with its coverage scaled by that opacity."""
+    rng = np.random.default_rng(7)
+    picture = rng.integers(0, 256, (31, 41, 4), dtype=np.uint8)  # odd sides at an odd place
+    faint = picture.copy()
+    faint[..., 3] = np.round(picture[..., 3] * 0.6).astype(np.uint8)
+    canvases = []
+    for pic, opacity in ((picture, 0.6), (faint, 1.0)):
+        canvas = YuvCanvas(64, 48)
+        canvas.start((200, 60, 40))
+        ready = overlay(pic, 9, 7, 64, 48, VideoReformatter())
+        assert ready is not None
+        canvas.mix(ready, opacity)
+        canvases.append([p.astype(int) for p in planes(canvas.frame)])
+    for name, a, b in zip("YUV", *canvases, strict=True):
+        assert np.abs(a - b).max() <= 1, name
+    assert np.ptp(canvases[0][0]) > 20  # it drew the picture
