@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from pydantic import ValidationError
 
@@ -27,6 +28,9 @@ from ..service.accounts import Accounts, Principal, RateLimited, RateWindow
 from ..service.generations import Generation, Generations
 from .config import ServerConfig
 
+# A JSON schema pattern for a string with more than white space (as str.strip() sees it).
+NOT_BLANK = r"[^\s\u001c-\u001f\u0085]"
+HTTP_URL = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,4})?([/?#][!-~]*)?$"  # and a little less
 ErrorShape = Callable[[DraftRenderError], dict]
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
@@ -246,32 +250,42 @@ class Upload:
     data: bytes
 
 
-async def read_body(request: web.Request) -> dict[str, Any]:
-    """A JSON object, or a multipart form (fields as strings, files as Upload); the service's
-    request size limit applies to JSON, max_upload_bytes to a multipart body."""
-    max_upload_bytes = request.app[CONFIG].max_upload_bytes
-    ctype = request.content_type
-    if ctype == "multipart/form-data":
-        body: dict[str, Any] = {}
-        total = 0
-        reader = await request.multipart()
-        async for part in reader:
+async def read_parts(request: web.Request) -> list[tuple[str, str | Upload]]:
+    """A flat multipart form's parts in order (a name may repeat): fields as text, files as
+    Upload; the whole body bounded by max_upload_bytes as it arrives."""
+    cap, total = request.app[CONFIG].max_upload_bytes, 0
+    parts: list[tuple[str, str | Upload]] = []
+    try:
+        async for part in await request.multipart():
             if not isinstance(part, BodyPartReader) or not part.name:
                 raise InvalidRequest("a multipart body must be flat, each part with a name")
             data = bytearray()
             while chunk := await part.read_chunk():
                 data += chunk
                 total += len(chunk)
-                if total > max_upload_bytes:
-                    raise RequestTooLarge(f"the multipart body is larger than {max_upload_bytes} bytes")
-            if part.filename is not None:
-                body[part.name] = Upload(part.filename, part.headers.get("Content-Type", ""), bytes(data))
-            else:
-                body[part.name] = data.decode("utf-8", "replace")
-        return body
+                if total > cap:
+                    raise RequestTooLarge(f"the multipart body is larger than {cap} bytes")
+            parts.append((part.name, data.decode("utf-8", "replace") if part.filename is None else
+                          Upload(part.filename, part.headers.get("Content-Type", ""), bytes(data))))
+    except (BadHttpMessage, ValueError) as e:  # aiohttp's refusals of a malformed form (a header, a boundary)
+        raise InvalidRequest(f"the multipart body is malformed: {e}") from None
+    return parts
+
+
+async def read_body(request: web.Request, max_json_bytes: int | None = None) -> dict[str, Any]:
+    """A JSON object (up to `max_json_bytes`; default: the service's request size limit), or a
+    multipart form (fields as strings, files as Upload; a repeated name keeps its last part)."""
+    ctype = request.content_type
+    if ctype == "multipart/form-data":
+        return dict(await read_parts(request))
     if ctype in ("application/x-www-form-urlencoded",):
         return dict(await request.post())
-    raw = await request.read()
+    cap = max_json_bytes or request.app[CONFIG].max_request_bytes
+    raw = bytearray()
+    while chunk := await request.content.read(1 << 16):  # read() gives what has arrived, not all
+        raw += chunk
+        if len(raw) > cap:
+            raise RequestTooLarge(f"the request body is larger than {cap} bytes")
     if not raw.strip():
         return {}
     try:

@@ -52,7 +52,7 @@ from .apis import (
 )
 from .config import ServerConfig
 from .intake import DraftFetches, fetch_draft, read_request, task_key
-from .openapi import openapi_spec
+from .openapi import add_common_refusals, openapi_spec
 from .page import DOCS_HTML, INDEX_HTML
 from . import videomatic
 from .pool import RenderPool
@@ -385,6 +385,7 @@ async def openapi(request: web.Request) -> web.Response:
         "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "the file", "content": {"video/mp4": {}, "image/jpeg": {}}},
                       "404": {"description": "unknown, not finished, or deleted after the retention period"}}}}
+    add_common_refusals(spec["paths"])
     return json_response(spec)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -27,6 +28,8 @@ from ..service.webhooks import check_callback_url
 from .apis import (
     CONFIG,
     GENERATIONS,
+    HTTP_URL,
+    NOT_BLANK,
     Api,
     BadParameter,
     Upload,
@@ -272,12 +275,22 @@ VIDEO = {"type": "object", "description": "OpenAI's Video, with 易尚云's fiel
     "video_url": {"type": ["string", "null"]}, "thumbnail_url": {"type": ["string", "null"]},
     "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
     "file_size": {"type": ["integer", "null"]}}}
-CREATE = {"type": "object", "required": ["prompt"], "properties": {
-    "prompt": {"type": "string", "minLength": 1}, "model": {"type": "string", "default": DEFAULT_MODEL},
-    "seconds": {"type": "string", "default": DEFAULT_SECONDS}, "size": {"type": "string", "default": DEFAULT_SIZE},
-    "input_reference": {"description": "an uploaded image (multipart), {image_url}, or a list of URLs (易尚云)"},
+CREATE: dict[str, Any] = {"type": "object", "required": ["prompt"], "properties": {
+    "prompt": {"type": "string", "pattern": NOT_BLANK}, "model": {"type": "string", "default": DEFAULT_MODEL},
+    "seconds": {"type": "string", "default": DEFAULT_SECONDS, "pattern": r"^([1-9]|[1-9][0-9]|1[01][0-9]|120)$",
+                "description": "1 to 120"},
+    "size": {"type": "string", "default": DEFAULT_SIZE, "pattern": SIZE.pattern},
+    "input_reference": {"description": "{image_url}, or a list of URLs (易尚云)", "anyOf": [
+        {"type": "object", "required": ["image_url"],
+         "properties": {"image_url": {"type": "string", "pattern": HTTP_URL}}},
+        {"type": "array", "items": {"type": "string", "pattern": HTTP_URL}}]},
     "seed": {"type": "integer", "minimum": 0}, "negative_prompt": {"type": "string"},
-    "callback_url": {"type": "string", "description": "gets video.completed / video.failed, Standard Webhooks signed"}}}
+    "callback_url": {"type": "string", "pattern": HTTP_URL,
+                     "description": "gets video.completed / video.failed, Standard Webhooks signed"}},
+    "additionalProperties": False}
+# A multipart body uploads its input_reference image.
+UPLOAD = {**CREATE, "properties": {**CREATE["properties"], "input_reference": {
+    "type": "string", "format": "binary", "description": "an image"}}}
 VIDEO_ID = {"name": "video_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
@@ -294,7 +307,7 @@ def openapi_paths() -> dict:
         "/v1/videos": {
             "post": {"summary": "OpenAI / 易尚云: create a video (JSON or multipart); a body with template_id is "
                                 "VideoMatic's", "requestBody": {"required": True, "content": {
-                                    "application/json": {"schema": CREATE}, "multipart/form-data": {"schema": CREATE}}},
+                                    "application/json": {"schema": CREATE}, "multipart/form-data": {"schema": UPLOAD}}},
                      "responses": {"200": _ok("the video, queued", VIDEO), **errors(400, 401, 403, 413, 429)}},
             "get": {"summary": "OpenAI: list videos", "parameters": [
                 {"name": "after", "in": "query", "schema": {"type": "string"}},

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ..options import options_model
+from .apis import NOT_BLANK
 from .config import ServerConfig
 from ..service.tasks import STAGES, STATUSES
 from .intake import MAX_URL_LENGTH
@@ -131,6 +132,9 @@ def _json(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+ONE_STATUS = "|".join(STATUSES)
+# What the server takes for a draft URL, and a little less: a host name or IPv4 address, a port, a path.
+URL_PATTERN = r"^\s*[hH][tT][tT][pP][sS]?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,4})?([/?#][!-~]*)?\s*$"
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
@@ -161,7 +165,7 @@ def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
                         "type": "object", "required": ["draft_url"], "properties": {
                             "draft_url": {"type": "string", "minLength": 1, "maxLength": MAX_URL_LENGTH,
-                                          "pattern": "^\\s*[hH][tT][tT][pP][sS]?://",
+                                          "pattern": URL_PATTERN,
                                           "description": "http(s) URL of the draft JSON, or a wrapper URL carrying it"},
                             "wait": {"type": "number", "minimum": 0, "default": ServerConfig.default_wait,
                                      "description": "seconds to wait for the video before answering 202"},
@@ -188,7 +192,8 @@ def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
                 "get": {
                     "summary": "List tasks, newest first",
                     "parameters": [
-                        {"name": "status", "in": "query", "schema": {"type": "string"},
+                        {"name": "status", "in": "query", "schema": {
+                            "type": "string", "pattern": f"^,*(({ONE_STATUS})(,+({ONE_STATUS}))*)?,*$"},
                          "description": "comma-separated: " + ", ".join(STATUSES)},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 20, "minimum": 1,
                                                                           "maximum": 100}},
@@ -216,7 +221,7 @@ def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
             "/v1/gen_video_status": {
                 "get": {"summary": "The newest task for a draft_url",
                         "parameters": [{"name": "draft_url", "in": "query", "required": True,
-                                        "schema": {"type": "string", "pattern": "\\S"}}],
+                                        "schema": {"type": "string", "pattern": NOT_BLANK}}],
                         "responses": {"200": _json("the task", task_ref), "400": _error("draft_url是必填项"),
                                       "401": _error("未授权"), "404": _error("任务不存在")}},
             },
@@ -238,3 +243,22 @@ def openapi_spec(server_url: str, served: Iterable[str] | None = None) -> dict:
     for path, ops in paths.items():
         spec["paths"].setdefault(path, {}).update(ops)
     return spec
+
+
+BUSY = {"description": "服务繁忙, with Retry-After: past the connection limit (any route; gen_video's error body), "
+                       "or a full queue or fetch pool (the route's own error body)"}
+
+
+def add_common_refusals(paths: dict) -> None:
+    """The refusals any route may answer, added where a route's own description leaves them out:
+    503 on every route, 401 on every route that needs a key, 413 on every route with a body.
+    An added 401 or 413 carries the route's error body (an API's errors share one shape)."""
+    for ops in paths.values():
+        for op in ops.values():
+            responses = op["responses"]
+            shape: dict = next((responses[s] for s in ("400", "401", "404", "4XX") if s in responses), {})
+            responses.setdefault("503", BUSY)
+            if op.get("security") != []:
+                responses.setdefault("401", {**shape, "description": "未授权: no valid API key"})
+            if "requestBody" in op:
+                responses.setdefault("413", {**shape, "description": "请求体过大: the body is over the size limit"})

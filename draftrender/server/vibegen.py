@@ -22,6 +22,8 @@ from ..service.webhooks import check_callback_url
 from .apis import (
     CONFIG,
     GENERATIONS,
+    HTTP_URL,
+    NOT_BLANK,
     Api,
     BadParameter,
     generation_request,
@@ -91,6 +93,8 @@ def read_request(body: dict):
     if not isinstance(audio, bool):
         raise BadParameter(f"generate_audio must be true or false, not {audio!r}", "generate_audio")
     seed = body.get("seed")
+    if isinstance(seed, float) and seed.is_integer():  # 7.0 is a whole number in JSON (and its schema)
+        seed = int(seed)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise BadParameter(f"seed must be a whole number, not {seed!r}", "seed")
     # adaptive and keep_ratio are vibegen's own words: passed on to a vibegen provider as they are.
@@ -162,11 +166,13 @@ TASK = {"type": "object", "properties": {
     "video_url": {"type": ["string", "null"]}, "created_at": {"type": "string"},
     "completed_at": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}}}
 CREATE = {"type": "object", "required": ["model", "prompt"], "properties": {
-    "model": {"type": "string"}, "prompt": {"type": "string", "maxLength": MAX_PROMPT},
-    "image_urls": {"type": "array", "items": {"type": "string"}}, "duration": {"enum": list(DURATIONS)},
+    "model": {"type": "string", "pattern": NOT_BLANK},
+    "prompt": {"type": "string", "pattern": NOT_BLANK, "maxLength": MAX_PROMPT},
+    "image_urls": {"type": "array", "items": {"type": "string", "pattern": HTTP_URL}},
+    "duration": {"enum": list(DURATIONS)},
     "aspect_ratio": {"enum": list(ASPECT_RATIOS)}, "resolution": {"enum": list(RESOLUTIONS)},
     "generate_audio": {"type": "boolean"}, "seed": {"type": "integer", "minimum": 0},
-    "callback_url": {"type": "string"}}}
+    "callback_url": {"type": "string", "pattern": HTTP_URL}}}
 
 
 def _ok(description: str, data: dict) -> dict:
@@ -189,7 +195,7 @@ def openapi_paths() -> dict:
             "summary": "vibegen: list tasks", "parameters": [
                 {"name": "status", "in": "query", "schema": {"enum": list(STATUSES.values())}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10**9}}],
             "responses": {"200": _ok("a page", {"type": "object", "properties": {
                 "tasks": {"type": "array", "items": TASK}, "pagination": {"type": "object", "properties": {
                     "page": {"type": "integer"}, "pageSize": {"type": "integer"}, "total": {"type": "integer"},

@@ -23,7 +23,7 @@ import time
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from ..http import FetchFailed, fetch_bytes
 from ..errors import (
@@ -48,11 +48,15 @@ from ..timeline.templates import PLACEHOLDER, fields, fill, preview
 from .apis import (
     ACCOUNTS,
     CONFIG,
+    NOT_BLANK,
     Api,
+    Upload,
     VideosApi,
     json_response,
     principal,
     public_base,
+    read_body,
+    read_parts,
     register_api,
     register_videos_api,
     speak,
@@ -190,19 +194,7 @@ def concurrency_of(caller: Principal | None) -> int | None:
 
 async def read_json(request: web.Request) -> dict:
     """The JSON object body; up to the draft cap, as a template or a batch's rows may be large."""
-    cap = request.app[DISPATCHER].config.max_draft_bytes
-    raw = bytearray()
-    while chunk := await request.content.read(1 << 16):  # read() gives what has arrived, not all
-        raw += chunk
-        if len(raw) > cap:
-            raise InvalidParameter(f"the request body is larger than {cap} bytes")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidParameter("the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise InvalidParameter("the request body must be a JSON object")
-    return body
+    return await read_body(request, request.app[DISPATCHER].config.max_draft_bytes)
 
 
 def required_text(body: dict, name: str) -> str:
@@ -295,19 +287,12 @@ async def read_template_upload(request: web.Request) -> tuple[dict, dict[str, by
     its media as parts `media`, each named by its path in the draft folder (media/photo.png)."""
     body: dict = {}
     files: dict[str, bytes] = {}
-    cap, total = request.app[CONFIG].max_upload_bytes, 0
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            continue  # a nested multipart is nothing this form has
-        if part.name in ("draft", "media"):
-            data = bytes(await part.read(decode=False))
-            total += len(data)
-            if total > cap:
-                raise InvalidParameter(f"the upload is larger than {cap} bytes", part.name)
-            files["draft_content.json" if part.name == "draft" else upload_path(part.filename)] = data
-        elif part.name in ("name", "category", "id"):
-            body[part.name] = await part.text()
+    for name, value in await read_parts(request):
+        if name in ("draft", "media"):
+            data = value.data if isinstance(value, Upload) else value.encode()
+            files["draft_content.json" if name == "draft" else upload_path(getattr(value, "filename", None))] = data
+        elif name in ("name", "category", "id") and isinstance(value, str):
+            body[name] = value
     if "draft_content.json" not in files:
         raise InvalidParameter("a template upload needs the draft JSON as the part named draft", "draft")
     return body, files
@@ -548,24 +533,15 @@ async def read_upload(request: web.Request) -> tuple[dict, list]:
     """A multipart batch: fields template_id, options (JSON), webhook_url, and the table as `file`."""
     body: dict = {}
     rows: list | None = None
-    cap = request.app[CONFIG].max_upload_bytes
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            continue  # a nested multipart is nothing this form has
-        if part.name == "file":
-            raw = bytearray()
-            while chunk := await part.read_chunk():  # bounded as it arrives, not after
-                raw += chunk
-                if len(raw) > cap:
-                    raise InvalidParameter(f"the uploaded table is larger than {cap} bytes", "file")
+    for name, value in await read_parts(request):
+        if name == "file" and isinstance(value, Upload):
             rows = await asyncio.get_running_loop().run_in_executor(
-                request.app[DISPATCHER].threads, read_rows, bytes(raw), part.filename or "the uploaded file")
-        elif part.name in ("template_id", "webhook_url"):
-            body[part.name] = await part.text()
-        elif part.name == "options" and (text := await part.text()).strip():
+                request.app[DISPATCHER].threads, read_rows, value.data, value.filename or "the uploaded file")
+        elif name in ("template_id", "webhook_url") and isinstance(value, str):
+            body[name] = value
+        elif name == "options" and isinstance(value, str) and value.strip():
             try:
-                body["options"] = json.loads(text)
+                body["options"] = json.loads(value)
             except ValueError:
                 raise InvalidParameter("options must be a JSON object", "options") from None
     if rows is None:
@@ -844,25 +820,29 @@ def openapi_paths() -> dict:
             "retry_after": {"type": "integer"}}}}}}}}
 
     def op(summary: str, ok: str, *, status: str = "200", params: tuple[str, ...] = (), body: dict | None = None,
-           public: bool = False) -> dict:
+           required: tuple[str, ...] = (), public: bool = False) -> dict:
         out: dict = {"summary": summary, "tags": ["VideoMatic"],
                      "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                     for p in params],
                      "responses": {status: {"description": ok}, "4XX": error}}
         if body is not None:
-            out["requestBody"] = {"content": {"application/json": {"schema": {"type": "object", "properties": body}}}}
+            out["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": body, "required": list(required)}}}}
         if public:
             out["security"] = []
         return out
 
-    obj, text = {"type": "object"}, {"type": "string"}
+    obj, text = {"type": "object"}, {"type": "string", "pattern": NOT_BLANK}
     return {
         "/v1/auth/login": {"post": op("a JWT for a user", "{token, token_type, expires_at, expires_in}",
-                                      body={"email": text, "password": text}, public=True)},
+                                      body={"email": text, "password": text}, required=("email", "password"),
+                                      public=True)},
         "/v1/templates": {
             "post": op("make a template from a draft with {{fields}}", "the template", status="201",
-                       body={"name": text, "category": text, "id": text, "config": {
-                           "type": "object", "description": '{"draft_url"} or {"draft", "base_url"}'}}),
+                       body={"name": text, "category": {**text, "maxLength": 64},
+                             "id": {"type": "string", "pattern": TEMPLATE_ID.pattern},
+                             "config": {"type": "object", "description": '{"draft_url"} or {"draft", "base_url"}'}},
+                       required=("name", "config")),
             "get": op("list templates (?category=&page=&limit=)", "{templates, total, page, limit}")},
         "/v1/templates/{template_id}": {
             "get": op("a template: its fields with their types, and a preview still", "the template",
@@ -873,7 +853,7 @@ def openapi_paths() -> dict:
         "/v1/videos/batch": {"post": op("videos from every row of a table (JSON, or multipart with the table as "
                                         "`file`)", "{batch_id, total_count, status, created_at}", status="201",
                                         body={"template_id": text, "data_source": obj, "options": obj,
-                                              "webhook_url": text})},
+                                              "webhook_url": text}, required=("template_id",))},
         "/v1/videos/batch/{batch_id}": {"get": op("a batch's progress", "{batch_id, total, completed, failed, "
                                                   "processing, progress, videos}", params=("batch_id",))},
     }

@@ -17,6 +17,8 @@ from ..service.webhooks import check_callback_url
 from .apis import (
     CONFIG,
     GENERATIONS,
+    HTTP_URL,
+    NOT_BLANK,
     Api,
     BadParameter,
     generation_request,
@@ -109,8 +111,10 @@ TASK = {"type": "object", "properties": {
     "progress": {"type": "integer"}, "url": {"type": ["string", "null"]}, "created_at": {"type": "integer"},
     "completed_at": {"type": ["integer", "null"]}, "error": {"type": ["object", "null"]}}}
 CREATE = {"type": "object", "required": ["model", "prompt"], "properties": {
-    "model": {"type": "string"}, "prompt": {"type": "string"}, "image": {"type": "string"},
-    "size": {"type": "string"}, "duration": {"type": "number"}, "metadata": {"type": "object"}}}
+    "model": {"type": "string", "pattern": NOT_BLANK}, "prompt": {"type": "string", "pattern": NOT_BLANK},
+    "image": {"type": "string", "pattern": f"{HTTP_URL}|^$"},
+    "size": {"type": "string", "pattern": r"^\d{2,5}x\d{2,5}$"},
+    "duration": {"type": "number", "exclusiveMinimum": 0, "maximum": 120}, "metadata": {"type": "object"}}}
 
 
 def openapi_paths() -> dict:

@@ -406,8 +406,8 @@ def test_a_multipart_batch_is_bounded_and_its_options_checked(start_service, sho
     template = client.ok("POST", "/v1/templates", {"name": "shop", "config": {"draft_url": shop.template_url}}, 201)
     status, reply = client.upload("/v1/videos/batch", {"template_id": template["id"]},
                                   "rows.csv", b"title\n" + b"x" * 8192 + b"\n")
-    assert status == 400 and reply["error"]["code"] == "invalid_parameter", reply
-    assert reply["error"]["field"] == "file" and "4096 bytes" in reply["error"]["message"]
+    assert status == 413 and reply["error"]["code"] == "invalid_parameter", reply
+    assert "4096 bytes" in reply["error"]["message"]
     status, reply = client.upload("/v1/videos/batch", {"template_id": template["id"], "options": "{"},
                                   "rows.csv", b"title\nA\n")
     assert status == 400 and reply["error"]["field"] == "options", reply
