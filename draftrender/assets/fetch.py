@@ -94,6 +94,36 @@ def remove_partial_downloads(cache_dir: Path, pid: int | None = None) -> None:
         part.unlink(missing_ok=True)
 
 
+PART_OWNER = re.compile(r"\.(\d+)-[0-9a-f]{8}\.part$")  # the pid of the process writing a part
+
+
+def remove_orphaned_downloads(cache_dir: Path) -> None:
+    """Remove the partial files of downloads whose process is gone (a Celery worker killed
+    mid-download): a part is named .NAME.PID-XXXXXXXX.part by the process that writes it.
+    For a cache that only this machine's processes write to."""
+    for part in Path(cache_dir).glob(".*.part"):
+        owner = PART_OWNER.search(part.name)
+        if owner and not _alive(int(owner[1])):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Running, or stopped: not gone, and not a zombie (a killed process its parent has not reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc to read: ask the kernel whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # another user's process: alive
+            pass
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"  # the state follows the command name in parentheses
+
+
 def _probe_local(media: tuple[Media, ...], draft_dir: Path | None, *, concurrency: int,
                  progress: Progress | None) -> dict[str, Probe]:
     """Every medium probed where it lies, `concurrency` at a time."""

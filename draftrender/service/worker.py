@@ -39,7 +39,9 @@ from pathlib import Path
 import sqlalchemy.exc
 import tenacity
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
 
+from ..assets.fetch import remove_orphaned_downloads
 from ..errors import DraftRenderError, RenderFailed, RenderTimeout
 from ..generate.providers import load_configs
 from ..render.chunks import Part, render_chunked, render_part, result_from_json
@@ -354,9 +356,14 @@ def run_worker(*, broker: str, store: str | None, storage: str, data_dir: Path, 
                queues: tuple[str, ...] = QUEUES, visibility_timeout: float = VISIBILITY_TIMEOUT,
                hostname: str | None = None, providers: Path | None = None) -> None:
     SETTINGS.update(store=store, storage=storage, data_dir=str(data_dir), providers=providers)
-    TaskStore(data_dir, store, open_storage(storage)).close()  # fails now, not per task, on a bad URL
+    checked = TaskStore(data_dir, store, open_storage(storage))  # fails now, not per task, on a bad URL
+    checked.close()
     if "generate" in queues:
         load_configs(providers)  # a bad providers file fails now, not per generation
+    # A worker process killed mid-download leaves partial files: swept as this worker starts, and
+    # as each pool process starts (one replaces a killed one).
+    remove_orphaned_downloads(checked.cache_dir)
+    worker_process_init.connect(lambda **_: remove_orphaned_downloads(checked.cache_dir), weak=False)
     app = make_worker_app(broker, visibility_timeout)
     argv = ["worker", f"--concurrency={concurrency}", f"--queues={','.join(queues)}", "--loglevel=INFO",
             "--without-gossip", "--without-mingle"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
+import os
 import subprocess
 import sys
 import time
@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from drafts import full_pyjy_draft
+from loopback_dns import LoopbackDNS
 
 import draftrender
 from draftrender import http
 from draftrender.assets import cache_path, default_cache_dir, prepare_media
+from draftrender.assets.fetch import remove_orphaned_downloads
 from draftrender.errors import MaterialUnreachable
 from draftrender.timeline.model import Canvas, Media, Segment, TimeRange, Timeline, Track
 from media_factory import make_clip, make_image, make_tone
@@ -203,14 +205,6 @@ def test_private_url_refused(http_server, tmp_path, clip_bytes):
 
 def test_a_medium_whose_name_resolves_to_loopback_is_refused_at_connect(http_server, tmp_path, clip_bytes,
                                                                        monkeypatch):
-    class LoopbackDNS:  # what a rebinding DNS server answers to the lookup made to connect
-        async def resolve(self, host, port=0, family=socket.AF_INET):
-            return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET,
-                     "proto": 0, "flags": socket.AI_NUMERICHOST}]
-
-        async def close(self):
-            pass
-
     monkeypatch.setattr(http, "base_resolver", LoopbackDNS)
     url = http_server.serve("/rebound.mp4", clip_bytes).replace("127.0.0.1", "media.example.com")
     tl = timeline_of(remote("v", url, "rebound.mp4"))
@@ -272,3 +266,18 @@ def test_local_media_that_fail_are_all_named_without_an_event_loop(tmp_path):
     with pytest.raises(MaterialUnreachable) as caught:
         prepare_media(tl)
     assert f"{len(media)} of {len(media)} media unreachable" in str(caught.value)
+
+
+def test_only_the_partial_files_of_dead_processes_are_orphans(tmp_path):
+    reaped = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    zombie = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    zombie.kill()  # killed and not yet reaped: a zombie, as a killed worker is until its parent waits
+    try:
+        for pid, name in ((int(reaped.stdout), "a"), (zombie.pid, "b"), (os.getpid(), "c")):
+            (tmp_path / f".{name}.mp4.{pid}-0123abcd.part").write_bytes(b"x")
+        (tmp_path / "d.mp4").write_bytes(b"x")
+        os.waitid(os.P_PID, zombie.pid, os.WEXITED | os.WNOWAIT)  # until it has died, leaving it unreaped
+        remove_orphaned_downloads(tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f".c.mp4.{os.getpid()}-0123abcd.part", "d.mp4"]
+    finally:
+        zombie.wait()

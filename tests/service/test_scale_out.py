@@ -15,7 +15,7 @@ import numpy as np
 import openai
 import pytest
 import sqlalchemy as sa
-from cluster import Cluster
+from cluster import Cluster, Worker
 from drafts import draft_file
 from generation_fakes import KEY as PROVIDER_KEY
 from generation_fakes import FakeVibegen, Script, provider_toml, serve
@@ -170,3 +170,23 @@ def test_a_generation_outlives_a_killed_worker_and_a_restart_with_one_submit_one
         assert done.price > 0
     finally:
         served.close()
+
+
+def test_a_killed_workers_partial_download_goes_when_it_starts_again(tmp_path, http_server, gates, cluster):
+    gate = gates()
+    url = publish(http_server, tiny_draft(tmp_path / "drafts", seconds=0.5), "/held", gate=gate)
+    service = cluster.start_service()
+    worker = cluster.add_worker()
+    reply = service.gen_video(url, wait=0)
+    assert reply.status == 202, reply.body
+    gate.wait_reached()  # the worker is in the medium's download, writing its partial file
+    parts = list((cluster.root / worker.name / "cache").glob(".*.part"))
+    assert len(parts) == 1, parts
+    worker.kill()
+    assert parts[0].exists()  # nothing ran to remove it
+
+    cluster.workers.append(Worker(cluster, worker.name))  # a supervisor starts it again, on its data dir
+    gate.open()
+    cluster.wait_row(reply.json["task_id"], lambda r: r.status == COMPLETED, timeout=120)
+    assert not parts[0].exists()
+    assert not list(parts[0].parent.glob(".*.part"))
