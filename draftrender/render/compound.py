@@ -73,17 +73,16 @@ class CompoundSource:
         """Only `part` of the frame scaled to `size`, from the pixels that cover it, as
         VideoReader.yuv_at gives it."""
         frame = self.composed(t)
-        rgb = isinstance(frame, np.ndarray)
         whole = (frame.shape[1], frame.shape[0]) if isinstance(frame, np.ndarray) else (frame.width, frame.height)
         box, drawn = source_box(whole, (int(size[0]), int(size[1])), part or (0, 0, *size), step=2)
         x0, y0, x1, y1 = box
+        colours = {}  # a composed frame is in the output's colours already
         if isinstance(frame, np.ndarray):  # copied into a frame of FFmpeg's own, as ImageSource.yuv_at does
             src = av.VideoFrame(x1 - x0, y1 - y0, "rgb24")
             rgb_view(src)[:] = frame[y0:y1, x0:x1]
+            colours = dict(dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
         else:
             src = frame if box == (0, 0, *whole) else cropped(frame, box)
-        # RGB is converted to the output's colours; a composed frame is in them already.
-        colours = dict(dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG) if rgb else {}
         picture = self._to_yuv.reformat(src, width=max(2, drawn[2] - drawn[0]), height=max(2, drawn[3] - drawn[1]),
                                         format="yuv420p", interpolation="BILINEAR", **colours)
         return picture, drawn[0], drawn[1]
