@@ -1,6 +1,7 @@
 """Fake generation APIs on loopback, each written from its document in ../shared/apis/:
-FakeApi's shared walk here, with vibegen's API (FakeVibegen, which the gateway tests run
-behind draftrender too); the others beside their adapter's tests in tests/generate/.
+FakeApi's shared walk here, with vibegen's API (FakeVibegen) and OpenAI's /v1/videos
+(FakeVideos), which the gateway tests run behind draftrender too; the others beside their
+adapter's tests in tests/generate/.
 
 A fake keeps its jobs in memory and walks each one through a scripted list of its own status
 words, one per poll. A Script also makes it answer 429 with Retry-After, a 5xx once, fail a
@@ -184,6 +185,87 @@ class FakeVibegen(FakeApi):
             "created_at": NOW, "completed_at": "2025-03-10T10:02:30Z" if done else None,
             "error": self.script.error if status == "failed" else None}})
 
+
+CREATED = 1_733_000_000
+
+
+class FakeVideos(FakeApi):
+    """OpenAI's /v1/videos as the `openai` package's videos resource calls it (DELETE cancels).
+    `dialect`: openai (Video objects, content by variant, openai-poll-after-ms), yisangyun (task_id,
+    video_url, thumbnail_url), zhaotou (ids and `succeeded`, content from /v1/videos/{id}/content)."""
+
+    dialect = "openai"
+    poll_after_ms = "250"
+
+    def error(self, status: int, code: str, message: str) -> web.Response:
+        kind = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+                429: "rate_limit_error"}.get(status, "server_error")
+        return web.json_response({"error": {"message": message, "type": kind, "code": code, "param": None}},
+                                 status=status)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/videos", self.create)
+        app.router.add_get("/v1/videos/{id}", self.retrieve)
+        app.router.add_get("/v1/videos/{id}/content", self.content)
+        app.router.add_delete("/v1/videos/{id}", self.delete)
+        return app
+
+    def video_body(self, job, status: str) -> dict:
+        failed, done = status == "failed", status in ("completed", "succeeded")
+        if self.dialect == "yisangyun":
+            body = {"task_id": job.id, "status": status, "progress": 100 if done else 45,
+                    "message": "视频生成中,已完成45%"}
+            if done:
+                body.update(video_url=self.result_url(job), thumbnail_url=f"{self.cdn}/files/{job.id}.jpg",
+                            seconds=1.0, width=320, height=180, created_at="2024-01-15T10:30:00Z",
+                            completed_at="2024-01-15T10:35:12Z")
+            if failed:
+                body["error"] = self.script.error
+            return body
+        return {"id": job.id, "object": "video", "model": job.model, "status": status,
+                "progress": 100 if done else (0 if status == "queued" else 50), "created_at": CREATED,
+                "completed_at": CREATED + 60 if done else None, "expires_at": None, "prompt": job.request["prompt"],
+                "seconds": str(job.request.get("seconds", "4")), "size": job.request.get("size", "720x1280"),
+                "remixed_from_video_id": None, "error": self.script.error if failed else None}
+
+    async def create(self, request: web.Request) -> web.Response:
+        body = await self.record(request)
+        if not self.authorised(request):
+            return self.error(401, "invalid_api_key", "Invalid API key provided")
+        if not body or not body.get("prompt"):
+            return self.error(400, "missing_parameter", "prompt field is required")
+        if (throttled := self.throttled()) is not None:
+            return throttled
+        job = self.new_job(body.get("model", "sora-2"), body)
+        if self.dialect == "yisangyun":
+            return web.json_response({"task_id": job.id, "status": "queued",
+                                      "message": "视频生成任务已提交,正在处理中"})
+        return web.json_response(self.video_body(job, "queued"))
+
+    async def retrieve(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        job = self.jobs.get(request.match_info["id"])
+        if job is None:
+            return self.error(404, "task_not_found", "Task not found")
+        status = self.step(job)
+        if status is None:
+            return self.error(500, "internal_error", "Internal server error")
+        headers = {"openai-poll-after-ms": self.poll_after_ms} if self.dialect == "openai" else {}
+        return web.json_response(self.video_body(job, status), headers=headers)
+
+    async def content(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        if request.match_info["id"] not in self.jobs:
+            return self.error(404, "not_found", "Video not found")
+        variant = request.query.get("variant", "video")
+        if variant == "video":
+            return web.Response(body=self.video.read_bytes(), content_type="video/mp4")
+        return web.Response(body=self.thumbnail, content_type="image/jpeg")
+
+    async def delete(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        return web.json_response({"id": request.match_info["id"], "object": "video.deleted", "deleted": True})
 
 
 WALK = ["pending", "processing", "processing", "completed"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,8 @@ from .base import (
     ProviderError,
     Variant,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ async def run_job(provider: Provider, request: GenerationRequest, dest: Path, *,
     while not job.terminal:
         left = timing.deadline - (time.monotonic() - started)
         if left <= 0:
-            await _cancel_quietly(provider, job)
+            await cancel_quietly(provider, job.id)
             raise JobDeadline(f"{provider.name} job {job.id} ({request.model}) did not finish within "
                               f"{timing.deadline:g} s (last status: {job.provider_status or job.status.value}, "
                               f"{job.progress} %)", code="deadline")
@@ -115,8 +118,10 @@ async def _download(provider: Provider, job: Job, variant: Variant, dest: Path) 
     return job
 
 
-async def _cancel_quietly(provider: Provider, job: Job) -> None:
+async def cancel_quietly(provider: Provider, job_id: str) -> None:
+    """Ask the provider to stop a job we no longer want, best effort: whatever it answers, the
+    job's end is already decided here (a deadline, a deleted task), so an error is only logged."""
     try:
-        await provider.cancel(job.id)
-    except ProviderError:
-        pass  # the deadline is the error to report; a failed cancel changes nothing for the caller
+        await provider.cancel(job_id)
+    except ProviderError as e:
+        log.warning("%s job %s was not cancelled: %s", provider.name, job_id, e)

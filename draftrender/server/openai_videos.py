@@ -159,7 +159,8 @@ async def create(request: web.Request, body: dict, *, remixed_from: Generation |
         raise BadParameter("prompt field is required", "prompt", missing=True)
     if remixed_from is not None:
         gen_id = new_id()
-        req = remixed_from.generation_request().model_copy(update={"prompt": prompt})
+        images, uploads = request.app[GENERATIONS].remix_images(remixed_from, gen_id)
+        req = remixed_from.generation_request().model_copy(update={"prompt": prompt, "images": images})
         params = {**remixed_from.params, "prompt": prompt, "remixed_from": remixed_from.id}
     else:
         model = _field(body, "model", DEFAULT_MODEL) or DEFAULT_MODEL

@@ -3,9 +3,10 @@
 Owns the generations table, the files of each generation in the task store's storage
 (generations/<id>.mp4, <id>.thumbnail.jpg, <id>.spritesheet.jpg, put there only when
 complete; an uploaded reference image under generations/uploads/<id>/, kept once the task
-is made), running each task on its model's provider (generate.runner, whose journal keeps
-the provider's job id, and the row keeps it too, so a restart or another worker polls that
-job and never submits it again), the terminal transition (a compare-and-set: the one caller
+is made, a remix having its own copy), running each task on its model's provider
+(generate.runner, whose journal keeps the provider's job id, and the row keeps it too, so a
+restart or another worker polls that job and never submits it again; a task deleted while it
+runs has that job cancelled), the terminal transition (a compare-and-set: the one caller
 that wins settles the credits and sends the callback), and retention (files deleted after a
 period, the record kept).
 
@@ -28,10 +29,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..assets.probe import probe
-from ..errors import DraftRenderError, ServiceBusy, TaskNotFound
+from ..errors import DraftRenderError, InvalidRequest, ServiceBusy, TaskNotFound
 from ..generate.base import GenerationError, GenerationRequest, Job, JobStatus, Provider, Variant, is_url
 from ..generate.providers import ProviderConfig, build, config_for
-from ..generate.runner import Timing, read_journal, run_job, write_journal
+from ..generate.runner import Timing, cancel_quietly, read_journal, run_job, write_journal
 from .accounts import Accounts, Principal
 from .schema import generations
 from .storage import Storage
@@ -156,6 +157,24 @@ class Generations:
             raise ServiceBusy(f"the task broker is unreachable ({type(e).__name__}: {e}); retry later") from None
         return gen
 
+    def remix_images(self, source: Generation, gen_id: str) -> tuple[tuple[str, ...], dict[str, bytes]]:
+        """A remix's images and uploads for create(): the source's, its uploaded ones copied
+        under `gen_id`, so that deleting the source leaves the remix whole. InvalidRequest when
+        they went with the source's files (retention)."""
+        images, uploads = [], {}
+        for image in source.generation_request().images:
+            if uploaded(image):
+                name = upload_name(gen_id, Path(image).name)
+                try:
+                    uploads[name] = self.storage.read_bytes(image)
+                except FileNotFoundError:
+                    raise InvalidRequest(f"video {source.id} cannot be remixed: its uploaded reference image was "
+                                         "removed with its files after the retention period; create a new video "
+                                         "with the image instead") from None
+                image = name
+            images.append(image)
+        return tuple(images), uploads
+
     def get(self, gen_id: str) -> Generation | None:
         with self.engine.begin() as db:
             row = db.execute(sa.select(generations).where(generations.c.id == gen_id)).mappings().first()
@@ -277,15 +296,26 @@ class Generations:
             write_journal(journal, request, Job(id=gen.provider_job_id, provider=provider.name, model=request.model,
                                                 status=JobStatus.IN_PROGRESS))
 
+        job_id = gen.provider_job_id
+
         def on_update(job: Job) -> None:
+            nonlocal job_id
+            job_id = job.id
             status = IN_PROGRESS if job.status is JobStatus.IN_PROGRESS or job.progress else QUEUED
             if not job.terminal and not self._update(gen.id, provider_job_id=job.id, status=status,
                                                      progress=min(job.progress, 99)):
                 raise Stopped(gen.id)
 
         dest = work / f"{gen.id}.mp4"
-        # run_job saves the extras as <id>.<variant>.jpg beside the video: self.name's names.
-        await run_job(provider, request, dest, journal=journal, timing=timing, on_update=on_update, extras=EXTRAS)
+        try:
+            # run_job saves the extras as <id>.<variant>.jpg beside the video: self.name's names.
+            await run_job(provider, request, dest, journal=journal, timing=timing, on_update=on_update, extras=EXTRAS)
+        except (asyncio.CancelledError, Stopped):
+            # Deleted (here: its task cancelled; scaled out: seen at the next update), not a
+            # shutdown or its deadline: the provider's job is no longer wanted.
+            if job_id is not None and self.get(gen.id) is None:
+                await cancel_quietly(provider, job_id)
+            raise
         facts = await asyncio.to_thread(probe, dest)
         size = dest.stat().st_size
         await asyncio.to_thread(self._store_files, gen.id, work)
@@ -298,7 +328,7 @@ class Generations:
         """The request with its uploaded images (storage names) copied into `work` as files."""
         images = []
         for image in request.images:
-            if not is_url(image) and not Path(image).is_absolute():
+            if uploaded(image):
                 local = work / Path(image).name
                 self.storage.get_file(image, local)
                 image = str(local)
@@ -404,6 +434,11 @@ class Generations:
 def upload_name(gen_id: str, filename: str) -> str:
     """The storage name of a file uploaded with a task (its request names it so)."""
     return f"generations/uploads/{gen_id}/{filename}"
+
+
+def uploaded(image: str) -> bool:
+    """Whether a request's image is an upload (a storage name), not a URL or a local file."""
+    return not is_url(image) and not Path(image).is_absolute()
 
 
 def visible(gen: Generation, principal: Principal | None) -> bool:

@@ -13,9 +13,12 @@ import numpy as np
 import openai
 import pytest
 from aiohttp import web
+from generation_fakes import KEY as PROVIDER_KEY
+from generation_fakes import FakeVideos, Script, provider_toml, serve
+from media_factory import make_clip
 from PIL import Image
 
-from draftrender.server.apis import ACCOUNTS
+from draftrender.server.apis import ACCOUNTS, GENERATIONS
 
 # The SDK warns that OpenAI's own Sora service is ending; the API it speaks is what is tested here.
 pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
@@ -89,12 +92,17 @@ def test_list_pages_delete_and_remix(gateway):
     assert raw.headers["openai-poll-after-ms"] == "50"
 
 
-def test_uploaded_input_reference_drives_ken_burns(gateway, tmp_path):
-    service, client = gateway
-    photo = tmp_path / "photo.png"  # a gradient, so that a zoom shows in the pixels
+def gradient_photo(path):
+    """A gradient (so that a zoom shows in the pixels) whose green is 90 everywhere."""
     ramp = np.linspace(0, 255, 640, dtype=np.uint8)
     Image.fromarray(np.stack([np.tile(ramp, (360, 1)), np.full((360, 640), 90, np.uint8),
-                              np.tile(ramp[::-1], (360, 1))], axis=-1)).save(photo)
+                              np.tile(ramp[::-1], (360, 1))], axis=-1)).save(path)
+    return path
+
+
+def test_uploaded_input_reference_drives_ken_burns(gateway, tmp_path):
+    service, client = gateway
+    photo = gradient_photo(tmp_path / "photo.png")
     video = client.videos.create_and_poll(model="local-kenburns", prompt="slow zoom", seconds="1", size="320x180",
                                           input_reference=photo.open("rb"), poll_interval_ms=50)
     assert video.status == "completed", video.error
@@ -109,6 +117,60 @@ def test_uploaded_input_reference_drives_ken_burns(gateway, tmp_path):
     assert [p.name for p in uploads.iterdir()] == [video.id]
     client.videos.delete(video.id)
     assert [p for p in uploads.rglob("*") if p.is_file()] == []
+
+
+def test_a_remix_keeps_its_reference_when_its_source_is_deleted(tmp_path, start_service):
+    providers = tmp_path / "providers.toml"
+    providers.write_text('[[price]]\nmodel = "local-*"\ncredits = 10\n', encoding="utf-8")
+    service = start_service(api_keys=frozenset({KEY}), providers_file=providers, poll_after_ms=50)
+    key, key_id = service.on_loop(lambda: service.app[ACCOUNTS].create_key(credits=40))
+    client = openai.OpenAI(base_url=service.url + "/v1", api_key=key, max_retries=0)
+    source = client.videos.create_and_poll(model="local-kenburns", prompt="slow zoom", seconds="1", size="320x180",
+                                           input_reference=gradient_photo(tmp_path / "photo.png").open("rb"),
+                                           poll_interval_ms=50)
+    first = client.videos.poll(client.videos.remix(source.id, prompt="slow zoom, again").id, poll_interval_ms=50)
+    client.videos.delete(source.id)  # with its upload; each remix has a copy of its own
+    remix = client.videos.poll(client.videos.remix(first.id, prompt="slow zoom, thrice").id, poll_interval_ms=50)
+    assert remix.status == "completed", remix.error
+    assert abs(int(frames_of(client.videos.download_content(remix.id).read())[0][90, 160, 1]) - 90) < 8
+    assert service.on_loop(lambda: service.app[ACCOUNTS].credits(key_id)) == 10
+
+    # Past retention the remix's files, its upload with them, are gone: a remix of it is refused, free.
+    service.on_loop(lambda: service.app[GENERATIONS].sweep(time.time() + 10 * 86400))
+    with pytest.raises(openai.BadRequestError) as e:
+        client.videos.remix(remix.id, prompt="once more")
+    assert (e.value.status_code, e.value.body["type"]) == (400, "invalid_request_error")
+    assert e.value.body["message"] == (f"video {remix.id} cannot be remixed: its uploaded reference image was removed "
+                                       "with its files after the retention period; create a new video with the "
+                                       "image instead")
+    assert service.on_loop(lambda: service.app[ACCOUNTS].credits(key_id)) == 10
+    assert [v.id for v in client.videos.list()] == [remix.id, first.id]
+
+
+def test_deleting_a_running_video_cancels_its_provider_job_once(tmp_path, start_service, monkeypatch):
+    fake = FakeVideos(make_clip(tmp_path / "remote.mp4", seconds=1.0), Script(["queued", "in_progress"]))
+    served = serve(fake)
+    providers = tmp_path / "providers.toml"
+    providers.write_text(provider_toml("openai", served, key_env="FAKE_OPENAI_KEY", models="sora*"), encoding="utf-8")
+    monkeypatch.setenv("FAKE_OPENAI_KEY", PROVIDER_KEY)
+    service = start_service(api_keys=frozenset({KEY}), providers_file=providers, poll_after_ms=50)
+    client = openai.OpenAI(base_url=service.url + "/v1", api_key=KEY, max_retries=0)
+    try:
+        video = client.videos.create(model="sora-2", prompt="a running job", seconds="4", size="1280x720")
+        end = time.monotonic() + 30
+        while client.videos.retrieve(video.id).status != "in_progress":
+            assert time.monotonic() < end, "the provider's job never ran"
+            time.sleep(0.05)
+        (job_id,) = fake.jobs
+        assert client.videos.delete(video.id).deleted
+        while not any(c.method == "DELETE" for c in fake.calls):
+            assert time.monotonic() < end, "the provider's job was not cancelled"
+            time.sleep(0.05)
+        service.stop()
+    finally:
+        served.close()
+    assert [c.path for c in fake.calls if c.method == "DELETE"] == [f"/v1/videos/{job_id}"]
+    assert len(fake.submits()) == 1
 
 
 def test_errors_in_openai_shape(gateway):

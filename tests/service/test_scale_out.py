@@ -3,7 +3,8 @@
 worker killed with SIGKILL, a service restart, and the database and the broker each gone for
 a moment; a 2-minute draft renders in chunks on both workers and matches the single-process
 render; a generation through OpenAI's API outlives its worker's SIGKILL and a service
-restart, with one submit to the provider (a fake vibegen on loopback) and one charge."""
+restart, with one submit to the provider (a fake vibegen on loopback) and one charge; one
+deleted while its worker waits has its provider's job cancelled once."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from cluster import Cluster, Worker
 from drafts import draft_file
 from generation_fakes import KEY as PROVIDER_KEY
-from generation_fakes import FakeVibegen, Script, provider_toml, serve
+from generation_fakes import FakeVibegen, FakeVideos, Script, provider_toml, serve
 from long_draft import compare, long_draft
 from media_factory import make_clip
 from service_harness import publish, tiny_draft
@@ -134,8 +135,11 @@ def test_a_template_batch_of_20_rows_renders_on_two_workers(tmp_path, http_serve
 def test_a_generation_outlives_a_killed_worker_and_a_restart_with_one_submit_one_charge(tmp_path, cluster, monkeypatch):
     fake = FakeVibegen(make_clip(tmp_path / "remote.mp4", seconds=1.0), Script(["pending", "processing"]))
     served = serve(fake)
+    sora = FakeVideos(fake.video, Script(["queued", "in_progress"]))  # an API with a cancel
+    served_sora = serve(sora)
     providers = tmp_path / "providers.toml"
-    providers.write_text(provider_toml("vibegen", served, key_env="FAKE_VIBEGEN_KEY", models="seedance*"))
+    providers.write_text(provider_toml("vibegen", served, key_env="FAKE_VIBEGEN_KEY", models="seedance*")
+                         + provider_toml("openai", served_sora, key_env="FAKE_VIBEGEN_KEY", models="sora*"))
     monkeypatch.setenv("FAKE_VIBEGEN_KEY", PROVIDER_KEY)  # the workers' environment: they call the provider
     try:
         service = cluster.start_service("--providers", str(providers))
@@ -168,8 +172,22 @@ def test_a_generation_outlives_a_killed_worker_and_a_restart_with_one_submit_one
                                .where(credit_holds.c.task_id == video.id)).all()
         assert [h.state for h in holds] == ["charged"] and credits == 100 - holds[0].amount == 100 - done.price
         assert done.price > 0
+
+        # Deleted while its worker waits on the provider: the worker sees it at its next
+        # update and cancels the provider's job, once.
+        running = client.videos.create(model="sora-2", prompt="取消", seconds="4", size="1280x720")
+        held = cluster.wait_row(running.id, lambda r: r.provider_job_id and r.status == "in_progress",
+                                row=cluster.generation)
+        client.videos.delete(running.id)
+        end = time.monotonic() + 30
+        while not any(c.method == "DELETE" for c in sora.calls):
+            assert time.monotonic() < end, f"the provider's job was not cancelled\n{cluster.logs()}"
+            time.sleep(0.1)
+        cluster.close()  # nothing left running that could cancel it again
+        assert [c.path for c in sora.calls if c.method == "DELETE"] == [f"/v1/videos/{held.provider_job_id}"]
     finally:
         served.close()
+        served_sora.close()
 
 
 def test_a_killed_workers_partial_download_goes_when_it_starts_again(tmp_path, http_server, gates, cluster):
