@@ -56,7 +56,7 @@ from .openapi import add_common_refusals, openapi_spec
 from .page import DOCS_HTML, INDEX_HTML
 from . import videomatic
 from .pool import RenderPool
-from ..service.queue import CeleryQueue
+from ..service.queue import LEASE, CeleryQueue
 from ..service.storage import open_storage
 from ..service.store import TaskStore, claim, video_name
 from ..service.tasks import COMPLETED, FAILED, QUEUED, STATUSES, Task
@@ -68,6 +68,7 @@ STORE = web.AppKey("store", TaskStore)
 # submit(task), wait(task_id, seconds), cancel(task_id), check_capacity().
 POOL: web.AppKey[RenderPool | CeleryQueue] = web.AppKey("pool")
 SWEEPER = web.AppKey("sweeper", asyncio.Task)
+REQUEUER = web.AppKey("requeuer", asyncio.Task)
 DRAFT_THREADS = web.AppKey("draft_threads", ThreadPoolExecutor)
 DRAFT_FETCHES = web.AppKey("draft_fetches", DraftFetches)
 STARTED = web.AppKey("started", float)  # time.time() when this service was made
@@ -148,6 +149,8 @@ async def _start(app: web.Application) -> None:
     await gens.start()
     app[SENDER] = asyncio.create_task(hooks.run())
     app[SWEEPER] = asyncio.create_task(_sweep(app))
+    if isinstance(pool, CeleryQueue):
+        app[REQUEUER] = asyncio.create_task(_requeue_orphaned(pool, gens))
 
 
 def generation_events() -> dict[str, EventBody]:
@@ -164,6 +167,8 @@ def _prices(config: ServerConfig) -> dict:
 
 async def _stop(app: web.Application) -> None:
     app[SWEEPER].cancel()
+    if REQUEUER in app:
+        app[REQUEUER].cancel()
     app[SENDER].cancel()
     await asyncio.gather(app[SENDER], return_exceptions=True)  # its HTTP session closes before the loop does
     await app[GENERATIONS].close()
@@ -186,6 +191,17 @@ async def _sweep(app: web.Application) -> None:
             app[GENERATIONS].sweep()
         except Exception:  # a failed sweep must not end the sweeping
             log.exception("retention sweep failed")
+
+
+async def _requeue_orphaned(pool: CeleryQueue, gens: Generations) -> None:
+    """Scaled out: tasks whose worker went silent are published again, a few times per lease."""
+    while True:
+        await asyncio.sleep(LEASE / 4)
+        try:
+            await asyncio.to_thread(pool.requeue_orphaned)
+            await asyncio.to_thread(gens.requeue_orphaned, LEASE)
+        except Exception as e:  # noqa: BLE001 - the database or the broker away: next time
+            log.warning("orphaned tasks not queued again: %s", e)
 
 
 # ---------------------------------------------------------------- guards

@@ -387,7 +387,7 @@ class Generations:
         """Take a task that no worker holds, or whose worker has not renewed its lease for
         `lease` seconds (it died). None when another worker has it, or it is finished or gone."""
         now = time.time()
-        free = (generations.c.heartbeat == None) | (generations.c.heartbeat < now - lease)  # noqa: E711
+        free = (generations.c.worker == None) | (generations.c.heartbeat < now - lease)  # noqa: E711
         with self.engine.begin() as db:
             won = db.execute(generations.update().where(generations.c.id == gen_id,
                                                         generations.c.status.not_in(TERMINAL), free)
@@ -400,6 +400,22 @@ class Generations:
             return db.execute(generations.update().where(generations.c.id == gen.id, generations.c.worker == gen.worker,
                                                          generations.c.status.not_in(TERMINAL))
                               .values(heartbeat=time.time())).rowcount == 1
+
+    def requeue_orphaned(self, lease: float) -> None:
+        """Publish again each task whose worker let its lease run out, its claim dropped so that
+        the next worker takes it at once: its message may be lost, and the broker would hand a
+        dead worker's out again only after the visibility timeout."""
+        assert self.publish is not None
+        orphaned = (generations.c.status.not_in(TERMINAL), generations.c.worker != None,  # noqa: E711
+                    generations.c.heartbeat < time.time() - lease)
+        with self.engine.begin() as db:
+            rows = db.execute(sa.select(generations.c.id, generations.c.heartbeat).where(*orphaned)).all()
+        for gen_id, heartbeat in rows:
+            self.publish(gen_id)
+            with self.engine.begin() as db:  # unless its worker renewed its lease meanwhile
+                same = (generations.c.id == gen_id, generations.c.heartbeat == heartbeat)
+                if db.execute(generations.update().where(*same, *orphaned).values(worker=None)).rowcount:
+                    log.info("generation %s: its worker went silent; queued again", gen_id)
 
     # -- deadlines and retention ----------------------------------------------------
 

@@ -10,7 +10,9 @@ way on the `generate` queue (publish_generation), for workers that wait on provi
 
 Reliability (see service/worker.py): the message is acknowledged only once the task
 finished (late ack); a worker that dies leaves it unacknowledged, and the broker hands it
-to another worker after the visibility timeout.
+to another worker after the visibility timeout. A message may still be lost (a retry the
+broker could not take, retries run out): the service publishes again every task whose worker
+let its lease run out (requeue_orphaned, every few seconds), so no task waits on a lost one.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ VISIBILITY_TIMEOUT = 3600.0
 # A few seconds without the broker are survived: publishing retries for about this long.
 PUBLISH_RETRY = {"max_retries": 10, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
 POLL = 0.25  # seconds between store reads while a request waits on a task
+LEASE = 10.0  # a task whose worker has not renewed its lease for this long is taken over
 
 
 def celery_app(broker: str, *, visibility_timeout: float = VISIBILITY_TIMEOUT) -> Celery:
@@ -104,6 +107,15 @@ class CeleryQueue:
 
     async def close(self) -> None:
         self.celery.close()
+
+    def requeue_orphaned(self) -> None:
+        """Publish again each render whose worker let its lease run out, and queue it again:
+        its message may be lost, and the broker would hand a dead worker's out again only
+        after the visibility timeout. A worker skips a copy whose task already runs."""
+        for task in self.store.orphaned(LEASE):
+            self._publish(task)
+            if self.store.requeue(task):
+                log.info("task %s: its worker went silent; queued again", task.id)
 
     def _publish(self, task: Task) -> None:
         self.celery.send_task(

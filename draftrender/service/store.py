@@ -141,6 +141,17 @@ class TaskStore:
                                      attempts=tasks.c.attempts + 1, worker_pid=worker_pid, heartbeat=now))
         return self.get(task_id) if done.rowcount else None
 
+    def orphaned(self, lease: float) -> list[Task]:
+        """Running tasks whose worker has not renewed its lease for `lease` seconds."""
+        return self._all(tasks.select().where(tasks.c.status == PROCESSING, tasks.c.heartbeat < time.time() - lease))
+
+    def requeue(self, task: Task) -> bool:
+        """Queue an orphaned task again, unless its worker renewed its lease meanwhile."""
+        done = self._execute(tasks.update().where(tasks.c.id == task.id, tasks.c.status == PROCESSING,
+                                                  tasks.c.heartbeat == task.heartbeat)
+                             .values(status=QUEUED, stage=None, progress=0.0, stages={}, worker_pid=None))
+        return bool(done.rowcount)
+
     def beat(self, task: Task) -> bool:
         """Renew the lease of a task this worker claimed; False when it no longer holds it."""
         # Its pid and start time name this claim: a pid alone may repeat on another machine.

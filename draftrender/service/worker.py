@@ -16,7 +16,8 @@ its end by service/generations.py: the provider's job id is in the row as soon a
 submitted, so the worker that takes over a dead one's generation polls that job again.
 
 A message may come twice (the broker hands an unacknowledged one out again when it lost a
-worker, or the service published it again after a restart). A copy whose task runs under a
+worker, or the service published it again after a restart or once a worker let its lease run
+out: service/queue.py). A copy whose task runs under a
 fresh lease looks again later, and takes the task over only once the lease runs out: a dead
 worker's task is never lost, and a live one's is never run twice.
 """
@@ -38,7 +39,8 @@ from pathlib import Path
 
 import sqlalchemy.exc
 import tenacity
-from celery.exceptions import SoftTimeLimitExceeded
+from celery import Task as CeleryTask
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 
 from ..assets.fetch import remove_orphaned_downloads
@@ -51,7 +53,7 @@ from ..timeline import Timeline
 from .accounts import Accounts
 from .generations import FAILED as GENERATION_FAILED
 from .generations import Generations
-from .queue import GENERATE_TASK, PART_TASK, POLL, QUEUES, RENDER_TASK, VISIBILITY_TIMEOUT, celery_app
+from .queue import GENERATE_TASK, LEASE, PART_TASK, POLL, QUEUES, RENDER_TASK, VISIBILITY_TIMEOUT, celery_app
 from .storage import open_storage
 from .store import TaskStore
 from .tasks import COMPLETED, FAILED, PROCESSING, Task, overall_progress
@@ -66,7 +68,6 @@ durable = tenacity.retry(retry=tenacity.retry_if_exception_type(TRANSIENT), rera
                          before_sleep=lambda s: log.warning("retrying after %s", s.outcome and s.outcome.exception()))
 TASK_RETRIES = 5  # Celery-level retries (with backoff) once `durable` gave up
 HEARTBEAT = 2.0  # seconds between a running task's lease renewals
-LEASE = 10.0  # a task whose worker has not renewed its lease for this long is taken over
 
 
 class TaskGone(Exception):
@@ -93,23 +94,36 @@ def worker_generations(retention_s: float) -> Generations:
                        events=generation_events())
 
 
+class Redelivered(CeleryTask):
+    """A task whose message comes back when its retry cannot be published (the broker away):
+    Celery would drop it (Reject without requeue), and the task with it."""
+
+    def retry(self, *args, **kwargs):
+        try:
+            return super().retry(*args, **kwargs)
+        except Reject as e:  # unacknowledged if the broker is still away: handed out again after the visibility timeout
+            raise Reject(e.reason, requeue=True) from None
+
+
+# A task that meets a TRANSIENT error runs again later, from the start (the row says where it is).
+RETRIED = dict(base=Redelivered, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
+               max_retries=TASK_RETRIES)
+
+
 def make_worker_app(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT):
     app = celery_app(broker, visibility_timeout=visibility_timeout)
 
-    @app.task(name=RENDER_TASK, bind=True, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
-              max_retries=TASK_RETRIES)
+    @app.task(name=RENDER_TASK, bind=True, **RETRIED)
     def render(self, task_id: str, policy: dict) -> None:
         if run_render(task_id, policy, broker) == "held elsewhere":
             # Looked at again before the broker's visibility timeout would hand this out anew.
             raise self.retry(countdown=min(LEASE, visibility_timeout / 2), max_retries=None)
 
-    @app.task(name=PART_TASK, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
-              max_retries=TASK_RETRIES)
+    @app.task(name=PART_TASK, **RETRIED)
     def render_part_task(task_id: str, part: list, policy: dict) -> None:
         run_part(task_id, Part(*part), policy, broker)
 
-    @app.task(name=GENERATE_TASK, bind=True, autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
-              max_retries=TASK_RETRIES)
+    @app.task(name=GENERATE_TASK, bind=True, **RETRIED)
     def generate(self, gen_id: str, policy: dict) -> None:
         if run_generation(gen_id, policy) == "held elsewhere":
             raise self.retry(countdown=min(LEASE, visibility_timeout / 2), max_retries=None)

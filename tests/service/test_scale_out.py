@@ -15,6 +15,7 @@ import av
 import numpy as np
 import openai
 import pytest
+import redis
 import sqlalchemy as sa
 from cluster import Cluster, Worker
 from drafts import draft_file
@@ -29,6 +30,7 @@ from draftrender import load_draft
 from draftrender.render.pipeline import RenderOptions, render_timeline
 from draftrender.service.accounts import Accounts
 from draftrender.service.schema import api_keys, credit_holds
+from draftrender.service.store import video_name
 from draftrender.videomatic import VideoMatic
 
 from draftrender.service.tasks import COMPLETED, PROCESSING
@@ -188,6 +190,49 @@ def test_a_generation_outlives_a_killed_worker_and_a_restart_with_one_submit_one
     finally:
         served.close()
         served_sora.close()
+
+
+@pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
+def test_tasks_whose_messages_the_broker_lost_are_published_again(tmp_path, http_server, gates, cluster, monkeypatch):
+    gate = gates()
+    url = publish(http_server, tiny_draft(tmp_path / "drafts", seconds=0.5, color=colour(3)), "/held", gate=gate)
+    fake = FakeVibegen(make_clip(tmp_path / "remote.mp4", seconds=1.0), Script(["pending", "processing"]))
+    served = serve(fake)
+    providers = tmp_path / "providers.toml"
+    providers.write_text(provider_toml("vibegen", served, key_env="FAKE_VIBEGEN_KEY", models="seedance*"))
+    monkeypatch.setenv("FAKE_VIBEGEN_KEY", PROVIDER_KEY)
+    try:
+        service = cluster.start_service("--providers", str(providers))
+        renderer = cluster.add_worker("--queues", "render")
+        generator = cluster.add_worker("--providers", str(providers), "--queues", "generate")
+        task_id = service.gen_video(url, wait=0).json["task_id"]
+        key, _ = Accounts(cluster.db).create_key(credits=100)
+        client = openai.OpenAI(base_url=service.url + "/v1", api_key=key, max_retries=0)
+        video = client.videos.create(model="seedance 2.0", prompt="一座未来城市", seconds="5", size="1280x720")
+        gate.wait_reached()  # the render is in its download, the generation waits on its provider
+        cluster.wait_row(video.id, lambda r: r.provider_job_id and r.status == "in_progress", row=cluster.generation)
+        renderer.kill()
+        generator.kill()
+        broker = redis.Redis.from_url(cluster.redis.url())
+        for key in broker.scan_iter():  # every message, queued or unacknowledged (kombu's bindings stay)
+            if not key.startswith(b"_kombu"):
+                broker.delete(key)
+        cluster.add_worker("--providers", str(providers), "--queues", "render,generate")
+        gate.open()
+        fake.release()
+
+        row = cluster.wait_row(task_id, lambda r: r.status == COMPLETED, timeout=90)
+        assert row.attempts == 2
+        done = cluster.wait_row(video.id, lambda r: r.status in ("completed", "failed"), timeout=90,
+                                row=cluster.generation)
+        assert (done.status, done.attempts) == ("completed", 2), (done.error_message, cluster.logs())
+        assert len(fake.submits()) == 1  # the provider's job polled again, not submitted again
+        assert "went silent; queued again" in (tmp_path / "service.log").read_text()
+        with av.open(str(tmp_path / "storage" / video_name(task_id))) as c:
+            frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+        assert np.abs(frame[90, 160].astype(int) - colour(3)).max() <= 6
+    finally:
+        served.close()
 
 
 def test_a_killed_workers_partial_download_goes_when_it_starts_again(tmp_path, http_server, gates, cluster):
