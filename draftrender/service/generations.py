@@ -302,8 +302,15 @@ class Generations:
             nonlocal job_id
             job_id = job.id
             status = IN_PROGRESS if job.status is JobStatus.IN_PROGRESS or job.progress else QUEUED
-            if not job.terminal and not self._update(gen.id, provider_job_id=job.id, status=status,
-                                                     progress=min(job.progress, 99)):
+            if job.terminal:
+                return
+            try:
+                running = self._update(gen.id, provider_job_id=job.id, status=status, progress=min(job.progress, 99))
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as e:
+                # Progress is best effort: the job goes on without the database (the journal has its id).
+                log.warning("progress of generation %s not saved: %s", gen.id, e)
+                return
+            if not running:
                 raise Stopped(gen.id)
 
         dest = work / f"{gen.id}.mp4"

@@ -1,0 +1,76 @@
+"""The generations core on a real PostgreSQL, its provider a fake vibegen on loopback: a
+database blip while a generation polls its provider does not fail it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from generation_fakes import KEY as PROVIDER_KEY
+from generation_fakes import FakeVibegen, Script, provider_toml, serve
+from media_factory import make_clip
+
+from draftrender.generate.providers import load_configs
+from draftrender.service.accounts import Accounts
+from draftrender.service.db import open_database
+from draftrender.service.generations import COMPLETED, IN_PROGRESS, Generation, Generations, new_id
+from draftrender.service.storage import FolderStorage
+from draftrender.service.webhooks import Webhooks
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    fake = FakeVibegen(make_clip(tmp_path / "remote.mp4", seconds=1.0), Script(["pending", "processing"]))
+    served = serve(fake)
+    (tmp_path / "providers.toml").write_text(provider_toml("vibegen", served, key_env="FAKE_VIBEGEN_KEY"))
+    monkeypatch.setenv("FAKE_VIBEGEN_KEY", PROVIDER_KEY)
+    yield fake
+    served.close()
+
+
+def generations_on(engine, tmp_path) -> Generations:
+    return Generations(engine, FolderStorage(tmp_path / "storage"), tmp_path / "work",
+                       load_configs(tmp_path / "providers.toml"), Accounts(engine), Webhooks(engine),
+                       cache_dir=tmp_path / "cache")
+
+
+def a_generation(price: int = 0) -> Generation:
+    return Generation(id=new_id(), api="openai", model="seedance 2.0", price=price,
+                      request={"model": "seedance 2.0", "prompt": "一座未来城市", "seconds": 5}, params={})
+
+
+async def until(check, what: str, timeout: float = 30) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if await asyncio.to_thread(check):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+def test_a_database_blip_while_polling_the_provider_does_not_fail_the_generation(tmp_path, postgres, fake):
+    engine = open_database(postgres.create_database(f"gens_{uuid.uuid4().hex[:12]}"))
+    gens = generations_on(engine, tmp_path)
+    gen = a_generation()
+
+    async def scenario() -> None:
+        gens.create(gen, None)
+        await until(lambda: (g := gens.get(gen.id)) is not None and g.status == IN_PROGRESS, "in progress")
+        polls = fake.polls()
+        await asyncio.to_thread(postgres.stop)  # its progress updates fail meanwhile
+        try:
+            await until(lambda: fake.polls() > polls + 3, "polled while the database is away")
+        finally:
+            await asyncio.to_thread(postgres.start)
+        fake.release()
+        await until(lambda: gens.get(gen.id).done, "finished")
+        await gens.close()
+
+    try:
+        asyncio.run(scenario())
+        done = gens.get(gen.id)
+        assert (done.status, done.progress, done.error_message) == (COMPLETED, 100, None)
+        assert len(fake.submits()) == 1
+        assert gens.storage.read_bytes(gens.name(gen.id)) == fake.video.read_bytes()
+    finally:
+        engine.dispose()
