@@ -18,6 +18,7 @@ in the row so that two copies of a message never run it at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import shutil
@@ -146,8 +147,14 @@ class Generations:
         gen.created = gen.created or time.time()
         gen.provider = self.config_for(gen.model).name
         self.accounts.reserve(gen.key_id, gen.id, gen.price)
-        for name, data in (uploads or {}).items():
-            self.storage.put_bytes(data, name)
+        try:
+            for name, data in (uploads or {}).items():
+                self.storage.put_bytes(data, name)
+        except Exception as e:  # noqa: BLE001 - any storage failure: refunded and forgotten, the caller may retry
+            self.accounts.settle(gen.id, success=False)
+            with contextlib.suppress(Exception):  # the uploads stored before it failed, if the storage lets
+                self._remove_files(gen.id)
+            raise ServiceBusy(f"the storage is unreachable ({type(e).__name__}: {e}); retry later") from None
         with self.engine.begin() as db:
             db.execute(generations.insert().values(**_row(gen)))
         try:

@@ -1,5 +1,6 @@
 """The generations core on a real PostgreSQL, its provider a fake vibegen on loopback: a
-database blip while a generation polls its provider does not fail it."""
+database blip while a generation polls its provider does not fail it; a bucket away when a
+generation's upload is stored refuses it (503) with the credits refunded."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import asyncio
 import uuid
 
 import pytest
+from backends import free_port
 from generation_fakes import KEY as PROVIDER_KEY
 from generation_fakes import FakeVibegen, Script, provider_toml, serve
 from media_factory import make_clip
 
 from draftrender.generate.providers import load_configs
-from draftrender.service.accounts import Accounts
+from draftrender.errors import ServiceBusy
+from draftrender.service.accounts import Accounts, Principal
 from draftrender.service.db import open_database
-from draftrender.service.generations import COMPLETED, IN_PROGRESS, Generation, Generations, new_id
-from draftrender.service.storage import FolderStorage
+from draftrender.service.generations import COMPLETED, IN_PROGRESS, Generation, Generations, new_id, upload_name
+from draftrender.service.storage import BucketStorage, FolderStorage
 from draftrender.service.webhooks import Webhooks
 
 
@@ -29,8 +32,8 @@ def fake(tmp_path, monkeypatch):
     served.close()
 
 
-def generations_on(engine, tmp_path) -> Generations:
-    return Generations(engine, FolderStorage(tmp_path / "storage"), tmp_path / "work",
+def generations_on(engine, tmp_path, storage=None) -> Generations:
+    return Generations(engine, storage or FolderStorage(tmp_path / "storage"), tmp_path / "work",
                        load_configs(tmp_path / "providers.toml"), Accounts(engine), Webhooks(engine),
                        cache_dir=tmp_path / "cache")
 
@@ -72,5 +75,32 @@ def test_a_database_blip_while_polling_the_provider_does_not_fail_the_generation
         assert (done.status, done.progress, done.error_message) == (COMPLETED, 100, None)
         assert len(fake.submits()) == 1
         assert gens.storage.read_bytes(gens.name(gen.id)) == fake.video.read_bytes()
+    finally:
+        engine.dispose()
+
+
+def test_a_bucket_away_when_the_upload_is_stored_refuses_the_generation_and_refunds(tmp_path, postgres, fake,
+                                                                                    monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    bucket = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    bucket.start()
+    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test",
+                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    storage = BucketStorage("videos", "render/")
+    storage.s3.create_bucket(Bucket="videos")
+    bucket.stop()
+    engine = open_database(postgres.create_database(f"gens_{uuid.uuid4().hex[:12]}"))
+    try:
+        gens = generations_on(engine, tmp_path, storage)
+        _, key_id = gens.accounts.create_key(credits=100)
+        gen = a_generation(price=30)
+        with pytest.raises(ServiceBusy, match="the storage is unreachable") as refused:
+            gens.create(gen, Principal(key_id=key_id, user_id=None, plan="free"),
+                        uploads={upload_name(gen.id, "reference.png"): b"\x89PNG"})
+        assert refused.value.status == 503
+        assert gens.accounts.credits(key_id) == 100 and gens.get(gen.id) is None
     finally:
         engine.dispose()
