@@ -333,10 +333,15 @@ class Generations:
         facts = await asyncio.to_thread(probe, dest)
         size = dest.stat().st_size
         await asyncio.to_thread(self._store_files, gen.id, work)
-        if not self.finish(gen.id, COMPLETED, width=facts.width, height=facts.height,
-                           seconds=round(facts.duration / 1e6, 3), file_size=size, progress=100) \
-                and self.get(gen.id) is None:
-            self._remove_files(gen.id)  # deleted while it ran: nothing may stay behind
+        if self.finish(gen.id, COMPLETED, width=facts.width, height=facts.height,
+                       seconds=round(facts.duration / 1e6, 3), file_size=size, progress=100):
+            return
+        # Deleted, or failed (its deadline), while its files were stored: nothing may stay behind.
+        current = self.get(gen.id)
+        if current is None:
+            self._remove_files(gen.id)
+        elif current.status != COMPLETED:
+            self._remove_results(gen.id)
 
     def _local_images(self, request: GenerationRequest, work: Path) -> GenerationRequest:
         """The request with its uploaded images (storage names) copied into `work` as files."""
@@ -371,8 +376,7 @@ class Generations:
         self.accounts.settle(gen_id, success=status == COMPLETED)
         if status == FAILED:
             log.info("generation %s failed: %s", gen_id, values.get("error_message"))
-            for variant in ("video", *EXTRAS):
-                self.storage.delete(self.name(gen_id, variant))
+            self._remove_results(gen_id)
         self._journal(gen_id).unlink(missing_ok=True)
         gen = self.get(gen_id)
         if gen is not None and gen.callback_url:
@@ -452,9 +456,13 @@ class Generations:
             with self.engine.begin() as db:
                 db.execute(generations.update().where(generations.c.id == gen_id).values(files_removed=True))
 
-    def _remove_files(self, gen_id: str) -> None:
+    def _remove_results(self, gen_id: str) -> None:
+        """The generated files: the video and its extras."""
         for variant in ("video", *EXTRAS):
             self.storage.delete(self.name(gen_id, variant))
+
+    def _remove_files(self, gen_id: str) -> None:
+        self._remove_results(gen_id)
         for name in self.storage.names(upload_name(gen_id, "")):
             self.storage.delete(name)
         self._journal(gen_id).unlink(missing_ok=True)

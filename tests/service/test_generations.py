@@ -1,11 +1,14 @@
 """The generations core on a real PostgreSQL, its provider a fake vibegen on loopback: a
 database blip while a generation polls its provider does not fail it; a bucket away when a
-generation's upload is stored refuses it (503) with the credits refunded."""
+generation's upload is stored refuses it (503) with the credits refunded; a generation failed
+by its deadline while its worker stores its files leaves none behind."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from backends import free_port
@@ -17,7 +20,7 @@ from draftrender.generate.providers import load_configs
 from draftrender.errors import ServiceBusy
 from draftrender.service.accounts import Accounts, Principal
 from draftrender.service.db import open_database
-from draftrender.service.generations import COMPLETED, IN_PROGRESS, Generation, Generations, new_id, upload_name
+from draftrender.service.generations import COMPLETED, FAILED, IN_PROGRESS, Generation, Generations, new_id, upload_name
 from draftrender.service.storage import BucketStorage, FolderStorage
 from draftrender.service.webhooks import Webhooks
 
@@ -32,10 +35,10 @@ def fake(tmp_path, monkeypatch):
     served.close()
 
 
-def generations_on(engine, tmp_path, storage=None) -> Generations:
-    return Generations(engine, storage or FolderStorage(tmp_path / "storage"), tmp_path / "work",
+def generations_on(engine, tmp_path, storage=None, *, work: str = "work", **options) -> Generations:
+    return Generations(engine, storage or FolderStorage(tmp_path / "storage"), tmp_path / work,
                        load_configs(tmp_path / "providers.toml"), Accounts(engine), Webhooks(engine),
-                       cache_dir=tmp_path / "cache")
+                       cache_dir=tmp_path / "cache", **options)
 
 
 def a_generation(price: int = 0) -> Generation:
@@ -102,5 +105,42 @@ def test_a_bucket_away_when_the_upload_is_stored_refuses_the_generation_and_refu
                         uploads={upload_name(gen.id, "reference.png"): b"\x89PNG"})
         assert refused.value.status == 503
         assert gens.accounts.credits(key_id) == 100 and gens.get(gen.id) is None
+    finally:
+        engine.dispose()
+
+
+class SweptWhileStored(FolderStorage):
+    """The service's deadline sweep runs as the worker puts the generation's first file."""
+
+    def __init__(self, root: Path, gen_id: str):
+        super().__init__(root)
+        self.gen_id, self.service = gen_id, None
+
+    def put_file(self, src: Path, name: str) -> None:
+        if self.service is not None and name.startswith(f"generations/{self.gen_id}"):
+            self.service.sweep(now=time.time() + 120)
+            self.service = None
+        super().put_file(src, name)
+
+
+def test_a_generation_failed_by_its_deadline_while_its_files_are_stored_leaves_none(tmp_path, postgres, fake):
+    engine = open_database(postgres.create_database(f"gens_{uuid.uuid4().hex[:12]}"))
+    gen = a_generation(price=30)
+    gen.deadline = time.time() + 60
+    storage = SweptWhileStored(tmp_path / "storage", gen.id)
+    try:
+        service = generations_on(engine, tmp_path, storage, publish=lambda gen_id: None)  # scaled out
+        worker = generations_on(engine, tmp_path, storage, work="worker")
+        _, key_id = service.accounts.create_key(credits=100)
+        service.create(gen, Principal(key_id=key_id, user_id=None, plan="free"))
+        fake.release()  # the provider's job completes at its first poll
+        storage.service = service
+        asyncio.run(worker.run(worker.claim(gen.id, "worker:1", lease=10)))
+
+        done = worker.get(gen.id)
+        assert (done.status, done.error_code) == (FAILED, "timeout")
+        assert storage.service is None  # the sweep ran, while the worker stored
+        assert storage.names("generations/") == []
+        assert service.accounts.credits(key_id) == 100
     finally:
         engine.dispose()
