@@ -281,7 +281,8 @@ CREATE: dict[str, Any] = {"type": "object", "required": ["prompt"], "properties"
     "seconds": {"type": "string", "default": DEFAULT_SECONDS, "pattern": r"^([1-9]|[1-9][0-9]|1[01][0-9]|120)$",
                 "description": "1 to 120"},
     "size": {"type": "string", "default": DEFAULT_SIZE, "pattern": SIZE.pattern},
-    "input_reference": {"description": "{image_url}, or a list of URLs (易尚云)", "anyOf": [
+    "input_reference": {"description": "{image_url}, a URL, or a list of URLs (易尚云)", "anyOf": [
+        {"type": "string", "pattern": HTTP_URL},
         {"type": "object", "required": ["image_url"],
          "properties": {"image_url": {"type": "string", "pattern": HTTP_URL}}},
         {"type": "array", "items": {"type": "string", "pattern": HTTP_URL}}]},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 
+import jsonschema
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +22,7 @@ from schemathesis.core.failures import Failure
 from service_harness import Service
 
 from draftrender import http
-from draftrender.server import ServerConfig
+from draftrender.server import ServerConfig, openai_videos
 
 CASES_PER_ROUTE = 40
 # A schema-valid request may still be refused for what only the server knows, or what JSON Schema
@@ -111,3 +112,17 @@ def test_every_route_describes_its_refusals_of_a_missing_key_and_a_spent_rate(st
         failures, routes, statuses = fuzz(service, 5, headers)
         assert not failures, "\n\n".join(failures)
         assert statuses.count(refusal) >= routes // 2, sorted(statuses)
+
+
+@pytest.mark.parametrize("reference", [
+    "https://example.com/a.png",  # 易尚云's single URL
+    {"image_url": "https://example.com/a.png"},
+    ["https://example.com/a.png", "https://example.com/b.png"],
+])
+def test_the_videos_body_describes_every_input_reference_the_handler_takes(reference):
+    """The fuzz run sends only what the description allows, so a form the handler takes but the
+    description leaves out is never caught there: each is checked against both here."""
+    body = {"prompt": "a cat", "input_reference": reference}
+    jsonschema.Draft202012Validator(openai_videos.CREATE).validate(body)
+    refs, uploads = openai_videos._images(body, "video_x")
+    assert refs and all(r.startswith("https://example.com/") for r in refs) and not uploads
