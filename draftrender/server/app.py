@@ -56,7 +56,7 @@ from .openapi import add_common_refusals, openapi_spec
 from .page import DOCS_HTML, INDEX_HTML
 from . import videomatic
 from .pool import RenderPool
-from ..service.queue import LEASE, CeleryQueue
+from ..service.queue import LEASE, VISIBILITY_TIMEOUT, CeleryQueue
 from ..service.storage import open_storage
 from ..service.store import TaskStore, claim, video_name
 from ..service.tasks import COMPLETED, FAILED, QUEUED, STATUSES, Task
@@ -194,12 +194,12 @@ async def _sweep(app: web.Application) -> None:
 
 
 async def _requeue_orphaned(pool: CeleryQueue, gens: Generations) -> None:
-    """Scaled out: tasks whose worker went silent are published again, a few times per lease."""
+    """Scaled out: tasks whose message may be lost are published again, a few times per lease."""
     while True:
         await asyncio.sleep(LEASE / 4)
         try:
             await asyncio.to_thread(pool.requeue_orphaned)
-            await asyncio.to_thread(gens.requeue_orphaned, LEASE)
+            await asyncio.to_thread(gens.requeue_orphaned, LEASE, VISIBILITY_TIMEOUT)
         except Exception as e:  # noqa: BLE001 - the database or the broker away: next time
             log.warning("orphaned tasks not queued again: %s", e)
 

@@ -419,21 +419,27 @@ class Generations:
                                                          generations.c.status.not_in(TERMINAL))
                               .values(heartbeat=time.time())).rowcount == 1
 
-    def requeue_orphaned(self, lease: float) -> None:
-        """Publish again each task whose worker let its lease run out, its claim dropped so that
-        the next worker takes it at once: its message may be lost, and the broker would hand a
-        dead worker's out again only after the visibility timeout."""
+    def requeue_orphaned(self, lease: float, queued_for: float) -> None:
+        """Publish again each task whose worker let its lease run out (its claim dropped, so that
+        the next worker takes it at once), or that no worker took `queued_for` seconds after it
+        was published (an unclaimed task's heartbeat: when it was last published): its message
+        may be lost, and the broker would hand a dead worker's out again only after the
+        visibility timeout."""
         assert self.publish is not None
-        orphaned = (generations.c.status.not_in(TERMINAL), generations.c.worker != None,  # noqa: E711
-                    generations.c.heartbeat < time.time() - lease)
+        now = time.time()
+        orphaned = generations.c.status.not_in(TERMINAL) & (
+            ((generations.c.worker != None) & (generations.c.heartbeat < now - lease))  # noqa: E711
+            | ((generations.c.worker == None)  # noqa: E711
+               & (sa.func.coalesce(generations.c.heartbeat, generations.c.created) < now - queued_for)))
         with self.engine.begin() as db:
-            rows = db.execute(sa.select(generations.c.id, generations.c.heartbeat).where(*orphaned)).all()
+            rows = db.execute(sa.select(generations.c.id, generations.c.heartbeat).where(orphaned)).all()
         for gen_id, heartbeat in rows:
             self.publish(gen_id)
-            with self.engine.begin() as db:  # unless its worker renewed its lease meanwhile
-                same = (generations.c.id == gen_id, generations.c.heartbeat == heartbeat)
-                if db.execute(generations.update().where(*same, *orphaned).values(worker=None)).rowcount:
-                    log.info("generation %s: its worker went silent; queued again", gen_id)
+            with self.engine.begin() as db:  # unless a worker took it meanwhile
+                same = (generations.c.id == gen_id, generations.c.heartbeat.is_not_distinct_from(heartbeat))
+                if db.execute(generations.update().where(*same, orphaned)
+                              .values(worker=None, heartbeat=time.time())).rowcount:
+                    log.info("generation %s: its message may be lost; published again", gen_id)
 
     # -- deadlines and retention ----------------------------------------------------
 

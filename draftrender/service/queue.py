@@ -12,7 +12,8 @@ Reliability (see service/worker.py): the message is acknowledged only once the t
 finished (late ack); a worker that dies leaves it unacknowledged, and the broker hands it
 to another worker after the visibility timeout. A message may still be lost (a retry the
 broker could not take, retries run out): the service publishes again every task whose worker
-let its lease run out (requeue_orphaned, every few seconds), so no task waits on a lost one.
+let its lease run out, or still queued a visibility timeout after it was published
+(requeue_orphaned, every few seconds), so no task waits on a lost message for ever.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class CeleryQueue:
         # Published again: a service stopped between storing a task and publishing it would
         # otherwise leave it queued forever. A worker skips a copy whose task already runs.
         for task in queued:
-            await asyncio.to_thread(self._publish, task)
+            await asyncio.to_thread(self._publish_again, task)
 
     def check_capacity(self) -> None:
         """Scaled out the broker holds any number of tasks; nothing to refuse here."""
@@ -108,14 +109,19 @@ class CeleryQueue:
     async def close(self) -> None:
         self.celery.close()
 
-    def requeue_orphaned(self) -> None:
-        """Publish again each render whose worker let its lease run out, and queue it again:
-        its message may be lost, and the broker would hand a dead worker's out again only
-        after the visibility timeout. A worker skips a copy whose task already runs."""
-        for task in self.store.orphaned(LEASE):
-            self._publish(task)
-            if self.store.requeue(task):
-                log.info("task %s: its worker went silent; queued again", task.id)
+    def requeue_orphaned(self, lease: float = LEASE, queued_for: float = VISIBILITY_TIMEOUT) -> None:
+        """Publish again each render whose worker let its lease run out (queued again), or
+        queued and not taken `queued_for` seconds after it was published: its message may be
+        lost, and the broker would hand a dead worker's out again only after the visibility
+        timeout. A worker skips a copy whose task already runs."""
+        for task in self.store.orphaned(lease, queued_for):
+            if self._publish_again(task):
+                log.info("task %s: its message may be lost; published again", task.id)
+
+    def _publish_again(self, task: Task) -> bool:
+        """Publish a task again and queue it (its heartbeat: now), unless a worker took it meanwhile."""
+        self._publish(task)
+        return self.store.requeue(task)
 
     def _publish(self, task: Task) -> None:
         self.celery.send_task(

@@ -141,15 +141,20 @@ class TaskStore:
                                      attempts=tasks.c.attempts + 1, worker_pid=worker_pid, heartbeat=now))
         return self.get(task_id) if done.rowcount else None
 
-    def orphaned(self, lease: float) -> list[Task]:
-        """Running tasks whose worker has not renewed its lease for `lease` seconds."""
-        return self._all(tasks.select().where(tasks.c.status == PROCESSING, tasks.c.heartbeat < time.time() - lease))
+    def orphaned(self, lease: float, queued_for: float) -> list[Task]:
+        """Running tasks whose worker has not renewed its lease for `lease` seconds, and tasks
+        queued (a queued task's heartbeat: when it was last published) `queued_for` seconds ago."""
+        now = time.time()
+        return self._all(tasks.select().where(
+            ((tasks.c.status == PROCESSING) & (tasks.c.heartbeat < now - lease))
+            | ((tasks.c.status == QUEUED) & (sa.func.coalesce(tasks.c.heartbeat, tasks.c.created) < now - queued_for))))
 
     def requeue(self, task: Task) -> bool:
-        """Queue an orphaned task again, unless its worker renewed its lease meanwhile."""
-        done = self._execute(tasks.update().where(tasks.c.id == task.id, tasks.c.status == PROCESSING,
-                                                  tasks.c.heartbeat == task.heartbeat)
-                             .values(status=QUEUED, stage=None, progress=0.0, stages={}, worker_pid=None))
+        """Queue an orphaned task again, just published, unless a worker took it meanwhile."""
+        done = self._execute(tasks.update().where(tasks.c.id == task.id, tasks.c.status == task.status,
+                                                  tasks.c.heartbeat.is_not_distinct_from(task.heartbeat))
+                             .values(status=QUEUED, stage=None, progress=0.0, stages={}, worker_pid=None,
+                                     heartbeat=time.time()))
         return bool(done.rowcount)
 
     def beat(self, task: Task) -> bool:

@@ -1,7 +1,8 @@
 """The generations core on a real PostgreSQL, its provider a fake vibegen on loopback: a
 database blip while a generation polls its provider does not fail it; a bucket away when a
 generation's upload is stored refuses it (503) with the credits refunded; a generation failed
-by its deadline while its worker stores its files leaves none behind."""
+by its deadline while its worker stores its files leaves none behind; one that no worker took
+is published again."""
 
 from __future__ import annotations
 
@@ -142,5 +143,22 @@ def test_a_generation_failed_by_its_deadline_while_its_files_are_stored_leaves_n
         assert storage.service is None  # the sweep ran, while the worker stored
         assert storage.names("generations/") == []
         assert service.accounts.credits(key_id) == 100
+    finally:
+        engine.dispose()
+
+
+def test_a_generation_no_worker_took_is_published_again_once(tmp_path, postgres, fake):
+    engine = open_database(postgres.create_database(f"gens_{uuid.uuid4().hex[:12]}"))
+    published: list[str] = []
+    try:
+        service = generations_on(engine, tmp_path, publish=published.append)  # scaled out
+        waiting, fresh = a_generation(), a_generation()
+        waiting.created = time.time() - 120
+        service.create(waiting, None)
+        service.create(fresh, None)
+        service.requeue_orphaned(lease=10, queued_for=60)
+        assert published == [waiting.id, fresh.id, waiting.id]
+        service.requeue_orphaned(lease=10, queued_for=60)  # just published: not again
+        assert published == [waiting.id, fresh.id, waiting.id]
     finally:
         engine.dispose()

@@ -227,7 +227,7 @@ def test_tasks_whose_messages_the_broker_lost_are_published_again(tmp_path, http
                                 row=cluster.generation)
         assert (done.status, done.attempts) == ("completed", 2), (done.error_message, cluster.logs())
         assert len(fake.submits()) == 1  # the provider's job polled again, not submitted again
-        assert "went silent; queued again" in (tmp_path / "service.log").read_text()
+        assert "its message may be lost; published again" in (tmp_path / "service.log").read_text()
         with av.open(str(tmp_path / "storage" / video_name(task_id))) as c:
             frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
         assert np.abs(frame[90, 160].astype(int) - colour(3)).max() <= 6
