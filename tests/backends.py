@@ -113,3 +113,21 @@ def redis_server():
     server = Redis()
     yield server
     server.remove()
+
+
+def start_bucket(monkeypatch) -> tuple:
+    """moto's S3 server on loopback with a bucket "videos", the AWS settings pointed at it:
+    (storage under render/ in that bucket, the server; stop it to take the bucket away)."""
+    from moto.server import ThreadedMotoServer
+
+    from draftrender.service.storage import BucketStorage
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test",
+                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    storage = BucketStorage("videos", "render/")
+    storage.s3.create_bucket(Bucket="videos")
+    return storage, server

@@ -80,14 +80,22 @@ def draw_mask(mask: np.ndarray, text: str, font, x: float, baseline: float, grow
     union(mask, np.asarray(tile, dtype=np.float32) / 255.0, xi - ox, yi - oy)
 
 
-def union(mask: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
-    """mask = max(mask, tile placed at (x, y)), clipped to the mask."""
-    h, w = mask.shape[:2]
+def overlap(into: np.ndarray, tile: np.ndarray, x: int, y: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the part of `into`, the part of `tile`) where the tile placed at (x, y) covers `into`;
+    None where it covers nothing."""
+    h, w = into.shape[:2]
     th, tw = tile.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + tw, w), min(y + th, h)
     if x1 <= x0 or y1 <= y0:
-        return
-    np.maximum(mask[y0:y1, x0:x1], tile[y0 - y:y1 - y, x0 - x:x1 - x], out=mask[y0:y1, x0:x1])
+        return None
+    return into[y0:y1, x0:x1], tile[y0 - y:y1 - y, x0 - x:x1 - x]
+
+
+def union(mask: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
+    """mask = max(mask, tile placed at (x, y)), clipped to the mask."""
+    if (parts := overlap(mask, tile, x, y)) is not None:
+        dst, src = parts
+        np.maximum(dst, src, out=dst)
 
 
 def fill_rect(mask: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -387,15 +395,11 @@ def cross_max(im: Image.Image) -> Image.Image:
 
 
 def place_premultiplied(layer: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
-    h, w = layer.shape[:2]
-    th, tw = tile.shape[:2]
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + tw, w), min(y + th, h)
-    if x1 <= x0 or y1 <= y0:
-        return
-    src = tile[y0 - y:y1 - y, x0 - x:x1 - x]
-    dst = layer[y0:y1, x0:x1]
-    dst *= 1.0 - src[..., 3:]
-    dst += src
+    """The premultiplied RGBA tile drawn over the layer at (x, y), clipped to the layer."""
+    if (parts := overlap(layer, tile, x, y)) is not None:
+        dst, src = parts
+        dst *= 1.0 - src[..., 3:]
+        dst += src
 
 
 def crop_centred(acc: np.ndarray, sheet: Sheet, layout: Layout) -> np.ndarray:

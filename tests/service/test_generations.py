@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from backends import free_port
+from backends import start_bucket
 from generation_fakes import KEY as PROVIDER_KEY
 from generation_fakes import FakeVibegen, Script, provider_toml, serve
 from media_factory import make_clip
@@ -22,7 +22,7 @@ from draftrender.errors import ServiceBusy
 from draftrender.service.accounts import Accounts, Principal
 from draftrender.service.db import open_database
 from draftrender.service.generations import COMPLETED, FAILED, IN_PROGRESS, Generation, Generations, new_id, upload_name
-from draftrender.service.storage import BucketStorage, FolderStorage
+from draftrender.service.storage import FolderStorage
 from draftrender.service.webhooks import Webhooks
 
 
@@ -85,16 +85,7 @@ def test_a_database_blip_while_polling_the_provider_does_not_fail_the_generation
 
 def test_a_bucket_away_when_the_upload_is_stored_refuses_the_generation_and_refunds(tmp_path, postgres, fake,
                                                                                     monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    bucket = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    bucket.start()
-    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test",
-                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    storage = BucketStorage("videos", "render/")
-    storage.s3.create_bucket(Bucket="videos")
+    storage, bucket = start_bucket(monkeypatch)
     bucket.stop()
     engine = open_database(postgres.create_database(f"gens_{uuid.uuid4().hex[:12]}"))
     try:

@@ -9,23 +9,14 @@ import urllib.request
 
 import openai
 import pytest
-from backends import free_port
+from backends import start_bucket
 
-from draftrender.service.storage import BucketStorage, FolderStorage
+from draftrender.service.storage import FolderStorage
 
 
 @pytest.fixture
 def bucket(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test",
-                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    storage = BucketStorage("videos", "render/")
-    storage.s3.create_bucket(Bucket="videos")
+    storage, server = start_bucket(monkeypatch)
     yield storage
     server.stop()
 
