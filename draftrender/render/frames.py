@@ -43,7 +43,7 @@ from .cache import BoundedCache
 from .compositor import blend_premultiplied, draw, footprint, visible
 from .encode import even_size
 from .fonts import FontBook
-from .layers import Instant, Layer, Operation, cropped, cropped_size, instant, on_yuv_path, operations
+from .layers import Instant, Layer, Operation, YuvLayer, cropped, cropped_size, instant, on_yuv_path, operations
 from .plan import LayerState, TransitionPhase
 from .sources import Context, Sources
 from .text_layout import EM_BOX_ASCENT
@@ -168,11 +168,11 @@ class FrameRenderer:
         island: list[Layer] = []  # consecutive layers drawn in RGB share one conversion
         for state in above:
             now = self.instant(state)
-            plain = self.pasted(now)
-            if plain is not None:
+            drawn = self.pasted(now)
+            if drawn is not None:
                 self.draw_island(canvas, island)
                 island = []
-                canvas.paste(*plain)
+                canvas.draw(drawn.picture, drawn.left, drawn.top, drawn.opacity, drawn.coverage)
                 continue
             layer = self.layer(now)
             if layer is None:
@@ -239,21 +239,23 @@ class FrameRenderer:
         bottom = self.pasted(self.instant(state))
         if bottom is None:
             return False
-        picture, left, top = bottom
+        picture, left, top = bottom.picture, bottom.left, bottom.top
         fill = None
-        if left > 0 or top > 0 or left + picture.width < self.width or top + picture.height < self.height:
+        if (not bottom.opaque or left > 0 or top > 0 or left + picture.width < self.width
+                or top + picture.height < self.height):
             bg = self.canvas_material(state.segment)
             if bg is not None and bg.kind != "color":
                 return False
             fill = opaque_rgb(bg.color) if bg is not None else (0, 0, 0)
         canvas.start(fill)
-        canvas.paste(picture, left, top)
+        canvas.draw(picture, left, top, bottom.opacity, bottom.coverage)
         return True
 
-    def pasted(self, now: Instant) -> tuple[av.VideoFrame, int, int] | None:
-        """(picture, left, top) for a layer the YUV path draws: its source's YUV picture,
-        scaled and placed; None when its source gives no YUV or an operation in its list is
-        not one the YUV path draws at this instant (layers.py)."""
+    def pasted(self, now: Instant) -> YuvLayer | None:
+        """The layer as the YUV path draws it: its source's YUV picture, scaled and placed,
+        with what its operations leave (an opacity, a coverage); None when its source gives
+        no YUV or an operation in its list is not one the YUV path draws at this instant
+        (layers.py)."""
         seg = now.state.segment
         source = self.sources.of(seg)
         if source is None or not source.yuv_ready or not on_yuv_path(self.operations(seg), now):
@@ -265,7 +267,10 @@ class FrameRenderer:
         # Only the part on the canvas is scaled: a picture zoomed past the canvas costs no more.
         part = visible_part(size, left, top, self.width, self.height) or (0, 0, 1, 1)  # off the canvas: a pixel
         picture, dx, dy = source.yuv_at(now.state.source_time, size, part)
-        return picture, left + dx, top + dy
+        drawn_yuv = YuvLayer(picture, left + dx, top + dy, size, (dx, dy))
+        for op in self.operations(seg):
+            op.apply_yuv(drawn_yuv, now)
+        return drawn_yuv
 
     def instant(self, state: LayerState) -> Instant:
         """The layer at this instant: its motion, geometry and where its medium's picture goes."""

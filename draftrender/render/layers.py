@@ -5,9 +5,10 @@ them: crop, text reveal, chroma key, mask, colour adjustment, filters and video 
 the animations' wipe and blur, placement (scale, rotation, flip, position and the
 animations' moves), opacity and blend mode. Only the operations a segment has are in its
 list. Each operation draws on the general path, in RGB (`apply`), and says whether the YUV
-path draws it too at a given instant (`on_yuv`): a layer is pasted in YUV only when its
+path draws it too at a given instant (`on_yuv`): a layer is drawn in YUV only when its
 source gives YUV and every operation in its list says yes (`on_yuv_path`), so an operation
-the YUV path cannot draw never vanishes there.
+the YUV path cannot draw never vanishes there. On the YUV path an operation leaves what it
+does to the source's picture (`apply_yuv`): an opacity, a coverage (a mask's).
 
 The pixel maths are in effects/; an operation only says when and with what it applies.
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+import av
 import numpy as np
 
 from ..effects.animations import STILL, Motion, TextLines, motion, revealed, softened, wiped
@@ -45,6 +47,25 @@ class Layer:
     mode: str | None = None
 
 
+@dataclass(slots=True)
+class YuvLayer:
+    """One layer the YUV path draws: the part of its source's yuv420p picture that falls on the
+    canvas, where that part's top-left goes, and how it is mixed in (opaque at 1 without a
+    coverage: pasted)."""
+
+    picture: av.VideoFrame
+    left: int
+    top: int
+    size: tuple[int, int]  # the whole drawn picture's (width, height)
+    offset: tuple[int, int]  # where `picture` starts in the whole drawn picture
+    opacity: float = 1.0
+    coverage: np.ndarray | None = None  # uint8, the size of `picture`
+
+    @property
+    def opaque(self) -> bool:
+        return self.opacity >= 1 and self.coverage is None
+
+
 @dataclass(frozen=True, slots=True)
 class Instant:
     """A layer at one instant: its state, its animations' motion, its geometry with that
@@ -68,9 +89,22 @@ class Operation(Protocol):
         """Apply the operation to the layer, in RGB."""
         ...
 
+    def apply_yuv(self, layer: YuvLayer, now: Instant) -> None:
+        """Leave on the YUV path's layer what the operation does (when on_yuv says it draws there)."""
+        ...
+
+
+class DrawnByPaste:
+    """An operation the YUV path draws by pasting the source's picture as it is."""
+
+    __slots__ = ()
+
+    def apply_yuv(self, layer: YuvLayer, now: Instant) -> None:
+        pass
+
 
 @dataclass(frozen=True, slots=True)
-class CropOp:
+class CropOp(DrawnByPaste):
     crop: Crop
 
     def on_yuv(self, now: Instant) -> bool:
@@ -81,7 +115,7 @@ class CropOp:
 
 
 @dataclass(frozen=True, slots=True)
-class RevealOp:
+class RevealOp(DrawnByPaste):
     """A text's characters and lines shown one by one (typewriter and line animations)."""
 
     text: Text
@@ -97,7 +131,7 @@ class RevealOp:
 
 
 @dataclass(frozen=True, slots=True)
-class ChromaOp:
+class ChromaOp(DrawnByPaste):
     chroma: Chroma
 
     def on_yuv(self, now: Instant) -> bool:
@@ -115,7 +149,11 @@ class MaskOp:
     coverage: Callable[[Mask, int, int], np.ndarray]  # the mask's coverage of a width×height picture
 
     def on_yuv(self, now: Instant) -> bool:
-        return False
+        return True  # a source that gives YUV is opaque: the mask is its coverage
+
+    def apply_yuv(self, layer: YuvLayer, now: Instant) -> None:
+        (x, y), h, w = layer.offset, layer.picture.height, layer.picture.width
+        layer.coverage = self.coverage(self.mask, *layer.size)[y:y + h, x:x + w]
 
     def apply(self, layer: Layer, now: Instant) -> None:
         h, w = layer.picture.shape[:2]
@@ -123,7 +161,7 @@ class MaskOp:
 
 
 @dataclass(frozen=True, slots=True)
-class AdjustOp:
+class AdjustOp(DrawnByPaste):
     """Brightness, contrast and saturation by keyframes."""
 
     def on_yuv(self, now: Instant) -> bool:
@@ -138,7 +176,7 @@ class AdjustOp:
 
 
 @dataclass(frozen=True, slots=True)
-class GradeOp:
+class GradeOp(DrawnByPaste):
     """A filter, LUT or video effect of the segment's own."""
 
     effect: NamedEffect
@@ -152,7 +190,7 @@ class GradeOp:
 
 
 @dataclass(frozen=True, slots=True)
-class WipeOp:
+class WipeOp(DrawnByPaste):
     """An animation that shows only a band of the picture."""
 
     def on_yuv(self, now: Instant) -> bool:
@@ -164,7 +202,7 @@ class WipeOp:
 
 
 @dataclass(frozen=True, slots=True)
-class BlurOp:
+class BlurOp(DrawnByPaste):
     """An animation that softens the picture."""
 
     def on_yuv(self, now: Instant) -> bool:
@@ -176,7 +214,7 @@ class BlurOp:
 
 
 @dataclass(frozen=True, slots=True)
-class PlaceOp:
+class PlaceOp(DrawnByPaste):
     """Scale, rotation, flip and position (the clip's, its keyframes' and its animations')."""
 
     fit: bool  # a medium is fitted to the canvas; a text's raster is in canvas pixels already
@@ -198,14 +236,17 @@ class PlaceOp:
 @dataclass(frozen=True, slots=True)
 class OpacityOp:
     def on_yuv(self, now: Instant) -> bool:
-        return now.state.alpha * now.move.opacity >= 1
+        return True  # mixing is linear: the same in YUV as in RGB
 
     def apply(self, layer: Layer, now: Instant) -> None:
         layer.opacity = now.state.alpha * now.move.opacity
 
+    def apply_yuv(self, layer: YuvLayer, now: Instant) -> None:
+        layer.opacity = now.state.alpha * now.move.opacity
+
 
 @dataclass(frozen=True, slots=True)
-class BlendOp:
+class BlendOp(DrawnByPaste):
     mode: str  # a key of effects.blend.BLEND_MODES
 
     def on_yuv(self, now: Instant) -> bool:

@@ -179,6 +179,42 @@ class YuvCanvas:
         self.u[cy0:cy1, cx0:cx1] = su[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
         self.v[cy0:cy1, cx0:cx1] = sv[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
 
+    def draw(self, picture: av.VideoFrame, left: int, top: int, opacity: float = 1.0,
+             coverage: np.ndarray | None = None) -> None:
+        """An opaque yuv420p picture placed as paste() places it, mixed in at `opacity` and by
+        its `coverage` (uint8, the picture's size; None: all of it): linear mixing, the same in
+        YUV as in RGB. Chroma is mixed by the coverage summed over each 2×2 block."""
+        if opacity >= 1 and coverage is None:
+            self.paste(picture, left, top)
+            return
+        x0, y0 = max(left, 0), max(top, 0)
+        x1, y1 = min(left + picture.width, self.width), min(top + picture.height, self.height)
+        if x1 <= x0 or y1 <= y0 or opacity <= 0:
+            return
+        sy, su, sv = planes(picture)
+        ox, oy = left // 2, top // 2  # where the picture's first chroma sample lands
+        cx0, cy0 = max(ox, 0), max(oy, 0)
+        cx1, cy1 = min(ox + su.shape[1], self.u.shape[1]), min(oy + su.shape[0], self.u.shape[0])
+        luma, shown = (slice(y0, y1), slice(x0, x1)), (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
+        chroma = slice(cy0, cy1), slice(cx0, cx1)
+        shown_chroma = slice(cy0 - oy, cy1 - oy), slice(cx0 - ox, cx1 - ox)
+        if coverage is None:
+            self.y[luma] = lerp(self.y[luma], sy[shown], opacity)
+            for mine, theirs in ((self.u, su), (self.v, sv)):
+                mine[chroma] = lerp(mine[chroma], theirs[shown_chroma], opacity)
+            return
+        a = coverage.astype(np.uint16)
+        if opacity < 1:
+            a = div255(a * round(opacity * 255))
+        below = self.y[luma]
+        covered = a[shown]
+        below[:] = div255(below * (255 - covered) + sy[shown] * covered)
+        if a.shape[0] % 2 or a.shape[1] % 2:  # a chroma sample covers the last odd row or column alone
+            a = np.pad(a, ((0, a.shape[0] % 2), (0, a.shape[1] % 2)), mode="edge")
+        ca = blocks(a)[shown_chroma]
+        for mine, theirs in ((self.u, su), (self.v, sv)):
+            mine[chroma] = (mine[chroma] * (1020 - ca) + theirs[shown_chroma] * ca + 510) // 1020
+
     def mix(self, o: Overlay, opacity: float = 1.0) -> None:
         """Mix an overlay into the frame, at `opacity` (a fade: in floats, the overlay kept as made)."""
         h, w = o.keep.shape

@@ -82,11 +82,13 @@ def text(folder: Path) -> jy.TextSegment:
 CASES: dict[str, tuple[Callable[[Path], jy.VideoSegment | jy.TextSegment], type | None, bool]] = {
     "scale and position": (lambda f: photo(f), layers.PlaceOp, True),
     "a picture with transparency": (sticker, layers.PlaceOp, False),
-    "opacity": (lambda f: photo(f, alpha=0.6), layers.OpacityOp, False),
+    "opacity": (lambda f: photo(f, alpha=0.6), layers.OpacityOp, True),
     "rotation": (lambda f: photo(f, rotation=20.0), layers.PlaceOp, False),
     "flip": (lambda f: photo(f, flip_horizontal=True), layers.PlaceOp, False),
     "crop": (with_crop, layers.CropOp, False),
-    "mask": (lambda f: photo(f).add_mask(jy.MaskType.圆形, size=0.7), layers.MaskOp, False),
+    "mask": (lambda f: photo(f).add_mask(jy.MaskType.圆形, size=0.7), layers.MaskOp, True),
+    "mask at half opacity": (lambda f: photo(f, alpha=0.5).add_mask(jy.MaskType.圆形, size=0.7, feather=40),
+                             layers.MaskOp, True),
     "chroma": (lambda f: photo(f).add_chroma("#28A0C8FF", intensity=30), layers.ChromaOp, False),
     "colour": (keyframed, layers.AdjustOp, False),
     "filter": (lambda f: photo(f).add_filter(jy.FilterType.黑白记忆, 100), layers.GradeOp, False),
@@ -187,3 +189,24 @@ def test_overlays_made_for_the_yuv_path_stay_bounded_as_captions_change(tmp_path
     finally:
         frames.close()
     assert all(np.ptp(y) > 10 for y in lumas)  # every frame has its caption over the flat clip
+
+
+def test_a_bottom_layer_at_half_opacity_is_drawn_in_yuv_over_its_background(tmp_path):
+    """The bottom layer mixed at its opacity over the canvas fill (black), as the general path draws it."""
+    script = jy.DraftFolder(str(tmp_path)).create_draft("faded", W, H, 30, allow_replace=True)
+    folder = tmp_path / "faded"
+    script.append_tracks([jy.TrackSpec(jy.TrackType.video, "main")])
+    script.add_segment(jy.VideoSegment(str(gradient(folder / "media" / "photo.jpg")), jy.trange(0, SEC),
+                                       clip_settings=jy.ClipSettings(alpha=0.5)), "main")
+    script.save()
+    tl = draftrender.load_draft(folder)
+    frames = FrameRenderer(tl, prepare_media(tl), W, H)
+    try:
+        _, _, states = next(frame_plan(tl, tl.fps, SEC // 2, SEC // 2 + SEC // 30))
+        composed, general = frames.compose(states), frames.render(states)
+    finally:
+        frames.close()
+    assert isinstance(composed, av.VideoFrame)
+    for a, b in zip(yuv_planes(composed), yuv_planes(general), strict=True):
+        assert np.abs(a - b).max() <= 2
+    assert 30 < yuv_planes(general)[0].mean() < 100  # half the gradient's luma over black
