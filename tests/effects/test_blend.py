@@ -77,3 +77,26 @@ def test_integer_blends_equal_their_tables_for_every_pair_of_levels(mode):
 
     b, s = np.meshgrid(np.arange(256, dtype=np.uint16), np.arange(256, dtype=np.uint16), indexing="ij")
     assert np.array_equal(INTEGER_BLENDS[mode](b, s).astype(np.uint8).ravel(), blend_table(mode))
+
+
+@pytest.mark.parametrize("mode", ["multiply", "screen"])
+def test_uint8_blends_equal_their_tables_for_every_pair_of_levels(mode):
+    from draftrender.effects.blend import UINT8_BLENDS, blend_table
+
+    b, s = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8), indexing="ij")
+    out = np.empty_like(b)
+    UINT8_BLENDS[mode](b, s, out, np.empty(b.shape, np.uint16), np.empty(b.shape, np.uint16))
+    assert np.array_equal(out.ravel(), blend_table(mode))
+
+
+def test_a_fully_opaque_blend_over_a_frame_equals_the_blend_band_by_band():
+    from draftrender.effects.blend import blend_band, blend_into
+
+    rng = np.random.default_rng(3)
+    dst, src = rng.integers(0, 256, (150, 40, 3), np.uint8), rng.integers(0, 256, (150, 40, 3), np.uint8)
+    opaque = np.broadcast_to(np.float32(1), (150, 40))
+    for mode in ("multiply", "screen"):
+        fast, general = dst.copy(), dst.copy()
+        blend_into(fast, src, opaque, mode)
+        blend_band(general, src, opaque, mode)
+        assert np.array_equal(fast, general), mode
