@@ -120,11 +120,7 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
     w, h = max(1, round(p.width)), max(1, round(p.height))
     if img.size != (w, h):
         img = img.resize((w, h), Resampling.BILINEAR, reducing_gap=3.0)
-    img = img.convert("RGBa")
-    padded = Image.new("RGBa", (w + 2, h + 2))  # a transparent margin antialiases the edges
-    padded.paste(img, (1, 1))
-    a, b, c, d, e, f = inverse_affine(Placement(w, h, p.cx, p.cy, p.rotation), w, h, x0, y0)
-    warped = padded.transform((x1 - x0, y1 - y0), Transform.AFFINE, (a, b, c + 1, d, e, f + 1), Resampling.BILINEAR)
+    warped = warp(img.convert("RGBa"), p, box)
     if mode is not None:
         straight = np.asarray(warped.convert("RGBA"))
         blend_into(canvas[y0:y1, x0:x1], straight[..., :3], straight[..., 3] * np.float32(opacity / 255), mode)
@@ -135,6 +131,17 @@ def draw_rotated(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity:
     premultiplied = np.asarray(warped)
     blend_premultiplied(canvas[y0:y1, x0:x1], premultiplied[..., :3], premultiplied[..., 3], opacity,
                         coverage[y0:y1, x0:x1])
+
+
+def warp(img: Image.Image, p: Placement, box: tuple[int, int, int, int]) -> Image.Image:
+    """The premultiplied 4-channel `img`, at its drawn size, rotated as `p` places it, over the
+    canvas pixels of `box` (transparent where it does not reach)."""
+    w, h = img.size
+    x0, y0, x1, y1 = box
+    padded = Image.new(img.mode, (w + 2, h + 2))  # a transparent margin antialiases the edges
+    padded.paste(img, (1, 1))
+    a, b, c, d, e, f = inverse_affine(Placement(w, h, p.cx, p.cy, p.rotation), w, h, x0, y0)
+    return padded.transform((x1 - x0, y1 - y0), Transform.AFFINE, (a, b, c + 1, d, e, f + 1), Resampling.BILINEAR)
 
 
 def paste_over(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:

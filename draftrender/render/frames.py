@@ -172,7 +172,7 @@ class FrameRenderer:
             if drawn is not None:
                 self.draw_island(canvas, island)
                 island = []
-                canvas.draw(drawn.picture, drawn.left, drawn.top, drawn.opacity, drawn.coverage)
+                draw_yuv(canvas, drawn)
                 continue
             layer = self.layer(now)
             if layer is None:
@@ -248,7 +248,7 @@ class FrameRenderer:
                 return False
             fill = opaque_rgb(bg.color) if bg is not None else (0, 0, 0)
         canvas.start(fill)
-        canvas.draw(picture, left, top, bottom.opacity, bottom.coverage)
+        draw_yuv(canvas, bottom)
         return True
 
     def pasted(self, now: Instant) -> YuvLayer | None:
@@ -265,7 +265,9 @@ class FrameRenderer:
         size = max(1, round(drawn.width)), max(1, round(drawn.height))
         left, top = round(drawn.cx - size[0] / 2), round(drawn.cy - size[1] / 2)
         # Only the part on the canvas is scaled: a picture zoomed past the canvas costs no more.
-        part = visible_part(size, left, top, self.width, self.height) or (0, 0, 1, 1)  # off the canvas: a pixel
+        # A rotated one is warped whole.
+        part = None if not drawn.axis_aligned else (
+            visible_part(size, left, top, self.width, self.height) or (0, 0, 1, 1))  # off the canvas: a pixel
         picture, dx, dy = source.yuv_at(now.state.source_time, size, part)
         drawn_yuv = YuvLayer(picture, left + dx, top + dy, size, (dx, dy))
         for op in self.operations(seg):
@@ -417,6 +419,14 @@ class FrameRenderer:
 
     def close(self) -> None:
         self.sources.close()
+
+
+def draw_yuv(canvas: YuvCanvas, layer: YuvLayer) -> None:
+    """Draw a layer the YUV path takes: pasted, mixed by its opacity and coverage, or rotated."""
+    if layer.rotated is not None:
+        canvas.draw_rotated(layer.picture, layer.rotated, layer.opacity, layer.coverage)
+    else:
+        canvas.draw(layer.picture, layer.left, layer.top, layer.opacity, layer.coverage)
 
 
 def partner(layers: list[LayerState], i: int) -> int | None:

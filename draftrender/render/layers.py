@@ -60,10 +60,12 @@ class YuvLayer:
     offset: tuple[int, int]  # where `picture` starts in the whole drawn picture
     opacity: float = 1.0
     coverage: np.ndarray | None = None  # uint8, the size of `picture`
+    rotated: Placement | None = None  # where a rotated picture goes (then `picture` is all of it)
 
     @property
     def opaque(self) -> bool:
-        return self.opacity >= 1 and self.coverage is None
+        """Whether the picture replaces what is below it in its box (pasted)."""
+        return self.opacity >= 1 and self.coverage is None and self.rotated is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,14 +216,21 @@ class BlurOp(DrawnByPaste):
 
 
 @dataclass(frozen=True, slots=True)
-class PlaceOp(DrawnByPaste):
+class PlaceOp:
     """Scale, rotation, flip and position (the clip's, its keyframes' and its animations')."""
 
     fit: bool  # a medium is fitted to the canvas; a text's raster is in canvas pixels already
 
     def on_yuv(self, now: Instant) -> bool:
         d = now.drawn
-        return d is not None and d.axis_aligned and not d.flip_horizontal and not d.flip_vertical
+        if d is None or d.flip_horizontal or d.flip_vertical:
+            return False
+        # A rotated picture is warped whole: only while that costs no more than a canvas or so.
+        return d.axis_aligned or d.width * d.height <= 2 * now.canvas[0] * now.canvas[1]
+
+    def apply_yuv(self, layer: YuvLayer, now: Instant) -> None:
+        if now.drawn is not None and not now.drawn.axis_aligned:
+            layer.rotated = now.drawn
 
     def apply(self, layer: Layer, now: Instant) -> None:
         h, w = layer.picture.shape[:2]

@@ -24,8 +24,12 @@ import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 
+from PIL import Image
+
 from ..effects.blend import div255
+from ..effects.transform import Placement
 from ..effects.transitions import lerp
+from .compositor import footprint, warp
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in canvas pixels
 
@@ -214,6 +218,49 @@ class YuvCanvas:
         ca = blocks(a)[shown_chroma]
         for mine, theirs in ((self.u, su), (self.v, sv)):
             mine[chroma] = (mine[chroma] * (1020 - ca) + theirs[shown_chroma] * ca + 510) // 1020
+
+    def draw_rotated(self, picture: av.VideoFrame, p: Placement, opacity: float = 1.0,
+                     coverage: np.ndarray | None = None) -> None:
+        """An opaque yuv420p picture at its drawn size, rotated as `p` places it (as the RGB
+        compositor rotates: Pillow's bilinear affine warp in premultiplied alpha, with a
+        transparent margin), mixed in at `opacity` by its warped coverage. Y, U, V and the
+        coverage are warped together as the four channels of one picture, chroma repeated
+        to every pixel (as the RGB conversion does)."""
+        box = footprint(p, self.width, self.height)
+        if box is None or opacity <= 0:
+            return
+        box = even_box(box, self.width, self.height)
+        sy, su, sv = planes(picture)
+        h, w = sy.shape
+        yuva = np.empty((h, w, 4), np.uint8)
+        yuva[..., 0] = sy
+        yuva[..., 1] = np.repeat(np.repeat(su, 2, axis=0), 2, axis=1)[:h, :w]
+        yuva[..., 2] = np.repeat(np.repeat(sv, 2, axis=0), 2, axis=1)[:h, :w]
+        yuva[..., 3] = 255 if coverage is None else coverage
+        warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, box))
+        self.mix_premultiplied(box[0], box[1], warped, opacity)
+
+    def mix_premultiplied(self, left: int, top: int, yuva: np.ndarray, opacity: float = 1.0) -> None:
+        """Mix a premultiplied 4:4:4 picture (HxWx4 uint8: Y·a, U·a, V·a, a; even sides, its
+        top-left at an even left, top) into the frame, at `opacity`."""
+        h, w = yuva.shape[:2]
+        luma = self.y[top:top + h, left:left + w]
+        chroma = slice(top // 2, (top + h) // 2), slice(left // 2, (left + w) // 2)
+        if opacity < 1:  # in floats: one rounding, not one per product
+            k = np.float32(opacity / 255)
+            a = yuva[..., 3] * k
+            luma[:] = np.minimum(luma * (1 - a) + yuva[..., 0] * np.float32(opacity) + 0.5, 255)
+            covered = blocks(yuva[..., 3]) * (k / 4)
+            for plane, c in ((self.u, 1), (self.v, 2)):
+                mixed = plane[chroma] * (1 - covered) + blocks(yuva[..., c]) * np.float32(opacity / 4) + 0.5
+                plane[chroma] = np.minimum(mixed, 255)
+            return
+        a = yuva[..., 3].astype(np.uint16)
+        luma[:] = np.minimum(div255(luma * (255 - a)) + yuva[..., 0], 255)
+        covered = blocks(a)
+        for plane, c in ((self.u, 1), (self.v, 2)):
+            mixed = (plane[chroma] * (1020 - covered) + blocks(yuva[..., c]) * 255 + 510) // 1020
+            plane[chroma] = np.minimum(mixed, 255)
 
     def mix(self, o: Overlay, opacity: float = 1.0) -> None:
         """Mix an overlay into the frame, at `opacity` (a fade: in floats, the overlay kept as made)."""

@@ -289,7 +289,6 @@ def test_a_landscape_video_on_a_portrait_canvas_fills_the_bars_with_the_backgrou
 
 
 @pytest.mark.parametrize("why, clip, kwargs", [
-    ("rotated", jy.ClipSettings(rotation=10), {}),
     ("flipped", jy.ClipSettings(flip_horizontal=True), {}),
     ("an untagged SD source (BT.601)", None, {"bt709": False}),
     ("a blurred background", jy.ClipSettings(scale_x=0.5, scale_y=0.5), {"background": ("blur",)}),
