@@ -35,6 +35,7 @@ STEPS = (
     ("  blur", "render/layers.py", "BlurOp.apply"),
     ("yuv: paste", "render/yuv.py", "paste"),
     ("yuv: drawn by opacity or coverage", "render/yuv.py", "draw"),
+    ("yuv: rotated (warped, mixed)", "render/yuv.py", "draw_rotated"),
     ("yuv: dissolve", "render/yuv.py", "mix_from"),
     ("yuv: overlay made (once while it stays the same)", "render/yuv.py", "overlay"),
     ("yuv: overlay mixed", "render/yuv.py", "mix"),
