@@ -151,7 +151,10 @@ class MaskOp:
     coverage: Callable[[Mask, int, int], np.ndarray]  # the mask's coverage of a width×height picture
 
     def on_yuv(self, now: Instant) -> bool:
-        return True  # a source that gives YUV is opaque: the mask is its coverage
+        # A source that gives YUV is opaque: the mask is its coverage, made at the drawn size,
+        # so only up to the size the general path makes it at (FrameRenderer.decode_size).
+        d = now.drawn
+        return d is not None and d.width <= 2 * now.canvas[0] and d.height <= 2 * now.canvas[1]
 
     def apply_yuv(self, layer: YuvLayer, now: Instant) -> None:
         (x, y), h, w = layer.offset, layer.picture.height, layer.picture.width
