@@ -39,6 +39,16 @@ NVENC_PRESETS = {
 }
 # An NVENC open that takes longer than this is treated as unavailable (a wedged driver).
 NVENC_PROBE_TIMEOUT_S = 10.0
+# x264's frame threads when the settings leave the count to us (threads 0): one per core, at
+# most this many. Frame threads keep two cores busier than slice threads (1080x1920 at
+# veryfast, encoded from memory on 2 cores: 11.2 s against 12.9 s; the talkinghead render
+# 47 s against 55-62 s) but each holds frames and their references: +48 MB at 2 threads,
+# about +20 MB a thread more. x264's own automatic count, 1.5 per core, would be 24 threads
+# (some 650 MB) on a 16 core server, which renders 4 drafts at once
+# (server.config.default_workers): 4 threads each fill its cores as they are. (x264's
+# threaded lookahead is kept: without it, sync-lookahead=0, it saves 28 MB but runs the
+# lookahead on the calling thread and loses most of the gain.)
+X264_THREADS_MAX = 4
 
 
 def part_file(output: Path, suffix: str = "") -> Path:
@@ -114,6 +124,27 @@ def choose_encoder(settings: EncodeSettings) -> tuple[str, list[str]]:
     if settings.encoder in ("auto", "libx264", "libx265", "cpu"):
         return cpu, []
     raise EncodeFailed(f"unknown encoder {settings.encoder!r}; expected libx264, nvenc or auto")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def video_threads(encoder: str, settings: EncodeSettings) -> tuple[int, str]:
+    """(thread count, thread type) the video encoder opens with.
+
+    libx264: frame threads, settings.threads of them, or (0) one per core up to
+    X264_THREADS_MAX. libx265 takes the count as its frame threads whatever the type (0: x265
+    picks 1 to 6 by the core count, beside a pool of row threads on every core), and NVENC
+    ignores both: those keep FFmpeg's count and PyAV's slice type as they always had.
+    """
+    if encoder == "libx264":
+        return settings.threads or min(usable_cores(), X264_THREADS_MAX), "FRAME"
+    return settings.threads, "SLICE"
 
 
 def video_options(encoder: str, settings: EncodeSettings) -> dict[str, str]:
@@ -214,11 +245,7 @@ class VideoEncoder:
         video.width, video.height, video.pix_fmt = self.width, self.height, "yuv420p"
         ctx = video.codec_context
         ctx.time_base = 1 / self.fps
-        # 0: the encoder picks (x264 uses every core); FFmpeg's own default is 1.
-        ctx.thread_count = self.settings.threads
-        # Slice threads (PyAV's default), not frame threads (the ffmpeg command's): x264's frame
-        # threads encode 1080p about 8 % faster on two cores but hold 60 MB more frames.
-        ctx.thread_type = "SLICE"
+        ctx.thread_count, ctx.thread_type = video_threads(encoder, self.settings)
         # Tag BT.709 limited range: the matrix _yuv_frame converts with (1 is AVCOL_*_BT709).
         ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, ColorPrimaries.BT709, ColorTrc.BT709
         ctx.color_range = ColorRange.MPEG

@@ -88,6 +88,7 @@ class EncodeThread:
         self._video = Worker("draftrender-encode", self.DEPTH)
         self._audio = Worker("draftrender-encode-audio", self.AUDIO_DEPTH)
         self._closing = 0.0
+        self._aac = 0.0  # CPU seconds in the AAC encoder
 
     @property
     def busy(self) -> float:
@@ -96,8 +97,11 @@ class EncodeThread:
 
     @property
     def audio_busy(self) -> float:
-        """Seconds the sound thread spent encoding (beside the video thread)."""
-        return self._audio.busy
+        """CPU seconds the sound thread spent encoding AAC (beside the video thread). Not its
+        Worker's busy time: that also counts the waits to hand the packets to the video
+        thread, whose queue is full whenever the render is bound by the video encoder; and
+        CPU time, as this is what the sound takes from the cores the pictures need."""
+        return self._aac
 
     def write_frame(self, frame) -> None:
         self._raise_failure()
@@ -108,7 +112,10 @@ class EncodeThread:
         self._audio.put(self._encode_audio, samples)
 
     def _encode_audio(self, samples: np.ndarray) -> None:
-        self._video.put(self.encoder.mux, self.encoder.encode_audio(samples))
+        t0 = time.thread_time()  # FFmpeg's AAC encoder runs on the calling thread only
+        packets = self.encoder.encode_audio(samples)
+        self._aac += time.thread_time() - t0
+        self._video.put(self.encoder.mux, packets)
 
     def _raise_failure(self) -> None:
         failure = self._video.failure or self._audio.failure

@@ -10,11 +10,13 @@ import pytest
 
 from draftrender.errors import EncodeFailed
 from draftrender.render.encode import (
+    X264_THREADS_MAX,
     EncodeSettings,
     VideoEncoder,
     even_size,
     nvenc_unavailable,
     nvidia_gpu_present,
+    usable_cores,
 )
 
 W, H = 320, 180
@@ -80,6 +82,24 @@ def test_round_trip_size_rate_count_and_colours(tmp_path):
         assert ctx.pix_fmt == "yuv420p" and (ctx.width, ctx.height) == (W, H)
         assert int(ctx.colorspace) == 1  # tagged BT.709, the matrix it was converted with
     assert leftovers(tmp_path) == ["out.mp4"]
+
+
+def x264_options(path) -> dict[str, str]:
+    """The options x264 wrote into the stream (its SEI: "... options: cabac=1 ref=1 ...")."""
+    data = open(path, "rb").read()
+    text = data[data.index(b"options: ") + 9:].split(b"\x00")[0].decode("latin-1")
+    return dict(item.split("=", 1) for item in text.split() if "=" in item)
+
+
+@pytest.mark.parametrize("threads, expected", [(0, min(usable_cores(), X264_THREADS_MAX)), (1, 1), (3, 3)])
+def test_x264_encodes_with_frame_threads_bounded_by_the_cores(tmp_path, threads, expected):
+    out = tmp_path / "threads.mp4"
+    with VideoEncoder(out, W, H, Fraction(25), EncodeSettings(threads=threads)) as enc:
+        for i in range(10):
+            enc.write_frame(flat(i))
+    options = x264_options(out)
+    assert options["threads"] == str(expected) and options["sliced_threads"] == "0"
+    assert len(decoded_video(out)[1]) == 10
 
 
 def test_moov_box_precedes_media_data(tmp_path):
