@@ -52,7 +52,7 @@ from .yuv import Overlay, YuvCanvas, overlay, visible_part
 
 CACHE_SIZE = 16  # mask coverages, text line positions and operation lists kept (a few per layer on screen)
 OVERLAYS_KEPT = 1  # overlays ready to mix into YUV frames: the latest always, older ones within OVERLAYS_BYTES
-OVERLAYS_BYTES = 16 * 1024 * 1024  # the captions and stickers on screen, not a moving picture's overlays
+OVERLAYS_BYTES = 4 * 1024 * 1024  # the captions and stickers on screen, not a moving picture's overlays
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,9 +189,7 @@ class ImageSource:
         key = (size, part)
         if self._yuv is None or self._yuv[0] != key:
             factor = self._factor(size)
-            still = self._yuv_stills.get(factor, lambda: self._to_yuv.reformat(
-                av.VideoFrame.from_ndarray(self._still(factor), format="rgb24"), format="yuv420p",
-                dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG))
+            still = self._yuv_stills.get(factor, lambda: self._yuv_still(factor))
             box, drawn = source_box((still.width, still.height), size, part or (0, 0, *size), step=2)
             # Edges on even pixels (whole chroma samples), copied into a frame of FFmpeg's own:
             # from a view with an odd edge SwScale read past it, and the same render came out
@@ -200,6 +198,19 @@ class ImageSource:
                                            height=max(2, drawn[3] - drawn[1]), interpolation="BILINEAR")
             self._yuv = (key, (picture, drawn[0], drawn[1]))
         return self._yuv[1]
+
+    def _yuv_still(self, factor: int) -> av.VideoFrame:
+        """The reduction by `factor` converted to yuv420p, once. The RGB pixels it was made from
+        are then dropped, every reduction's (a full-size PNG kept to reduce from too): a photo on
+        the YUV path is drawn from these alone, and its RGB ones (twice the bytes: 18 MB beside
+        9 for a 3000×2000 photo) are made again from the file if frame_at asks for them."""
+        rgb = self._still(factor)
+        # The array itself is read, not a copy of it in a frame of FFmpeg's own (another
+        # frame of RGB at the peak); SwScale converts it the same.
+        picture = self._to_yuv.reformat(av.VideoFrame.from_numpy_buffer(rgb, format="rgb24"), format="yuv420p",
+                                        dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+        self._stills.clear()
+        return picture
 
     def _open_animation(self, n: int) -> None:
         image = self._image

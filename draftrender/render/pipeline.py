@@ -23,7 +23,7 @@ from ..errors import DraftRenderError, InvalidOption, RenderFailed
 from ..options import PROGRAM_ONLY, Progress, RenderOptions, render_options
 from ..timeline.model import FidelityNote, Timeline
 from ..timeline.summary import fps_value
-from .allocator import fix_mmap_threshold
+from .allocator import fix_mmap_threshold, release_free_memory
 from .audio import Soundtrack
 from .encode import VideoEncoder, even_size
 from .encode_thread import EncodeThread
@@ -87,6 +87,7 @@ def time_range(tl: Timeline, opts: RenderOptions) -> tuple[int, int]:
 
 VIDEO_SUFFIXES = (".mp4", ".m4v")  # names for what VideoEncoder writes
 AUDIO_EVERY = 10  # frames
+TRIM_EVERY = 30  # frames between giving the heaps' free pages back (allocator.py)
 
 
 def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOptions()) -> RenderResult:
@@ -132,6 +133,8 @@ def render_timeline(tl: Timeline, output: Path, opts: RenderOptions = RenderOpti
                     encoder.write_audio(samples)
             if n % 10 == 0 or n == total - 1:
                 report("render", n + 1, total)
+            if n % TRIM_EVERY == TRIM_EVERY - 1:
+                release_free_memory()  # else freed pages stay resident in the heaps' holes
         report("encode", total, total)
         with watch.stage("encode_wait"):
             encoder.close()

@@ -45,3 +45,30 @@ def test_frame_sized_blocks_are_mmapped_once_fixed():
 
 def test_the_users_own_setting_stands():
     assert probe("fix", env={"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}) == ["False", "False"]
+
+
+# 64 freed blocks of 1 MB (under the threshold: on the heap) below one still held, so glibc
+# cannot shrink the heap from its top: their pages stay resident until they are released.
+RELEASE = """
+import os
+import numpy as np
+from draftrender.render.allocator import fix_mmap_threshold, release_free_memory
+
+def resident() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+fix_mmap_threshold()
+blocks = [np.ones(1 << 20, np.uint8) for _ in range(65)]
+held = blocks.pop()
+del blocks
+freed = resident()
+print(release_free_memory(), (freed - resident()) >> 20)
+"""
+
+
+def test_freed_heap_pages_go_back_to_the_system():
+    out = subprocess.run([sys.executable, "-c", RELEASE], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    released, mb = out.stdout.split()
+    assert released == "True" and int(mb) >= 48  # of the 64 MB freed

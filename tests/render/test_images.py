@@ -85,6 +85,25 @@ def test_a_large_jpeg_is_decoded_at_the_reduced_size_only(tmp_path):
     assert image.frame_at(0).shape == (800, 600, 3)
 
 
+def test_a_photo_drawn_in_yuv_keeps_only_its_yuv_reduction(tmp_path):
+    # Its RGB pixels (twice the bytes) are dropped once converted, the PNG's full decode too,
+    # and made again from the file when the RGB path asks for them.
+    pixels = np.zeros((300, 400, 3), np.uint8)
+    pixels[:, :200] = (230, 20, 20)
+    pixels[:, 200:] = (20, 20, 230)
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    image = ImageSource(tmp_path / "photo.png")
+    assert image.yuv_ready and len(image._stills) == 1  # the PNG's full decode, to reduce from
+    picture, left, top = image.yuv_at(0, (100, 75))
+    assert (picture.width, picture.height, left, top) == (100, 75, 0, 0)
+    assert len(image._stills) == 0 and image._stills.bytes == 0  # no RGB kept beside it
+    assert len(image._yuv_stills) == 1
+    again = image.frame_at(0, (90, 70))
+    assert again.shape == (75, 100, 3)
+    assert tuple(again[37, 25]) == (230, 20, 20) and tuple(again[37, 75]) == (20, 20, 230)
+    assert image.yuv_at(0, (100, 75))[0] is picture  # the YUV one is not made again
+
+
 def test_a_truncated_jpeg_is_unreachable_when_opened(tmp_path):
     Image.new("RGB", (400, 300), (10, 200, 30)).save(tmp_path / "whole.jpg")
     data = (tmp_path / "whole.jpg").read_bytes()
