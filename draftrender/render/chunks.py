@@ -2,7 +2,7 @@
 joined into one MP4 without re-encoding, with the sound rendered once.
 
 - A chunk is frames [first, last) of the whole timeline, encoded with the same settings as
-  every other chunk (and a fixed thread count, so slices match too): each starts on an IDR
+  every other chunk (and a fixed thread count, so the bytes match too): each starts on an IDR
   frame and x264's GOPs are closed, so a chunk decodes on its own. join() checks that every
   chunk carries the same SPS/PPS before it puts them one after another.
 - The sound is one part of its own, mixed on the output's sample clock from frame 0 to the

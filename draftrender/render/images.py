@@ -160,9 +160,11 @@ class ImageSource:
                     if factor > 1:
                         image.draft(self._mode, (-(-image.width // factor), -(-image.height // factor)))
                     still = self._decoded(image)
-                target = (-(-self.width // factor), -(-self.height // factor))
-                if still.shape[1] >= 2 * target[0]:  # the decoder's scales stop at 1/8
-                    still = np.asarray(Image.fromarray(still).reduce(still.shape[1] // target[0]))
+                # What the decoder's scales (none for PNG; down to 1/8 for JPEG) left to reduce:
+                # by the same factor as from the full picture, whatever the sides' remainders.
+                rest = factor * still.shape[1] // self.width  # both upright
+                if rest > 1:
+                    still = np.asarray(Image.fromarray(still).reduce(rest))
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
             raise RenderFailed(f"decoding {self.path} failed: {reason(e)}") from None
         return frozen(still)

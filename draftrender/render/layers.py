@@ -158,7 +158,9 @@ class MaskOp:
 
     def apply_yuv(self, layer: YuvLayer, now: Instant) -> None:
         (x, y), h, w = layer.offset, layer.picture.height, layer.picture.width
-        layer.coverage = self.coverage(self.mask, *layer.size)[y:y + h, x:x + w]
+        # Sources scale to 2 pixels at least: a picture drawn 1 pixel wide is wider than drawn.
+        size = max(layer.size[0], x + w), max(layer.size[1], y + h)
+        layer.coverage = self.coverage(self.mask, *size)[y:y + h, x:x + w]
 
     def apply(self, layer: Layer, now: Instant) -> None:
         h, w = layer.picture.shape[:2]

@@ -9,7 +9,6 @@ that the caller must not write to (they are cached and shared, so they are marke
 from __future__ import annotations
 
 import bisect
-import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 
 from draftrender.errors import MaterialUnreachable, RenderFailed
 
+from .encode import usable_cores
 from .yuv import Box, cropped, rgb_view, source_box
 
 US = 1_000_000
@@ -31,7 +31,7 @@ FORWARD_KEEP = 2
 # layer. Two keep a 1080p decode ahead of the compositor at a third less memory than three.
 # With two cores or fewer the encoder already keeps them busy, and a second thread only holds
 # more frames: 7 MB per 1080p decoder, and the showcase and layers benchmarks ran no slower.
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+CORES = usable_cores()
 DECODER_THREADS = 2 if CORES > 2 else 1
 # Reverse playback decodes a chunk of about this much source time before the request...
 REVERSE_SPAN = 1_000_000

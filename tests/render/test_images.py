@@ -104,6 +104,20 @@ def test_a_photo_drawn_in_yuv_keeps_only_its_yuv_reduction(tmp_path):
     assert image.yuv_at(0, (100, 75))[0] is picture  # the YUV one is not made again
 
 
+def test_a_png_with_odd_sides_reduced_again_from_its_file_is_the_same_reduction(tmp_path):
+    # Once drawn in YUV its full decode is dropped: an RGB reduction asked later is made from
+    # the file, and must be the one made from the full picture (401 wide: 201 at a half).
+    y, x = np.mgrid[0:301, 0:401]
+    pixels = np.stack([x % 256, y % 256, (x * y) % 256], axis=-1).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "odd.png")
+    first = ImageSource(tmp_path / "odd.png").frame_at(0, (200, 150))
+    assert first.shape == (151, 201, 3)
+    image = ImageSource(tmp_path / "odd.png")
+    image.yuv_at(0, (200, 150))
+    assert len(image._stills) == 0
+    assert np.array_equal(image.frame_at(0, (200, 150)), first)
+
+
 def test_a_truncated_jpeg_is_unreachable_when_opened(tmp_path):
     Image.new("RGB", (400, 300), (10, 200, 30)).save(tmp_path / "whole.jpg")
     data = (tmp_path / "whole.jpg").read_bytes()

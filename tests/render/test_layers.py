@@ -212,3 +212,22 @@ def test_a_bottom_layer_at_half_opacity_is_drawn_in_yuv_over_its_background(tmp_
     for a, b in zip(yuv_planes(composed), yuv_planes(general), strict=True):
         assert np.abs(a - b).max() <= 2
     assert 30 < yuv_planes(general)[0].mean() < 100  # half the gradient's luma over black
+
+
+def test_a_mask_on_a_picture_drawn_one_pixel_wide_covers_the_picture_its_source_gives():
+    # Sources scale to 2 pixels at least: the coverage must be the picture's size, not the
+    # drawn size, or mixing it fails.
+    from draftrender.render.yuv import YuvCanvas
+    from draftrender.timeline.model import Mask
+
+    picture = av.VideoFrame(2, 2, "yuv420p")
+    for plane in picture.planes:
+        np.frombuffer(plane, np.uint8)[:] = 200
+    drawn = layers.YuvLayer(picture, -1, -1, (1, 1), (0, 0))  # its first row and column off the canvas
+    full = lambda mask, w, h: np.full((h, w), 255, np.uint8)  # noqa: E731 - the coverage callable
+    layers.MaskOp(Mask("rectangle"), full).apply_yuv(drawn, None)  # type: ignore[arg-type]
+    assert drawn.coverage.shape == (2, 2)
+    canvas = YuvCanvas(8, 8)
+    canvas.start((0, 0, 0))
+    canvas.draw(drawn.picture, drawn.left, drawn.top, drawn.opacity, drawn.coverage)
+    assert canvas.y[0, 0] == 200 and canvas.y[1, 1] == 16
