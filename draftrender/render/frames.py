@@ -9,8 +9,9 @@ everything drawn below them.
 
 compose() gives the encoder its frame: built in YUV (yuv.py) when the bottom layer's
 operations are all ones the YUV path draws and no effect track or transition other than a
-dissolve shows, else render()'s RGB. Above the bottom, each layer is pasted in YUV when its
-operations allow it; else its operations apply in RGB, and the picture they give is mixed
+dissolve shows, else render()'s RGB. Above the bottom, each layer is drawn in YUV from its
+source's picture when its operations allow it (pasted, or mixed by its opacity, mask or
+rotation: draw_yuv); else its operations apply in RGB, and the picture they give is mixed
 into the YUV frame with its coverage when it is upright and in normal blend mode, or drawn
 in RGB inside its own box (an island), with the layers after it until the next paste.
 

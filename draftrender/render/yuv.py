@@ -2,11 +2,13 @@
 
 Most frames of real drafts are a video, opaque and upright, with captions or stickers over
 part of it. Such a frame never needs to be RGB as a whole: the decoder's planes, scaled to
-the drawn size, are pasted where the layer goes. An upright overlay in normal blend mode (a
-caption, a sticker with transparency, a layer at half opacity) is converted to YUV with its
-coverage once (an `Overlay`) and mixed into the planes, which is what mixing in RGB and
-converting gives, since the conversion is linear. Other overlays (rotated, or in a blend
-mode) are drawn in RGB inside their own box only, converted there and back (an island).
+the drawn size, are pasted where the layer goes; faded or masked, they are mixed in by their
+opacity and coverage (`draw`), and rotated, warped with their coverage (`draw_rotated`). An
+upright overlay in normal blend mode (a caption, a sticker with transparency) is converted to
+YUV with its coverage once (an `Overlay`) and mixed into the planes, which is what mixing in
+RGB and converting gives, since the conversion is linear. Other overlays (in a blend mode,
+or made in RGB and rotated) are drawn in RGB inside their own box only, converted there and
+back (an island).
 Converting whole frames YUV → RGB after decoding and RGB → YUV before encoding costs more
 CPU than the rest of compositing (about 7 ms for a 1080×1920 frame, on a core the encoder
 needs). Pixels an overlay leaves unchanged keep their YUV values exactly, so neither leaves
