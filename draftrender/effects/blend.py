@@ -89,11 +89,16 @@ def product255(a: np.ndarray, b: np.ndarray, out: np.ndarray, x: np.ndarray, t: 
     """out = div255(a·b) of uint8 arrays, through the uint16 scratch arrays x and t of their
     shape: no allocation per band (a fresh temporary of a band's size costs its page faults)."""
     np.multiply(a, b, out=x, dtype=np.uint16)
+    div255_into(x, t)
+    np.copyto(out, x, casting="unsafe")
+
+
+def div255_into(x: np.ndarray, t: np.ndarray) -> None:
+    """x = div255(x) in place for uint16 x, through the scratch array t of its shape."""
     x += 128
     np.right_shift(x, 8, out=t)
     x += t
     x >>= 8
-    np.copyto(out, x, casting="unsafe")
 
 
 def screen_uint8(b: np.ndarray, s: np.ndarray, out: np.ndarray, x: np.ndarray, t: np.ndarray) -> None:
@@ -102,10 +107,7 @@ def screen_uint8(b: np.ndarray, s: np.ndarray, out: np.ndarray, x: np.ndarray, t
     np.subtract(255, b, out=x, dtype=np.uint16)
     np.subtract(255, s, out=t, dtype=np.uint16)
     x *= t
-    x += 128
-    np.right_shift(x, 8, out=t)
-    x += t
-    x >>= 8
+    div255_into(x, t)
     np.subtract(255, x, out=out, casting="unsafe")
 
 
