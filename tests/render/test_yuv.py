@@ -18,6 +18,8 @@ from PIL import Image
 
 import draftrender
 from draftrender.assets import prepare_media
+from draftrender.effects.transform import Placement
+from draftrender.render.compositor import draw
 from draftrender.render.frames import FrameRenderer
 from draftrender.render.plan import frame_plan
 from draftrender.render.video import VideoReader, source_matrix
@@ -381,3 +383,66 @@ def test_an_overlay_mixed_at_part_opacity_is_the_overlay_of_the_fainter_picture(
     for name, a, b in zip("YUV", *canvases, strict=True):
         assert np.abs(a - b).max() <= 1, name
     assert np.ptp(canvases[0][0]) > 20  # it drew the picture
+
+
+def gentle_picture(w: int, h: int) -> np.ndarray:
+    """An RGB picture whose colour changes by a level or two a pixel: a chroma sample's
+    half-pixel shift at an odd place changes it by less than a level."""
+    x, y = np.meshgrid(np.arange(w), np.arange(h))
+    return np.dstack([200 - 2 * x, 60 + 2 * y, 40 + x]).astype(np.uint8)
+
+
+def soft_coverage(w: int, h: int) -> np.ndarray:
+    """0 at the picture's edges, rising to a partial 160 inside (mixing weights short of whole)."""
+    x, y = np.meshgrid(np.arange(w), np.arange(h))
+    edge = np.minimum(np.minimum(x, w - 1 - x), np.minimum(y, h - 1 - y))
+    return np.clip(edge * 60, 0, 160).astype(np.uint8)
+
+
+def yuv420(rgb: np.ndarray) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
+        format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+
+
+@pytest.mark.parametrize("left, top, size, rotation", [
+    (7, 5, (40, 30), 0.0),  # odd
+    (7, 5, (41, 31), 0.0),  # odd sides too
+    (-9, -3, (40, 30), 0.0),  # negative and odd: clipped at the left and top
+    (-10, 4, (41, 31), 0.0),
+    (45, 33, (40, 30), 0.0),  # clipped at the right and bottom
+    (30, -11, (41, 31), 0.0),
+    (7, 5, (40, 30), 30.0),
+    (-9, -3, (40, 30), 200.0),
+    (45, 33, (40, 30), 30.0),
+])
+def test_the_yuv_canvas_draws_a_picture_by_its_opacity_and_coverage_as_rgb_drawing_does(left, top, size, rotation):
+    """YuvCanvas.draw and draw_rotated against the RGB compositor's drawing of the same picture,
+    converted: luma within 2 levels everywhere; chroma within 2 levels off the coverage's edges
+    (there a chroma sample of a picture at an odd place lands half a pixel off: a fringe)."""
+    w, h = size
+    rgb, coverage = gentle_picture(w, h), soft_coverage(w, h)
+    p = Placement(w, h, left + w / 2, top + h / 2, rotation)
+    under = (40, 60, 90)
+    for opacity, cover in ((1.0, coverage), (0.6, coverage), (0.6, None), (1.0, None)):
+        drawn = np.empty((48, 64, 3), np.uint8)
+        drawn[:] = under
+        draw(drawn, rgb if cover is None else np.dstack([rgb, cover]), p, opacity)
+        shown = np.zeros((48, 64, 3), np.uint8)  # where the picture shows, and how much
+        white = np.full_like(rgb, 255)
+        draw(shown, white if cover is None else np.dstack([white, cover]), p, opacity)
+        canvas = YuvCanvas(64, 48)
+        canvas.start(under)
+        if rotation:
+            canvas.draw_rotated(yuv420(rgb), p, opacity, cover)
+        else:
+            canvas.draw(yuv420(rgb), left, top, opacity, cover)
+        mine = [plane.astype(int) for plane in planes(canvas.frame)]
+        reference = [plane.astype(int) for plane in planes(yuv420(drawn))]
+        assert np.abs(mine[0] - reference[0]).max() <= 2, (opacity, cover is not None)
+        # A chroma sample is compared where the picture's coverage is the same over it and a pixel around.
+        around = np.lib.stride_tricks.sliding_window_view(np.pad(shown[..., 0], 2, mode="edge"), (6, 6))[::2, ::2]
+        inside = around.min(axis=(2, 3)) == around.max(axis=(2, 3))
+        assert inside.mean() > 0.6
+        for a, b in zip(mine[1:], reference[1:], strict=True):
+            assert np.abs(a - b)[inside].max() <= 2, (opacity, cover is not None)
+        assert np.abs(mine[0] - yuv_colour(under)[0]).max() > 10  # it drew the picture
