@@ -25,7 +25,6 @@ from functools import cache
 import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
-
 from PIL import Image
 
 from ..effects.blend import div255
@@ -146,6 +145,14 @@ def overlay(picture: np.ndarray, left: int, top: int, width: int, height: int,
     return Overlay(x0, y0, y * a, 255 - a, blocks(u * a), blocks(v * a), 1020 - blocks(a))
 
 
+def premultiplied_overlay(yuva: np.ndarray, left: int, top: int) -> Overlay:
+    """A premultiplied 4:4:4 picture (HxWx4 uint8: Y·a, U·a, V·a and a over 255; even sides)
+    as an overlay, its top-left at an even (left, top)."""
+    a = yuva[..., 3].astype(np.uint16)
+    return Overlay(left, top, yuva[..., 0] * np.uint16(255), 255 - a, blocks(yuva[..., 1]) * 255,
+                   blocks(yuva[..., 2]) * 255, 1020 - blocks(a))
+
+
 def blocks(plane: np.ndarray) -> np.ndarray:
     """The sums of each 2×2 block of an even-sized plane, as uint32."""
     return plane[0::2, 0::2].astype(np.uint32) + plane[0::2, 1::2] + plane[1::2, 0::2] + plane[1::2, 1::2]
@@ -210,16 +217,14 @@ class YuvCanvas:
                 mine[chroma] = lerp(mine[chroma], theirs[shown_chroma], opacity)
             return
         a = coverage.astype(np.uint16)
-        if opacity < 1:
+        if opacity < 1:  # in the coverage: the planes are then mixed in integers
             a = div255(a * round(opacity * 255))
-        below = self.y[luma]
         covered = a[shown]
-        below[:] = div255(below * (255 - covered) + sy[shown] * covered)
         if a.shape[0] % 2 or a.shape[1] % 2:  # a chroma sample covers the last odd row or column alone
             a = np.pad(a, ((0, a.shape[0] % 2), (0, a.shape[1] % 2)), mode="edge")
         ca = blocks(a)[shown_chroma]
-        for mine, theirs in ((self.u, su), (self.v, sv)):
-            mine[chroma] = (mine[chroma] * (1020 - ca) + theirs[shown_chroma] * ca + 510) // 1020
+        self.mix_planes(luma, chroma, sy[shown] * covered, 255 - covered, su[shown_chroma] * ca,
+                        sv[shown_chroma] * ca, 1020 - ca)
 
     def draw_rotated(self, picture: av.VideoFrame, p: Placement, opacity: float = 1.0,
                      coverage: np.ndarray | None = None) -> None:
@@ -240,44 +245,31 @@ class YuvCanvas:
         yuva[..., 2] = np.repeat(np.repeat(sv, 2, axis=0), 2, axis=1)[:h, :w]
         yuva[..., 3] = 255 if coverage is None else coverage
         warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, box))
-        self.mix_premultiplied(box[0], box[1], warped, opacity)
-
-    def mix_premultiplied(self, left: int, top: int, yuva: np.ndarray, opacity: float = 1.0) -> None:
-        """Mix a premultiplied 4:4:4 picture (HxWx4 uint8: Y·a, U·a, V·a, a; even sides, its
-        top-left at an even left, top) into the frame, at `opacity`."""
-        h, w = yuva.shape[:2]
-        luma = self.y[top:top + h, left:left + w]
-        chroma = slice(top // 2, (top + h) // 2), slice(left // 2, (left + w) // 2)
-        if opacity < 1:  # in floats: one rounding, not one per product
-            k = np.float32(opacity / 255)
-            a = yuva[..., 3] * k
-            luma[:] = np.minimum(luma * (1 - a) + yuva[..., 0] * np.float32(opacity) + 0.5, 255)
-            covered = blocks(yuva[..., 3]) * (k / 4)
-            for plane, c in ((self.u, 1), (self.v, 2)):
-                mixed = plane[chroma] * (1 - covered) + blocks(yuva[..., c]) * np.float32(opacity / 4) + 0.5
-                plane[chroma] = np.minimum(mixed, 255)
-            return
-        a = yuva[..., 3].astype(np.uint16)
-        luma[:] = np.minimum(div255(luma * (255 - a)) + yuva[..., 0], 255)
-        covered = blocks(a)
-        for plane, c in ((self.u, 1), (self.v, 2)):
-            mixed = (plane[chroma] * (1020 - covered) + blocks(yuva[..., c]) * 255 + 510) // 1020
-            plane[chroma] = np.minimum(mixed, 255)
+        self.mix(premultiplied_overlay(warped, box[0], box[1]), opacity)
 
     def mix(self, o: Overlay, opacity: float = 1.0) -> None:
-        """Mix an overlay into the frame, at `opacity` (a fade: in floats, the overlay kept as made)."""
+        """Mix an overlay into the frame, at `opacity`."""
         h, w = o.keep.shape
-        luma = self.y[o.top:o.top + h, o.left:o.left + w]
+        luma = slice(o.top, o.top + h), slice(o.left, o.left + w)
         chroma = slice(o.top // 2, (o.top + h) // 2), slice(o.left // 2, (o.left + w) // 2)
+        self.mix_planes(luma, chroma, o.y, o.keep, o.u, o.v, o.keep_chroma, opacity)
+
+    def mix_planes(self, luma: tuple[slice, slice], chroma: tuple[slice, slice], y: np.ndarray, keep: np.ndarray,
+                   u: np.ndarray, v: np.ndarray, keep_chroma: np.ndarray, opacity: float = 1.0) -> None:
+        """The one mixing of a picture by its coverage into the planes' `luma` and `chroma`
+        regions, weighted as an Overlay's fields are (premultiplied Y·a and the 255 − a kept
+        below; chroma summed over each 2×2 block, of 1020), at `opacity` (a fade: in floats,
+        one rounding, the picture's weights kept as made)."""
+        below = self.y[luma]
         if opacity >= 1:
-            luma[:] = div255(luma * o.keep + o.y)
-            for plane, premultiplied in ((self.u, o.u), (self.v, o.v)):
-                plane[chroma] = (plane[chroma] * o.keep_chroma + premultiplied + 510) // 1020
+            below[:] = div255(below * keep + y)
+            for plane, premultiplied in ((self.u, u), (self.v, v)):
+                plane[chroma] = (plane[chroma] * keep_chroma + premultiplied + 510) // 1020
             return
         k = np.float32(opacity)
-        luma[:] = luma * (1 - (255 - o.keep) * (k / 255)) + o.y * (k / 255) + 0.5
-        for plane, premultiplied in ((self.u, o.u), (self.v, o.v)):
-            plane[chroma] = plane[chroma] * (1 - (1020 - o.keep_chroma) * (k / 1020)) + premultiplied * (k / 1020) + 0.5
+        below[:] = below * (1 - (255 - keep) * (k / 255)) + y * (k / 255) + 0.5
+        for plane, premultiplied in ((self.u, u), (self.v, v)):
+            plane[chroma] = plane[chroma] * (1 - (1020 - keep_chroma) * (k / 1020)) + premultiplied * (k / 1020) + 0.5
 
     def mix_from(self, other: av.VideoFrame, share: float) -> None:
         """Cross-fade: `share` (0–1) of each sample comes from `other`, a frame of this size."""
