@@ -9,14 +9,14 @@ from pathlib import Path
 
 import av
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
+from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from draftrender.errors import MaterialUnreachable, RenderFailed
 
 from .cache import BoundedCache
 from .video import frozen, reason
-from .yuv import Box, cropped, source_box
+from .yuv import Box, cropped, source_box, yuv420
 
 # Animated images are decoded once and kept when all their frames fit in this.
 IMAGE_CACHE_BYTES = 200 * 1024 * 1024
@@ -209,8 +209,7 @@ class ImageSource:
         rgb = self._still(factor)
         # The array itself is read, not a copy of it in a frame of FFmpeg's own (another
         # frame of RGB at the peak); SwScale converts it the same.
-        picture = self._to_yuv.reformat(av.VideoFrame.from_numpy_buffer(rgb, format="rgb24"), format="yuv420p",
-                                        dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+        picture = yuv420(rgb, self._to_yuv)
         self._stills.clear()
         return picture
 

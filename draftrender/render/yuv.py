@@ -51,6 +51,14 @@ def rgb_view(frame: av.VideoFrame) -> np.ndarray:
     return rows[:plane.height, :plane.width * 3].reshape(plane.height, plane.width, 3)
 
 
+def yuv420(rgb: np.ndarray, to_yuv: VideoReformatter) -> av.VideoFrame:
+    """An HxWx3 RGB array converted to yuv420p as the encoder converts RGB frames, read from
+    the array itself: no copy of it in a frame of FFmpeg's own (SwScale reads no byte past
+    its last pixel that changes what it makes, odd widths too: tests/render/test_images.py)."""
+    return to_yuv.reformat(av.VideoFrame.from_numpy_buffer(rgb, format="rgb24"), format="yuv420p",
+                           dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+
+
 @cache
 def yuv_colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     """Y, U, V of an 8-bit RGB colour, converted as the encoder converts RGB frames."""
@@ -300,8 +308,7 @@ class YuvCanvas:
             changed = differs[..., 0] | differs[..., 1] | differs[..., 2]  # 10x faster than any(axis=2)
             if not changed.any():
                 return
-        back = self._to_yuv.reformat(av.VideoFrame.from_numpy_buffer(rgb, format="rgb24"), format="yuv420p",
-                                     dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+        back = yuv420(rgb, self._to_yuv)
         by, bu, bv = planes(back)
         if changed is None:
             if everywhere:  # the converted frame becomes the frame: no copy back

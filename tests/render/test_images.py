@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import tracemalloc
 
+import av
 import numpy as np
 import pytest
+from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from PIL import Image
 
 from draftrender.errors import MaterialUnreachable
 from draftrender.render import images
 from draftrender.render.images import ImageSource
-
+from draftrender.render.yuv import planes, yuv420
 
 
 def test_still_png_is_rgba_and_the_same_array_every_time(tmp_path):
@@ -101,7 +103,8 @@ def test_a_photo_drawn_in_yuv_keeps_only_its_yuv_reduction(tmp_path):
     again = image.frame_at(0, (90, 70))
     assert again.shape == (75, 100, 3)
     assert tuple(again[37, 25]) == (230, 20, 20) and tuple(again[37, 75]) == (20, 20, 230)
-    assert image.yuv_at(0, (100, 75))[0] is picture  # the YUV one is not made again
+    image.yuv_at(0, (96, 72))  # the same reduction by 4, scaled again
+    assert image._yuv_stills.misses == 1  # the YUV reduction is not made again
 
 
 def test_a_png_with_odd_sides_reduced_again_from_its_file_is_the_same_reduction(tmp_path):
@@ -171,3 +174,25 @@ def test_a_png_whose_alpha_is_opaque_everywhere_is_an_opaque_photo(tmp_path):
     opaque, translucent = ImageSource(tmp_path / "opaque.png"), ImageSource(tmp_path / "translucent.png")
     assert opaque.frame_at(0).shape == (30, 40, 3) and opaque.yuv_ready
     assert translucent.frame_at(0).shape == (30, 40, 4) and not translucent.yuv_ready
+
+
+@pytest.mark.parametrize("size", [(401, 301), (1001, 667), (77, 6)])
+def test_an_odd_width_reduction_converts_to_the_same_planes_whatever_bytes_follow_it(tmp_path, size):
+    # A photo's RGB reduction is converted from the array itself, with none of FFmpeg's padding
+    # after its last row: SwScale's 2-pixel chroma input at an odd width must not read what follows.
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    Image.fromarray(np.stack([x % 256, y % 256, (x * y) % 256], axis=-1).astype(np.uint8)).save(tmp_path / "odd.png")
+    reduction = ImageSource(tmp_path / "odd.png").frame_at(0, (w // 2, h // 2))
+    assert reduction.shape[1] % 2 == 1
+    converted = []
+    for after in (0, 255):
+        buffer = np.full(reduction.nbytes + 64, after, np.uint8)
+        rgb = buffer[:reduction.nbytes].reshape(reduction.shape)
+        rgb[:] = reduction
+        converted.append([plane.copy() for plane in planes(yuv420(rgb, VideoReformatter()))])
+    copied = VideoReformatter().reformat(av.VideoFrame.from_ndarray(np.array(reduction), format="rgb24"),
+                                         format="yuv420p", dst_colorspace=Colorspace.ITU709,
+                                         dst_color_range=ColorRange.MPEG)
+    for a, b, c in zip(*converted, planes(copied), strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
