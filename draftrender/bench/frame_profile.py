@@ -2,7 +2,7 @@
 the CPU milliseconds per frame of each step of the frame path (`python -m draftrender.bench.frame_profile`).
 
 The steps are the functions that do one thing each: a source's decoding and scaling, each
-layer operation (render/layers.py), the YUV canvas's pastes, dissolves and RGB islands, the
+layer operation (render/layers.py), the YUV canvas's pastes, mixes, dissolves and RGB islands, the
 compositor's draws and the transitions. Their times are inclusive (a step's callees count in
 it), so the rows do not add up to the total.
 """
@@ -92,13 +92,22 @@ def step_function(name: str) -> tuple[str, int | None]:
     return "apply", inspect.getsourcelines(method)[1]
 
 
+def frame_range(text: str) -> tuple[int, int]:
+    """--frames' FIRST:LAST, two whole numbers, FIRST below LAST."""
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts) or int(parts[0]) >= int(parts[1]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST:LAST (two whole numbers, FIRST below LAST: 0:90)")
+    return int(parts[0]), int(parts[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m draftrender.bench.frame_profile", description=__doc__)
     p.add_argument("draft", help="a draft folder or draft_content.json (a bench scenario's, say)")
-    p.add_argument("--frames", default="0:90", help="FIRST:LAST output frames to compose (default 0:90)")
+    p.add_argument("--frames", type=frame_range, default="0:90",
+                   help="FIRST:LAST output frames to compose (default 0:90)")
     p.add_argument("--scale", type=float, default=1.0, help="resolution scale, as render --scale")
     args = p.parse_args(argv)
-    first, last = (int(x) for x in args.frames.split(":"))
+    first, last = args.frames
     n, total, rows = profile(str(Path(args.draft)), first, last, args.scale)
     print(f"{args.draft}: frames {first}–{first + n}, composed without encoding: {total:.1f} CPU ms a frame")
     for label, ms in rows:

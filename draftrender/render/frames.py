@@ -426,6 +426,8 @@ def draw_yuv(canvas: YuvCanvas, layer: YuvLayer) -> None:
     """Draw a layer the YUV path takes: pasted, mixed by its opacity and coverage, or rotated."""
     if layer.rotated is not None:
         canvas.draw_rotated(layer.picture, layer.rotated, layer.opacity, layer.coverage)
+    elif layer.opaque:
+        canvas.paste(layer.picture, layer.left, layer.top)
     else:
         canvas.draw(layer.picture, layer.left, layer.top, layer.opacity, layer.coverage)
 

@@ -153,14 +153,6 @@ def overlay(picture: np.ndarray, left: int, top: int, width: int, height: int,
     return Overlay(x0, y0, y * a, 255 - a, blocks(u * a), blocks(v * a), 1020 - blocks(a))
 
 
-def premultiplied_overlay(yuva: np.ndarray, left: int, top: int) -> Overlay:
-    """A premultiplied 4:4:4 picture (HxWx4 uint8: Y·a, U·a, V·a and a over 255; even sides)
-    as an overlay, its top-left at an even (left, top)."""
-    a = yuva[..., 3].astype(np.uint16)
-    return Overlay(left, top, yuva[..., 0] * np.uint16(255), 255 - a, blocks(yuva[..., 1]) * 255,
-                   blocks(yuva[..., 2]) * 255, 1020 - blocks(a))
-
-
 def blocks(plane: np.ndarray) -> np.ndarray:
     """The sums of each 2×2 block of an even-sized plane, as uint32."""
     return plane[0::2, 0::2].astype(np.uint32) + plane[0::2, 1::2] + plane[1::2, 0::2] + plane[1::2, 1::2]
@@ -244,7 +236,7 @@ class YuvCanvas:
         box = footprint(p, self.width, self.height)
         if box is None or opacity <= 0:
             return
-        box = even_box(box, self.width, self.height)
+        x0, y0, x1, y1 = even_box(box, self.width, self.height)
         sy, su, sv = planes(picture)
         h, w = sy.shape
         yuva = np.empty((h, w, 4), np.uint8)
@@ -252,8 +244,11 @@ class YuvCanvas:
         yuva[..., 1] = np.repeat(np.repeat(su, 2, axis=0), 2, axis=1)[:h, :w]
         yuva[..., 2] = np.repeat(np.repeat(sv, 2, axis=0), 2, axis=1)[:h, :w]
         yuva[..., 3] = 255 if coverage is None else coverage
-        warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, box))
-        self.mix(premultiplied_overlay(warped, box[0], box[1]), opacity)
+        warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, (x0, y0, x1, y1)))  # Y·a, U·a, V·a, a
+        a = warped[..., 3].astype(np.uint16)
+        self.mix_planes((slice(y0, y1), slice(x0, x1)), (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2)),
+                        warped[..., 0] * np.uint16(255), 255 - a, blocks(warped[..., 1]) * 255,
+                        blocks(warped[..., 2]) * 255, 1020 - blocks(a), opacity)
 
     def mix(self, o: Overlay, opacity: float = 1.0) -> None:
         """Mix an overlay into the frame, at `opacity`."""
