@@ -40,9 +40,10 @@ class EncodeSettings(BaseModel):
     preset: Preset = Field("veryfast", description="encoder speed: slower presets make smaller files")
     bitrate: int | None = Field(None, ge=100_000, le=200_000_000, description="video bits per second; overrides crf")
     audio_bitrate: int = Field(192_000, ge=32_000, le=512_000, description="AAC bits per second")
-    # Encoder threads; 0: the encoder's choice (libx264: a frame thread per core, at most
-    # encode.X264_THREADS_MAX). x264's output depends on its thread count: a fixed count
-    # (the local generation provider uses 1) keeps the bytes the same on every machine.
+    # Encoder threads; 0: for libx264 a frame thread per core, at most encode.X264_THREADS_MAX
+    # (encode.video_threads), for the others the encoder's own choice. x264's output depends on
+    # its thread count: a fixed count (the local generation provider uses 1) keeps the bytes
+    # the same on every machine.
     threads: int = Field(0, ge=0, le=64)
 
 

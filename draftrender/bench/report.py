@@ -17,6 +17,7 @@ from .scenarios import ENCODING, Encoding
 
 # The stages the issue asks draftrender to profile; RenderResult.timings names what it measures.
 STAGES = ("download", "decode", "composite", "text", "effects", "audio", "encode")
+CPU_STAGES = ("encode_audio",)  # RenderResult.timings in CPU seconds; the others are wall seconds
 RSS_LIMIT_MB = 400
 
 
@@ -224,7 +225,7 @@ def profile(r: dict) -> str:
     st = dict(r["stages"])
     total = st.pop("total", None)
     base = total or r["wall_s"] or sum(st.values())
-    parts = [f"{k} {v:.1f} s ({v / base:.0%})" for k, v in st.items()]
+    parts = [f"{k} {v:.1f} {'CPU s' if k in CPU_STAGES else 's'} ({v / base:.0%})" for k, v in st.items()]
     if total is not None:
         parts.append(f"render total {total:.1f} s")
     outside = (r["wall_s"] or 0) - (total if total is not None else sum(st.values()))

@@ -23,7 +23,7 @@ class Worker:
     failure comes back from the next put()."""
 
     def __init__(self, name: str, depth: int):
-        self.busy = 0.0  # seconds spent running calls
+        self.busy = 0.0  # wall seconds spent running calls
         self.failure: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._thread = threading.Thread(target=self._drain, name=name, daemon=True)
@@ -92,7 +92,7 @@ class EncodeThread:
 
     @property
     def busy(self) -> float:
-        """Seconds the video thread spent encoding and muxing, and close() flushing."""
+        """Wall seconds the video thread spent encoding and muxing, and close() flushing."""
         return self._video.busy + self._closing
 
     @property

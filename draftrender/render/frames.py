@@ -139,7 +139,7 @@ class FrameRenderer:
 
     def compose_yuv(self, layers: list[LayerState]) -> av.VideoFrame | None:
         """The frame composed in yuv420p, or None when it cannot be: when the YUV path cannot
-        draw its bottom layer (see pasted), or an effect track or a transition other than a
+        draw its bottom layer (see yuv_layer), or an effect track or a transition other than a
         dissolve of two such bottom layers shows."""
         if not layers or any(isinstance(s.segment.material, NamedEffect) for s in layers):
             return None
@@ -169,7 +169,7 @@ class FrameRenderer:
         island: list[Layer] = []  # consecutive layers drawn in RGB share one conversion
         for state in above:
             now = self.instant(state)
-            drawn = self.pasted(now)
+            drawn = self.yuv_layer(now)
             if drawn is not None:
                 self.draw_island(canvas, island)
                 island = []
@@ -237,7 +237,7 @@ class FrameRenderer:
     def start_yuv(self, canvas: YuvCanvas, state: LayerState) -> bool:
         """Start a YUV frame with a bottom layer over its background; False when the YUV path
         cannot draw the layer, or its background is blurred or an image (those are drawn in RGB)."""
-        bottom = self.pasted(self.instant(state))
+        bottom = self.yuv_layer(self.instant(state))
         if bottom is None:
             return False
         picture, left, top = bottom.picture, bottom.left, bottom.top
@@ -252,7 +252,7 @@ class FrameRenderer:
         draw_yuv(canvas, bottom)
         return True
 
-    def pasted(self, now: Instant) -> YuvLayer | None:
+    def yuv_layer(self, now: Instant) -> YuvLayer | None:
         """The layer as the YUV path draws it: its source's YUV picture, scaled and placed,
         with what its operations leave (an opacity, a coverage); None when its source gives
         no YUV or an operation in its list is not one the YUV path draws at this instant

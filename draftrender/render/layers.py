@@ -96,8 +96,21 @@ class Operation(Protocol):
         ...
 
 
-class DrawnByPaste:
-    """An operation the YUV path draws by pasting the source's picture as it is."""
+class RgbOnly:
+    """An operation only the general path draws: a layer with it never takes the YUV path."""
+
+    __slots__ = ()
+
+    def on_yuv(self, now: Instant) -> bool:
+        return False
+
+    def apply_yuv(self, layer: YuvLayer, now: Instant) -> None:
+        pass  # never called: on_yuv says no
+
+
+class IdleOnYuv:
+    """An operation the YUV path draws only at the instants it changes nothing (on_yuv says
+    which): it leaves nothing on the YUV path's layer."""
 
     __slots__ = ()
 
@@ -106,18 +119,15 @@ class DrawnByPaste:
 
 
 @dataclass(frozen=True, slots=True)
-class CropOp(DrawnByPaste):
+class CropOp(RgbOnly):
     crop: Crop
-
-    def on_yuv(self, now: Instant) -> bool:
-        return False
 
     def apply(self, layer: Layer, now: Instant) -> None:
         layer.source = layer.picture = cropped(layer.picture, self.crop)
 
 
 @dataclass(frozen=True, slots=True)
-class RevealOp(DrawnByPaste):
+class RevealOp(IdleOnYuv):
     """A text's characters and lines shown one by one (typewriter and line animations)."""
 
     text: Text
@@ -133,11 +143,8 @@ class RevealOp(DrawnByPaste):
 
 
 @dataclass(frozen=True, slots=True)
-class ChromaOp(DrawnByPaste):
+class ChromaOp(RgbOnly):
     chroma: Chroma
-
-    def on_yuv(self, now: Instant) -> bool:
-        return False
 
     def apply(self, layer: Layer, now: Instant) -> None:
         c = self.chroma
@@ -168,7 +175,7 @@ class MaskOp:
 
 
 @dataclass(frozen=True, slots=True)
-class AdjustOp(DrawnByPaste):
+class AdjustOp(IdleOnYuv):
     """Brightness, contrast and saturation by keyframes."""
 
     def on_yuv(self, now: Instant) -> bool:
@@ -183,21 +190,18 @@ class AdjustOp(DrawnByPaste):
 
 
 @dataclass(frozen=True, slots=True)
-class GradeOp(DrawnByPaste):
+class GradeOp(RgbOnly):
     """A filter, LUT or video effect of the segment's own."""
 
     effect: NamedEffect
     grade: Callable[[np.ndarray, NamedEffect, int], np.ndarray]
-
-    def on_yuv(self, now: Instant) -> bool:
-        return False
 
     def apply(self, layer: Layer, now: Instant) -> None:
         layer.picture = self.grade(layer.picture, self.effect, now.state.offset)
 
 
 @dataclass(frozen=True, slots=True)
-class WipeOp(DrawnByPaste):
+class WipeOp(IdleOnYuv):
     """An animation that shows only a band of the picture."""
 
     def on_yuv(self, now: Instant) -> bool:
@@ -209,7 +213,7 @@ class WipeOp(DrawnByPaste):
 
 
 @dataclass(frozen=True, slots=True)
-class BlurOp(DrawnByPaste):
+class BlurOp(IdleOnYuv):
     """An animation that softens the picture."""
 
     def on_yuv(self, now: Instant) -> bool:
@@ -260,11 +264,8 @@ class OpacityOp:
 
 
 @dataclass(frozen=True, slots=True)
-class BlendOp(DrawnByPaste):
+class BlendOp(RgbOnly):
     mode: str  # a key of effects.blend.BLEND_MODES
-
-    def on_yuv(self, now: Instant) -> bool:
-        return False
 
     def apply(self, layer: Layer, now: Instant) -> None:
         layer.mode = self.mode

@@ -40,7 +40,7 @@ class RenderResult:
     duration: float  # seconds
     encoder: str = ""
     fidelity: list[FidelityNote] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per stage; encode_audio CPU seconds
     audio: dict | None = None  # rate, measured loudness, gain and limiting; None without an audio stream
 
     @property
@@ -57,7 +57,8 @@ class RenderResult:
 
 
 class Stopwatch:
-    """Seconds spent per stage, for the result's timings and the benchmark's profile."""
+    """Wall seconds spent per stage, for the result's timings and the benchmark's profile (but
+    encode_audio, which render_timeline sets in CPU seconds: EncodeThread.audio_busy)."""
 
     def __init__(self):
         self.totals: dict[str, float] = defaultdict(float)

@@ -4,10 +4,12 @@ process, and the report has a measured row per tool. No timing is asserted: CI m
 from __future__ import annotations
 
 import json
+import re
 
 import av
 import pytest
 
+from draftrender.bench import report
 from draftrender.cli import main
 
 pytest.importorskip("imageio_ffmpeg", reason="the bench extra is not installed")
@@ -55,6 +57,8 @@ def test_draftrender_row_carries_its_stage_profile(smoke):
     dr = next(r for r in rows if r["tool"] == "draftrender")
     assert {"composite", "encode", "encode_audio"} <= dr["stages"].keys()
     assert all(0 <= seconds <= dr["wall_s"] for seconds in dr["stages"].values())  # stages may overlap
+    printed = report.profile(dr)  # the sound encoder's time is its CPU time, and says so
+    assert re.search(r"composite \d+\.\d s", printed) and re.search(r"encode_audio \d+\.\d CPU s", printed)
 
 
 def test_unknown_scenario_is_one_line_error(capsys):

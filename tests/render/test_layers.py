@@ -132,7 +132,7 @@ def test_every_operation_draws_the_same_on_the_fast_and_the_general_path(tmp_pat
         top = states[-1]
         ops = frames.operations(top.segment)
         assert op in {type(o) for o in ops}, [type(o).__name__ for o in ops]
-        assert (frames.pasted(frames.instant(top)) is not None) == fast
+        assert (frames.yuv_layer(frames.instant(top)) is not None) == fast
         frames.compose(states)  # a picture shown again is mixed from its overlay (FrameRenderer.mixable)
         composed, general = frames.compose(states), frames.render(states)
     finally:
