@@ -39,15 +39,14 @@ def decoded(path: str) -> tuple[list[np.ndarray], int, int, Fraction]:
         return frames, stream.width, stream.height, rate
 
 
-def encode(frames: list[np.ndarray], width: int, height: int, fps: Fraction,
-           settings: EncodeSettings) -> tuple[float, float]:
-    """(wall s, CPU s) of encoding `frames` as a render with `settings` does; the file is thrown away."""
-    with tempfile.TemporaryDirectory(prefix="draftrender-floor-") as folder:
-        wall, cpu = time.perf_counter(), time.process_time()
-        with VideoEncoder(Path(folder) / "floor.mp4", width, height, fps, settings) as encoder:
-            for pixels in frames:
-                encoder.write_frame(av.VideoFrame.from_numpy_buffer(pixels, format="yuv420p"))
-        return time.perf_counter() - wall, time.process_time() - cpu
+def encode(frames: list[np.ndarray], width: int, height: int, fps: Fraction, settings: EncodeSettings,
+           output: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of encoding `frames` into `output` as a render with `settings` does."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    with VideoEncoder(output, width, height, fps, settings) as encoder:
+        for pixels in frames:
+            encoder.write_frame(av.VideoFrame.from_numpy_buffer(pixels, format="yuv420p"))
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot read {args.video}: {e}", file=sys.stderr)
         return 1
     try:
-        wall, cpu = encode(frames, width, height, fps, settings)
+        with tempfile.TemporaryDirectory(prefix="draftrender-floor-") as folder:  # the file is thrown away
+            wall, cpu = encode(frames, width, height, fps, settings, Path(folder) / "floor.mp4")
     except EncodeFailed as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
