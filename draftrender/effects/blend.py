@@ -85,6 +85,7 @@ INTEGER_BLENDS: dict[str, Blend] = {
     "linear_burn": lambda b, s: np.maximum(b + s, 255) - 255,
 }
 
+
 def product255(a: np.ndarray, b: np.ndarray, out: np.ndarray, x: np.ndarray, t: np.ndarray) -> None:
     """out = div255(a·b) of uint8 arrays, through the uint16 scratch arrays x and t of their
     shape: no allocation per band (a fresh temporary of a band's size costs its page faults)."""

@@ -30,6 +30,7 @@ from .encode_thread import EncodeThread
 from .frames import FrameRenderer
 from .plan import LayerSchedule, frame_count, frame_plan, frame_time, layer_state
 
+
 @dataclass
 class RenderResult:
     output: Path
