@@ -236,7 +236,7 @@ class YuvCanvas:
         box = footprint(p, self.width, self.height)
         if box is None or opacity <= 0:
             return
-        x0, y0, x1, y1 = even_box(box, self.width, self.height)
+        box = even_box(box, self.width, self.height)
         sy, su, sv = planes(picture)
         h, w = sy.shape
         yuva = np.empty((h, w, 4), np.uint8)
@@ -244,11 +244,19 @@ class YuvCanvas:
         yuva[..., 1] = np.repeat(np.repeat(su, 2, axis=0), 2, axis=1)[:h, :w]
         yuva[..., 2] = np.repeat(np.repeat(sv, 2, axis=0), 2, axis=1)[:h, :w]
         yuva[..., 3] = 255 if coverage is None else coverage
-        warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, (x0, y0, x1, y1)))  # Y·a, U·a, V·a, a
-        a = warped[..., 3].astype(np.uint16)
-        self.mix_planes((slice(y0, y1), slice(x0, x1)), (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2)),
-                        warped[..., 0] * np.uint16(255), 255 - a, blocks(warped[..., 1]) * 255,
-                        blocks(warped[..., 2]) * 255, 1020 - blocks(a), opacity)
+        warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, box))
+        self.mix_premultiplied(box[0], box[1], warped, opacity)
+
+    def mix_premultiplied(self, left: int, top: int, yuva: np.ndarray, opacity: float = 1.0) -> None:
+        """Mix a premultiplied 4:4:4 picture (HxWx4 uint8: Y·a, U·a, V·a, a; even sides, its
+        top-left at an even left, top) into the frame, at `opacity`."""
+        h, w = yuva.shape[:2]
+        a = yuva[..., 3].astype(np.uint16)
+        luma = slice(top, top + h), slice(left, left + w)
+        chroma = slice(top // 2, (top + h) // 2), slice(left // 2, (left + w) // 2)
+        # Its channels are over 255 (Y·a/255, as Pillow's RGBa): times 255, an Overlay's weights.
+        self.mix_planes(luma, chroma, yuva[..., 0] * np.uint16(255), 255 - a, blocks(yuva[..., 1]) * 255,
+                        blocks(yuva[..., 2]) * 255, 1020 - blocks(a), opacity)
 
     def mix(self, o: Overlay, opacity: float = 1.0) -> None:
         """Mix an overlay into the frame, at `opacity`."""
