@@ -18,7 +18,6 @@ from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 
 from draftrender.errors import MaterialUnreachable, RenderFailed
 
-from .encode import usable_cores
 from .yuv import Box, cropped, rgb_view, source_box
 
 US = 1_000_000
@@ -26,13 +25,15 @@ US = 1_000_000
 FORWARD_DECODE_LIMIT = 1_500_000
 # Frames kept behind the play head while reading forward: small backward steps cost nothing.
 FORWARD_KEEP = 2
-# Decoding threads per video. FFmpeg's automatic count is the number of cores plus one, each
-# thread holding frames of its own: 17 per decoder on a 16-core server, with a decoder per
-# layer. Two keep a 1080p decode ahead of the compositor at a third less memory than three.
-# With two cores or fewer the encoder already keeps them busy, and a second thread only holds
-# more frames: 7 MB per 1080p decoder, and the showcase and layers benchmarks ran no slower.
-CORES = usable_cores()
-DECODER_THREADS = 2 if CORES > 2 else 1
+# Decoding threads per video: FFmpeg's frame threads, which decode without the GIL while the
+# compositor works (PyAV holds it through a decode on the calling thread). Two take a frame's
+# decoding off the compositing thread, which bounds the render wherever more than one layer or
+# a small output leaves a core idle: on the layers benchmark's five videos the compositing
+# thread spent 20 ms a frame less (its CPU per frame 58 -> 41 ms, the process's the same), on
+# the 0.5 preview 4 of its 9 ms. They cost a frame of memory each: 8 MB per 1080p decoder, 4.5
+# per 720p. FFmpeg's automatic count is the number of cores plus one, each thread holding
+# frames of its own: 17 per decoder on a 16-core server, with a decoder per layer.
+DECODER_THREADS = 2
 # Reverse playback decodes a chunk of about this much source time before the request...
 REVERSE_SPAN = 1_000_000
 # ...and keeps at most this many frames of it, fewer for big frames (bounded memory).
@@ -136,8 +137,7 @@ class VideoReader:
         if not self._container.streams.video:
             raise MaterialUnreachable(f"video {self.path} has no video stream", [str(self.path)])
         self._stream = self._container.streams.video[0]
-        if DECODER_THREADS > 1:
-            self._stream.codec_context.thread_type = "AUTO"
+        self._stream.codec_context.thread_type = "AUTO"  # frame threads where the codec has them
         self._stream.codec_context.thread_count = DECODER_THREADS
         tb = self._stream.time_base
         if not tb:

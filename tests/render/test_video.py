@@ -9,6 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import av
+from av.codec.context import ThreadType
 import numpy as np
 import pytest
 
@@ -123,6 +124,16 @@ def test_jumps_backwards_and_forwards(tmp_path):
         for i in (140, 3, 75, 76, 20, 149, 0, 100, 99, 60, 61, 145, 10):
             assert index_of(reader.frame_at(i * 40_000 + 1)) == i, i
         assert reader.seeks > 0
+
+
+def test_decodes_on_frame_threads_and_stays_frame_exact(tmp_path):
+    # FFmpeg's frame threads decode without the GIL, beside the compositing thread: a frame
+    # is still the one asked for after seeks both ways.
+    with VideoReader(constant_clip(tmp_path, n=100, gop=12)) as reader:
+        context = reader._stream.codec_context
+        assert context.thread_count == 2 and context.thread_type & ThreadType.FRAME
+        for i in (0, 1, 2, 50, 13, 12, 99, 98, 30):
+            assert index_of(reader.frame_at(i * 40_000 + 1)) == i, i
 
 
 @pytest.mark.parametrize("gop", [None, 10], ids=["one-gop", "gop10"])
