@@ -28,11 +28,15 @@ from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from PIL import Image
 
 from ..effects.blend import div255
-from ..effects.transform import Placement
+from ..effects.transform import Placement, inverse_affine
 from ..effects.transitions import lerp
+from ..effects.warp import MARGIN, WarpTable, padded, warp_padded, warp_table
+from .cache import BoundedCache
 from .compositor import footprint, warp
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in canvas pixels
+TABLE_PIXELS = 1 << 20  # the biggest box a rotated picture is warped over by a table (16 MB at most)
+TABLE_BYTES = 16 * 1024 * 1024  # the warp tables kept besides the latest
 
 
 def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -167,6 +171,8 @@ class YuvCanvas:
         self._to_rgb = VideoReformatter()
         self._to_yuv = VideoReformatter()
         self.to_yuv444 = VideoReformatter()  # for overlays
+        self._warps_seen: BoundedCache[bool] = BoundedCache(kept=4)
+        self._warps: BoundedCache[WarpTable] = BoundedCache(kept=1, max_bytes=TABLE_BYTES)
 
     def start(self, fill: tuple[int, int, int] | None = None) -> None:
         """A new frame, filled with the RGB colour `fill` (left as it comes without one)."""
@@ -239,13 +245,34 @@ class YuvCanvas:
         box = even_box(box, self.width, self.height)
         sy, su, sv = planes(picture)
         h, w = sy.shape
-        yuva = np.empty((h, w, 4), np.uint8)
+        table = self.warp_table((w, h), p, box)
+        framed = padded(h, w) if table is not None else None  # filled in place: no copy
+        yuva = np.empty((h, w, 4), np.uint8) if framed is None else framed[MARGIN:MARGIN + h, MARGIN:MARGIN + w]
         yuva[..., 0] = sy
         yuva[..., 1] = np.repeat(np.repeat(su, 2, axis=0), 2, axis=1)[:h, :w]
         yuva[..., 2] = np.repeat(np.repeat(sv, 2, axis=0), 2, axis=1)[:h, :w]
         yuva[..., 3] = 255 if coverage is None else coverage
-        warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, box))
+        if framed is None:
+            warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, box))
+        else:
+            if coverage is not None:  # premultiplied, as Pillow's RGBa is (the same rounding)
+                yuva[..., :3] = div255(yuva[..., :3] * coverage[..., None].astype(np.uint16))
+            warped = warp_padded(framed, table)
         self.mix_premultiplied(box[0], box[1], warped, opacity)
+
+    def warp_table(self, size: tuple[int, int], p: Placement, box: Box) -> WarpTable | None:
+        """The table that warps a picture of `size` placed by `p` over `box` (effects/warp.py:
+        half of Pillow's cost a frame), once the same warp comes a second time (a tilted layer
+        that stays put; making one costs a few of Pillow's warps); None for Pillow's warp."""
+        out = box[2] - box[0], box[3] - box[1]
+        key = (size, p, box)
+        if out[0] * out[1] > TABLE_PIXELS:
+            return None
+        if key not in self._warps and key not in self._warps_seen:
+            self._warps_seen.get(key, lambda: True)
+            return None
+        inverse = inverse_affine(Placement(*size, p.cx, p.cy, p.rotation), *size, box[0], box[1])
+        return self._warps.get(key, lambda: warp_table(size, out, inverse))
 
     def mix_premultiplied(self, left: int, top: int, yuva: np.ndarray, opacity: float = 1.0) -> None:
         """Mix a premultiplied 4:4:4 picture (HxWx4 uint8: Y·a, U·a, V·a, a; even sides, its
