@@ -49,7 +49,7 @@ from .plan import LayerState, TransitionPhase
 from .sources import Context, Sources
 from .text_layout import EM_BOX_ASCENT
 from .text_raster import TextRenderer
-from .yuv import Overlay, YuvCanvas, overlay, visible_part
+from .yuv import Box, Overlay, YuvCanvas, overlay, visible_part
 
 CACHE_SIZE = 16  # mask coverages, text line positions and operation lists kept (a few per layer on screen)
 OVERLAYS_KEPT = 1  # overlays ready to mix into YUV frames: the latest always, older ones within OVERLAYS_BYTES
@@ -82,6 +82,7 @@ class FrameRenderer:
         self.bottom_track = min(videos, default=-1)
         self.yuv = YuvCanvas(width, height)
         self._masks: BoundedCache[np.ndarray] = BoundedCache(kept=CACHE_SIZE)
+        self._mask_boxes: BoundedCache[tuple[Box | None]] = BoundedCache(kept=CACHE_SIZE)
         self._text_lines: BoundedCache[TextLines] = BoundedCache(kept=CACHE_SIZE)
         self._operations: BoundedCache[tuple[Operation, ...]] = BoundedCache(kept=CACHE_SIZE)
         self._overlays: BoundedCache[Mixed] = BoundedCache(kept=OVERLAYS_KEPT, max_bytes=OVERLAYS_BYTES)
@@ -282,6 +283,7 @@ class FrameRenderer:
     def operations(self, seg: Segment) -> tuple[Operation, ...]:
         """The segment's operations, built once per segment (layers.py)."""
         return self._operations.get(seg.id, lambda: operations(seg, lines_of=self.text_lines, coverage=self.mask,
+                                                                   covered=self.mask_box,
                                                                    grade=self.graded))
 
     def layer(self, now: Instant) -> Layer | None:
@@ -376,6 +378,16 @@ class FrameRenderer:
             return alpha
 
         return self._masks.get((mask, width, height), coverage)
+
+    def mask_box(self, mask: Mask, width: int, height: int) -> Box | None:
+        """The box (x0, y0, x1, y1) of the non-zero pixels of the mask's coverage of a
+        width×height picture; None when it has none. Found once per mask and size."""
+        def box() -> tuple[Box | None]:  # in a tuple: the cache holds no None
+            alpha = self.mask(mask, width, height)
+            rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+            return (None if rows.size == 0 else (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1),)
+
+        return self._mask_boxes.get((mask, width, height), box)[0]
 
     def text_lines(self, text: Text, picture: np.ndarray) -> TextLines:
         """Where the text's lines and characters fall in its picture, laid out once per text."""

@@ -30,6 +30,8 @@ from ..effects.names import resolve
 from ..effects.transform import Placement, place
 from ..timeline.model import Chroma, Crop, Mask, Media, NamedEffect, Segment, Text
 from .plan import LayerState
+from .yuv import Box
+from .yuv import cropped as yuv_cropped
 
 
 NOWHERE = Placement(0.0, 0.0, 0.0, 0.0)  # drawn as nothing
@@ -156,6 +158,7 @@ class ChromaOp(RgbOnly):
 class MaskOp:
     mask: Mask
     coverage: Callable[[Mask, int, int], np.ndarray]  # the mask's coverage of a width×height picture
+    covered: Callable[[Mask, int, int], Box | None]  # the box of that coverage's non-zero pixels
 
     def on_yuv(self, now: Instant) -> bool:
         # A source that gives YUV is opaque: the mask is its coverage, made at the drawn size,
@@ -167,7 +170,22 @@ class MaskOp:
         (x, y), h, w = layer.offset, layer.picture.height, layer.picture.width
         # Sources scale to 2 pixels at least: a picture drawn 1 pixel wide is wider than drawn.
         size = max(layer.size[0], x + w), max(layer.size[1], y + h)
-        layer.coverage = self.coverage(self.mask, *size)[y:y + h, x:x + w]
+        coverage = self.coverage(self.mask, *size)
+        box = self.covered(self.mask, *size)
+        if box is None:
+            layer.opacity = 0.0  # the mask hides it all
+            return
+        # Only the part the mask shows is mixed in (a circle in a big picture: a fraction), with
+        # even edges: a chroma sample's two pixels keep together. A rotated picture is warped whole.
+        x0, y0 = max(box[0] - x, 0) & ~1, max(box[1] - y, 0) & ~1
+        x1, y1 = min(box[2] - x + 1 & ~1, w), min(box[3] - y + 1 & ~1, h)
+        if x1 <= x0 or y1 <= y0:
+            layer.opacity = 0.0  # the part on the canvas shows none of it
+        elif (x0, y0, x1, y1) != (0, 0, w, h) and now.drawn is not None and now.drawn.axis_aligned:
+            layer.picture = yuv_cropped(layer.picture, (x0, y0, x1, y1))
+            layer.left, layer.top, layer.offset = layer.left + x0, layer.top + y0, (x + x0, y + y0)
+            (x, y), h, w = layer.offset, y1 - y0, x1 - x0
+        layer.coverage = coverage[y:y + h, x:x + w]
 
     def apply(self, layer: Layer, now: Instant) -> None:
         h, w = layer.picture.shape[:2]
@@ -276,6 +294,7 @@ ADJUSTED = ("brightness", "contrast", "saturation")
 
 def operations(seg: Segment, *, lines_of: Callable[[Text, np.ndarray], TextLines],
                coverage: Callable[[Mask, int, int], np.ndarray],
+               covered: Callable[[Mask, int, int], Box | None],
                grade: Callable[[np.ndarray, NamedEffect, int], np.ndarray]) -> tuple[Operation, ...]:
     """The segment's operations, in the order they apply; the callables are the frame
     renderer's cached text layout, mask coverage and grading."""
@@ -289,7 +308,7 @@ def operations(seg: Segment, *, lines_of: Callable[[Text, np.ndarray], TextLines
     if seg.chroma is not None:
         ops.append(ChromaOp(seg.chroma))
     if seg.mask is not None:
-        ops.append(MaskOp(seg.mask, coverage))
+        ops.append(MaskOp(seg.mask, coverage, covered))
     if not text and any(seg.keyframes_for(p) is not None for p in ADJUSTED):
         ops.append(AdjustOp())
     ops += [GradeOp(effect, grade) for effect in seg.filters + seg.effects]

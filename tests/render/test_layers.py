@@ -225,9 +225,34 @@ def test_a_mask_on_a_picture_drawn_one_pixel_wide_covers_the_picture_its_source_
         np.frombuffer(plane, np.uint8)[:] = 200
     drawn = layers.YuvLayer(picture, -1, -1, (1, 1), (0, 0))  # its first row and column off the canvas
     full = lambda mask, w, h: np.full((h, w), 255, np.uint8)  # noqa: E731 - the coverage callable
-    layers.MaskOp(Mask("rectangle"), full).apply_yuv(drawn, None)  # type: ignore[arg-type]
+    whole = lambda mask, w, h: (0, 0, w, h)  # noqa: E731 - the covered box callable
+    layers.MaskOp(Mask("rectangle"), full, whole).apply_yuv(drawn, None)  # type: ignore[arg-type]
     assert drawn.coverage.shape == (2, 2)
     canvas = YuvCanvas(8, 8)
     canvas.start((0, 0, 0))
     canvas.draw(drawn.picture, drawn.left, drawn.top, drawn.opacity, drawn.coverage)
     assert canvas.y[0, 0] == 200 and canvas.y[1, 1] == 16
+
+
+@pytest.mark.parametrize("case", ["mask", "mask at half opacity"])
+def test_a_masked_layer_is_mixed_in_yuv_only_over_the_box_its_mask_shows(tmp_path, case):
+    """A circle in the picture: only its box is mixed in (its coverage around it is nil), and
+    the frame draws as the general path's (the case above)."""
+    overlay, _, _ = CASES[case]
+    tl = draftrender.load_draft(draft(tmp_path, overlay))
+    frames = FrameRenderer(tl, prepare_media(tl), W, H)
+    try:
+        _, _, states = next(frame_plan(tl, tl.fps, SEC // 2, SEC // 2 + SEC // 30))
+        drawn = frames.pasted(frames.instant(states[-1]))
+        assert drawn is not None and drawn.coverage is not None
+        assert drawn.picture.width < drawn.size[0] and drawn.picture.height < drawn.size[1]
+        assert drawn.coverage.shape == (drawn.picture.height, drawn.picture.width)
+        assert drawn.left % 2 == 0 and drawn.top % 2 == 0
+        whole = frames.mask(tl.tracks[1].segments[0].mask, *drawn.size)
+        x, y = drawn.offset
+        assert np.array_equal(drawn.coverage, whole[y:y + drawn.picture.height, x:x + drawn.picture.width])
+        outside = whole.copy()
+        outside[y:y + drawn.picture.height, x:x + drawn.picture.width] = 0
+        assert not outside.any()  # nothing the mask shows is left out
+    finally:
+        frames.close()
