@@ -25,15 +25,18 @@ US = 1_000_000
 FORWARD_DECODE_LIMIT = 1_500_000
 # Frames kept behind the play head while reading forward: small backward steps cost nothing.
 FORWARD_KEEP = 2
-# Decoding threads per video: FFmpeg's frame threads, which decode without the GIL while the
-# compositor works (PyAV holds it through a decode on the calling thread). Two take a frame's
-# decoding off the compositing thread, which bounds the render wherever more than one layer or
-# a small output leaves a core idle: on the layers benchmark's five videos the compositing
-# thread spent 20 ms a frame less (its CPU per frame 58 -> 41 ms, the process's the same), on
-# the 0.5 preview 4 of its 9 ms. They cost a frame of memory each: 8 MB per 1080p decoder, 4.5
-# per 720p. FFmpeg's automatic count is the number of cores plus one, each thread holding
-# frames of its own: 17 per decoder on a 16-core server, with a decoder per layer.
+# Decoding threads of a video of at least THREADED_PIXELS: FFmpeg's frame threads, which
+# decode without the GIL while the compositor works (PyAV holds it through a decode on the
+# calling thread). Two take a frame's decoding off the compositing thread, which bounds the
+# render wherever several layers or a small output leave a core idle: on the layers
+# benchmark's five videos the compositing thread spent 20 ms a frame less (58 -> 41 CPU ms,
+# the process's the same), on the 0.5 preview 4 of its 9 ms. They cost memory: 8 MB per
+# 1080p decoder (4.4 ms of decoding a frame), 4.5 per 720p (2.0 ms). Smaller videos decode
+# on the calling thread: the layers benchmark's five videos then cost 17 MB more, not 30.
+# FFmpeg's automatic count is the number of cores plus one, each thread holding frames of
+# its own: 17 per decoder on a 16-core server, with a decoder per layer.
 DECODER_THREADS = 2
+THREADED_PIXELS = 1920 * 1080
 # Reverse playback decodes a chunk of about this much source time before the request...
 REVERSE_SPAN = 1_000_000
 # ...and keeps at most this many frames of it, fewer for big frames (bounded memory).
@@ -137,8 +140,12 @@ class VideoReader:
         if not self._container.streams.video:
             raise MaterialUnreachable(f"video {self.path} has no video stream", [str(self.path)])
         self._stream = self._container.streams.video[0]
-        self._stream.codec_context.thread_type = "AUTO"  # frame threads where the codec has them
-        self._stream.codec_context.thread_count = DECODER_THREADS
+        context = self._stream.codec_context
+        if context.width * context.height >= THREADED_PIXELS:
+            context.thread_type = "AUTO"  # frame threads where the codec has them
+            context.thread_count = DECODER_THREADS
+        else:
+            context.thread_count = 1
         tb = self._stream.time_base
         if not tb:
             raise MaterialUnreachable(f"video {self.path} has no time base", [str(self.path)])

@@ -126,9 +126,15 @@ def test_jumps_backwards_and_forwards(tmp_path):
         assert reader.seeks > 0
 
 
-def test_decodes_on_frame_threads_and_stays_frame_exact(tmp_path):
+def test_a_small_video_decodes_on_the_calling_thread(tmp_path):
+    with VideoReader(constant_clip(tmp_path, n=10)) as reader:  # 320x180: under THREADED_PIXELS
+        assert reader._stream.codec_context.thread_count == 1
+
+
+def test_a_big_video_decodes_on_frame_threads_and_stays_frame_exact(tmp_path, monkeypatch):
     # FFmpeg's frame threads decode without the GIL, beside the compositing thread: a frame
     # is still the one asked for after seeks both ways.
+    monkeypatch.setattr(video, "THREADED_PIXELS", W * H)  # the test's clip counts as big
     with VideoReader(constant_clip(tmp_path, n=100, gop=12)) as reader:
         context = reader._stream.codec_context
         assert context.thread_count == 2 and context.thread_type & ThreadType.FRAME
