@@ -243,7 +243,7 @@ def test_a_masked_layer_is_mixed_in_yuv_only_over_the_box_its_mask_shows(tmp_pat
     frames = FrameRenderer(tl, prepare_media(tl), W, H)
     try:
         _, _, states = next(frame_plan(tl, tl.fps, SEC // 2, SEC // 2 + SEC // 30))
-        drawn = frames.pasted(frames.instant(states[-1]))
+        drawn = frames.yuv_layer(frames.instant(states[-1]))
         assert drawn is not None and drawn.coverage is not None
         assert drawn.picture.width < drawn.size[0] and drawn.picture.height < drawn.size[1]
         assert drawn.coverage.shape == (drawn.picture.height, drawn.picture.width)
