@@ -162,6 +162,19 @@ def blocks(plane: np.ndarray) -> np.ndarray:
     return plane[0::2, 0::2].astype(np.uint32) + plane[0::2, 1::2] + plane[1::2, 0::2] + plane[1::2, 1::2]
 
 
+def four_channels(picture: av.VideoFrame, coverage: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+    """`out` (HxWx4 uint8, the picture's size) filled with the yuv420p picture's Y, U and V,
+    chroma repeated to every pixel (as the RGB conversion does), and its coverage (255
+    without one)."""
+    sy, su, sv = planes(picture)
+    h, w = sy.shape
+    out[..., 0] = sy
+    out[..., 1] = np.repeat(np.repeat(su, 2, axis=0), 2, axis=1)[:h, :w]
+    out[..., 2] = np.repeat(np.repeat(sv, 2, axis=0), 2, axis=1)[:h, :w]
+    out[..., 3] = 255 if coverage is None else coverage
+    return out
+
+
 class YuvCanvas:
     """Output frames composed in yuv420p: start() begins a new `frame`, which is handed to the
     encoder when done (the canvas keeps its converters: they cache their SwScale contexts)."""
@@ -243,18 +256,14 @@ class YuvCanvas:
         if box is None or opacity <= 0:
             return
         box = even_box(box, self.width, self.height)
-        sy, su, sv = planes(picture)
-        h, w = sy.shape
+        w, h = picture.width, picture.height
         table = self.warp_table((w, h), p, box)
-        framed = padded(h, w) if table is not None else None  # filled in place: no copy
-        yuva = np.empty((h, w, 4), np.uint8) if framed is None else framed[MARGIN:MARGIN + h, MARGIN:MARGIN + w]
-        yuva[..., 0] = sy
-        yuva[..., 1] = np.repeat(np.repeat(su, 2, axis=0), 2, axis=1)[:h, :w]
-        yuva[..., 2] = np.repeat(np.repeat(sv, 2, axis=0), 2, axis=1)[:h, :w]
-        yuva[..., 3] = 255 if coverage is None else coverage
-        if framed is None:
+        if table is None:
+            yuva = four_channels(picture, coverage, np.empty((h, w, 4), np.uint8))
             warped = np.asarray(warp(Image.fromarray(yuva).convert("RGBa"), p, box))
         else:
+            framed = padded(h, w)
+            yuva = four_channels(picture, coverage, framed[MARGIN:MARGIN + h, MARGIN:MARGIN + w])  # no copy
             if coverage is not None:  # premultiplied, as Pillow's RGBa is (the same rounding)
                 yuva[..., :3] = div255(yuva[..., :3] * coverage[..., None].astype(np.uint16))
             warped = warp_padded(framed, table)
