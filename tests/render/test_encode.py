@@ -17,6 +17,8 @@ from draftrender.render.encode import (
     nvenc_unavailable,
     nvidia_gpu_present,
     usable_cores,
+    video_options,
+    video_threads,
 )
 
 W, H = 320, 180
@@ -100,6 +102,54 @@ def test_x264_encodes_with_frame_threads_bounded_by_the_cores(tmp_path, threads,
     options = x264_options(out)
     assert options["threads"] == str(expected) and options["sliced_threads"] == "0"
     assert len(decoded_video(out)[1]) == 10
+
+
+def moving(i: int) -> np.ndarray:
+    """A picture that changes every frame (a drifting gradient with a moving square), so that
+    x264's lookahead and B-frames have work to do."""
+    y, x = np.indices((H, W))
+    frame = np.dstack([(x + 3 * i) % 256, (y * 2 + i) % 256, (x + y + 5 * i) % 256]).astype(np.uint8)
+    frame[40:90, (7 * i) % (W - 50):(7 * i) % (W - 50) + 50] = 250
+    return frame
+
+
+def x264_run(options: dict[str, str], threads: int, count: int = 40):
+    """libx264 opened with `options` and frame threads: (frames taken before its first packet
+    came out, the pictures decoded from its packets)."""
+    ctx = av.CodecContext.create("libx264", "w")
+    ctx.width, ctx.height, ctx.pix_fmt = W, H, "yuv420p"
+    ctx.time_base, ctx.framerate = Fraction(1, 25), Fraction(25)
+    ctx.options = options
+    ctx.thread_count, ctx.thread_type = threads, "FRAME"
+    packets, held = [], None
+    for i in range(count):
+        frame = av.VideoFrame.from_ndarray(moving(i), format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        out = ctx.encode(frame)
+        if out and held is None:
+            held = i
+        packets += out
+    packets += ctx.encode(None)
+    decoder = av.CodecContext.create("h264", "r")
+    decoded = [f for p in packets for f in decoder.decode(p)] + decoder.decode(None)
+    pictures = [f.to_ndarray() for f in decoded]
+    return held, pictures
+
+
+@pytest.mark.parametrize("threads, fewer", [(1, 1), (2, 3)])
+def test_x264_buffers_fewer_frames_and_encodes_the_same_pictures(threads, fewer):
+    # Each frame x264 holds is a 6 MB block at 1080x1920: the options take some off its
+    # queues (encode.X264_BUFFERING; sync-lookahead only with frame threads) and must leave
+    # every picture as x264's defaults make it.
+    settings = EncodeSettings(threads=threads)
+    assert video_threads("libx264", settings) == (threads, "FRAME")
+    ours = video_options("libx264", settings)
+    defaults = {k: v for k, v in ours.items() if k != "x264-params"}
+    held, pictures = x264_run(ours, threads)
+    held_before, pictures_before = x264_run(defaults, threads)
+    assert held <= held_before - fewer, (held, held_before)
+    assert len(pictures) == len(pictures_before) == 40
+    assert all(np.array_equal(a, b) for a, b in zip(pictures, pictures_before, strict=True))
 
 
 def test_moov_box_precedes_media_data(tmp_path):
