@@ -7,8 +7,8 @@ picture in picture) is warped the same way every frame: the table keeps, for eac
 pixel the picture reaches, its top-left source pixel and its four weights (in 256ths), so a
 frame costs four gathers and a weighted sum. The four channels are summed two at a time in
 the 16-bit halves of uint32 words (a weight of at most 256 times a level of at most 255
-fits in 16 bits), and the sum truncated as Pillow's is: within a level of Pillow's warp,
-which the table imitates (its sample positions, the transparent margin, the edges).
+fits in 16 bits), and the sum truncated as Pillow's is. The table imitates Pillow's warp (its
+sample positions, the transparent margin, the edges): within a level of it, rarely two.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .transform import Placement, inverse_affine
+
+CHUNK = 16384  # pixels made or summed at a time: the scratch stays in the core's cache
 MARGIN = 1  # transparent pixels around the picture (as compositor.warp pads it): edges antialiased
 
 
@@ -32,25 +35,43 @@ class WarpTable:
     drawn: np.ndarray
     tap: np.ndarray
     weights: np.ndarray
+    BYTES_PER_PIXEL = 16  # the most a drawn pixel takes: its index, tap and four weights
 
     @property
     def nbytes(self) -> int:
         return self.drawn.nbytes + self.tap.nbytes + self.weights.nbytes
 
 
+def padded_inverse(size: tuple[int, int], p: Placement, left: int, top: int) -> tuple[float, ...]:
+    """The affine map (a, b, c, d, e, f, as Pillow's transform takes it) from canvas pixels,
+    counted from (left, top), to the pixels of a picture of `size` placed by `p` and padded by
+    MARGIN: the one geometry of Pillow's warp (compositor.warp) and of the tables."""
+    w, h = size
+    a, b, c, d, e, f = inverse_affine(Placement(w, h, p.cx, p.cy, p.rotation), w, h, left, top)
+    return a, b, c + MARGIN, d, e, f + MARGIN
+
+
 def warp_table(size: tuple[int, int], out: tuple[int, int], inverse: tuple[float, ...]) -> WarpTable:
     """The table for a picture of `size` (w, h) warped onto a box of `out` (w, h) by the affine
-    map `inverse` (a, b, c, d, e, f: box pixel → picture pixel, as Pillow's transform takes it),
+    map `inverse` (padded_inverse's: box pixel → padded picture pixel),
     sampled as Pillow samples: at pixel centres, nothing outside the picture and its one-pixel
     margin, weights by the distance to the four nearest pixel centres."""
+    rows = max(1, CHUNK // max(1, out[0]))  # in bands of rows: the doubles stay a few MB
+    bands = [_band(size, out, inverse, top, min(top + rows, out[1])) for top in range(0, max(1, out[1]), rows)]
+    drawn, tap, weights = (np.concatenate(parts, axis=-1) for parts in zip(*bands, strict=True))
+    return WarpTable(size, out, drawn, tap, weights)
+
+
+def _band(size: tuple[int, int], out: tuple[int, int], inverse: tuple[float, ...], top: int,
+          bottom: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """warp_table's drawn pixels, taps and weights for the box's rows top to bottom."""
     w, h = size
     a, b, c, d, e, f = inverse
-    ys, xs = np.mgrid[0:out[1], 0:out[0]].astype(np.float64)
-    xs += 0.5
-    ys += 0.5
-    # Positions in the padded picture.
-    x = a * xs + b * ys + (c + MARGIN)
-    y = d * xs + e * ys + (f + MARGIN)
+    xs = np.arange(out[0], dtype=np.float64) + 0.5
+    ys = np.arange(top, bottom, dtype=np.float64)[:, None] + 0.5
+    # Positions in the padded picture (the same operations in the same order as Pillow's).
+    x = a * xs + b * ys + c
+    y = d * xs + e * ys + f
     x -= 0.5
     y -= 0.5
     x0, y0 = np.floor(x), np.floor(y)
@@ -65,7 +86,7 @@ def warp_table(size: tuple[int, int], out: tuple[int, int], inverse: tuple[float
     # Rounding may leave the sum a 256th off: the largest weight takes the difference.
     weights[exact.argmax(axis=0), np.arange(drawn.size)] += 256 - weights.sum(axis=0)
     tap = y0.astype(np.int32) * (w + 2 * MARGIN) + x0.astype(np.int32)
-    return WarpTable(size, out, drawn.astype(np.int32), tap, weights.astype(np.uint16))
+    return (drawn + top * out[0]).astype(np.int32), tap, weights.astype(np.uint16)
 
 
 def padded(height: int, width: int) -> np.ndarray:
@@ -73,12 +94,10 @@ def padded(height: int, width: int) -> np.ndarray:
     return np.zeros((height + 2 * MARGIN, width + 2 * MARGIN, 4), np.uint8)
 
 
-CHUNK = 16384  # pixels summed at a time: the scratch words stay in the core's cache
-
-
 def warp_padded(picture: np.ndarray, table: WarpTable) -> np.ndarray:
     """The 4-channel uint8 `picture` (padded(): its content inside MARGIN transparent pixels)
     warped by `table`: an out_h×out_w×4 uint8 array, zero where the picture does not reach."""
+    assert picture.shape == (table.size[1] + 2 * MARGIN, table.size[0] + 2 * MARGIN, 4), "not the table's picture"
     words = picture.view(np.uint32).reshape(-1)
     stride = picture.shape[1]
     shifted = [words[offset:] for offset in (0, 1, stride, stride + 1)]  # the four taps' pictures

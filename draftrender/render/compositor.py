@@ -19,7 +19,8 @@ from PIL import Image
 from PIL.Image import Resampling, Transform
 
 from ..effects.blend import blend_into, div255, row_bands
-from ..effects.transform import Placement, inverse_affine, rotated_bounds
+from ..effects.transform import Placement, rotated_bounds
+from ..effects.warp import MARGIN, padded_inverse
 
 
 def draw(canvas: np.ndarray, picture: np.ndarray, p: Placement, opacity: float = 1.0,
@@ -138,10 +139,10 @@ def warp(img: Image.Image, p: Placement, box: tuple[int, int, int, int]) -> Imag
     canvas pixels of `box` (transparent where it does not reach)."""
     w, h = img.size
     x0, y0, x1, y1 = box
-    padded = Image.new(img.mode, (w + 2, h + 2))  # a transparent margin antialiases the edges
-    padded.paste(img, (1, 1))
-    a, b, c, d, e, f = inverse_affine(Placement(w, h, p.cx, p.cy, p.rotation), w, h, x0, y0)
-    return padded.transform((x1 - x0, y1 - y0), Transform.AFFINE, (a, b, c + 1, d, e, f + 1), Resampling.BILINEAR)
+    padded = Image.new(img.mode, (w + 2 * MARGIN, h + 2 * MARGIN))  # a transparent margin antialiases the edges
+    padded.paste(img, (MARGIN, MARGIN))
+    inverse = padded_inverse((w, h), p, x0, y0)
+    return padded.transform((x1 - x0, y1 - y0), Transform.AFFINE, inverse, Resampling.BILINEAR)
 
 
 def paste_over(dst: np.ndarray, src: np.ndarray, opacity: float) -> None:

@@ -28,15 +28,14 @@ from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from PIL import Image
 
 from ..effects.blend import div255
-from ..effects.transform import Placement, inverse_affine
+from ..effects.transform import Placement
 from ..effects.transitions import lerp
-from ..effects.warp import MARGIN, WarpTable, padded, warp_padded, warp_table
-from .cache import BoundedCache
+from ..effects.warp import MARGIN, WarpTable, padded, padded_inverse, warp_padded, warp_table
 from .compositor import footprint, warp
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in canvas pixels
 TABLE_PIXELS = 1 << 20  # the biggest box a rotated picture is warped over by a table (16 MB at most)
-TABLE_BYTES = 16 * 1024 * 1024  # the warp tables kept besides the latest
+TABLE_BYTES = 16 * 1024 * 1024  # all warp tables held together, one alone excepted
 
 
 def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,13 +183,19 @@ class YuvCanvas:
         self._to_rgb = VideoReformatter()
         self._to_yuv = VideoReformatter()
         self.to_yuv444 = VideoReformatter()  # for overlays
-        self._warps_seen: BoundedCache[bool] = BoundedCache(kept=4)
-        self._warps: BoundedCache[WarpTable] = BoundedCache(kept=1, max_bytes=TABLE_BYTES)
+        # Warp tables by (size, placement, box), held while drawn frame after frame; the warps
+        # drawn in the frame before and in this one.
+        self._warps: dict[tuple, WarpTable] = {}
+        self._warped_before: set[tuple] = set()
+        self._warped: set[tuple] = set()
+        self.warp_tables_made = 0
 
     def start(self, fill: tuple[int, int, int] | None = None) -> None:
         """A new frame, filled with the RGB colour `fill` (left as it comes without one)."""
         self.frame = av.VideoFrame(self.width, self.height, "yuv420p")
         self.y, self.u, self.v = planes(self.frame)
+        self._warps = {key: table for key, table in self._warps.items() if key in self._warped}
+        self._warped_before, self._warped = self._warped, set()
         if fill is not None:
             for plane, value in zip((self.y, self.u, self.v), yuv_colour(fill), strict=True):
                 plane.fill(value)
@@ -271,17 +276,22 @@ class YuvCanvas:
 
     def warp_table(self, size: tuple[int, int], p: Placement, box: Box) -> WarpTable | None:
         """The table that warps a picture of `size` placed by `p` over `box` (effects/warp.py:
-        half of Pillow's cost a frame), once the same warp comes a second time (a tilted layer
-        that stays put; making one costs a few of Pillow's warps); None for Pillow's warp."""
-        out = box[2] - box[0], box[3] - box[1]
+        half of Pillow's cost a frame), made when the same warp comes in two frames in a row (a
+        tilted layer that stays put; making one costs a few of Pillow's warps) and kept while it
+        does; None for Pillow's warp: a warp that moves, or one that does not fit beside the
+        tables held (so that tables never evict each other frame after frame)."""
         key = (size, p, box)
-        if out[0] * out[1] > TABLE_PIXELS:
+        self._warped.add(key)
+        table = self._warps.get(key)
+        out = box[2] - box[0], box[3] - box[1]
+        if table is not None or key not in self._warped_before or out[0] * out[1] > TABLE_PIXELS:
+            return table
+        held = sum(t.nbytes for t in self._warps.values())
+        if held and held + WarpTable.BYTES_PER_PIXEL * out[0] * out[1] > TABLE_BYTES:
             return None
-        if key not in self._warps and key not in self._warps_seen:
-            self._warps_seen.get(key, lambda: True)
-            return None
-        inverse = inverse_affine(Placement(*size, p.cx, p.cy, p.rotation), *size, box[0], box[1])
-        return self._warps.get(key, lambda: warp_table(size, out, inverse))
+        table = self._warps[key] = warp_table(size, out, padded_inverse(size, p, box[0], box[1]))
+        self.warp_tables_made += 1
+        return table
 
     def mix_premultiplied(self, left: int, top: int, yuva: np.ndarray, opacity: float = 1.0) -> None:
         """Mix a premultiplied 4:4:4 picture (HxWx4 uint8: Y·a, U·a, V·a, a; even sides, its
@@ -308,6 +318,8 @@ class YuvCanvas:
         below; chroma summed over each 2×2 block, of 1020), at `opacity` (a fade: in floats,
         one rounding, the picture's weights kept as made)."""
         below = self.y[luma]
+        # Premultiplied: y ≤ 255·(255 − keep) and u, v ≤ 255·(1020 − keep_chroma), so no sum
+        # passes 255 (uint8 would wrap it) and none needs clamping.
         if opacity >= 1:
             below[:] = div255(below * keep + y)
             for plane, premultiplied in ((self.u, u), (self.v, v)):
