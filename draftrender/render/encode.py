@@ -55,7 +55,8 @@ X264_THREADS_MAX = 4
 # at veryfast); 2 took 19 MB off the layers benchmark's peak and 15-25 off the showcase's,
 # which ran no slower; 1 would take 15 MB more but slowed the showcase by 16 % (the
 # encoder waits on its lookahead). force-cfr: rate control by the frame rate, not by
-# timestamps (ours are every 1/fps), which spares the frame kept to measure a variable rate.
+# timestamps, which spares the frame kept to measure a variable rate: the same stream while
+# VideoEncoder's time base is 1/fps and its pts count frames (tested), as they do.
 X264_BUFFERING = {"sync-lookahead": "2", "force-cfr": "1"}
 
 

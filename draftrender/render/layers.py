@@ -85,8 +85,9 @@ class Instant:
 
 class Operation(Protocol):
     def on_yuv(self, now: Instant) -> bool:
-        """Whether the YUV path draws this operation at `now` (it has nothing to do there, or
-        pasting the source's YUV picture does it)."""
+        """Whether the YUV path draws this operation at `now`: it has nothing to do there, or
+        apply_yuv leaves on the YUV layer what the canvas draws (an opacity, a coverage, a crop,
+        a placement)."""
         ...
 
     def apply(self, layer: Layer, now: Instant) -> None:

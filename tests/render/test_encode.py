@@ -114,8 +114,9 @@ def moving(i: int) -> np.ndarray:
 
 
 def x264_run(options: dict[str, str], threads: int, count: int = 40):
-    """libx264 opened with `options` and frame threads: (frames taken before its first packet
-    came out, the pictures decoded from its packets)."""
+    """libx264 opened with `options` and frame threads, fed as VideoEncoder feeds it (time
+    base 1/fps, pts counting frames): (frames taken before its first packet came out, the
+    pictures decoded from its packets, the packets' timestamps)."""
     ctx = av.CodecContext.create("libx264", "w")
     ctx.width, ctx.height, ctx.pix_fmt = W, H, "yuv420p"
     ctx.time_base, ctx.framerate = Fraction(1, 25), Fraction(25)
@@ -133,7 +134,7 @@ def x264_run(options: dict[str, str], threads: int, count: int = 40):
     decoder = av.CodecContext.create("h264", "r")
     decoded = [f for p in packets for f in decoder.decode(p)] + decoder.decode(None)
     pictures = [f.to_ndarray() for f in decoded]
-    return held, pictures
+    return held, pictures, [(p.pts, p.dts) for p in packets]
 
 
 @pytest.mark.parametrize("threads, fewer", [(1, 1), (2, 3)])
@@ -145,11 +146,12 @@ def test_x264_buffers_fewer_frames_and_encodes_the_same_pictures(threads, fewer)
     assert video_threads("libx264", settings) == (threads, "FRAME")
     ours = video_options("libx264", settings)
     defaults = {k: v for k, v in ours.items() if k != "x264-params"}
-    held, pictures = x264_run(ours, threads)
-    held_before, pictures_before = x264_run(defaults, threads)
+    held, pictures, stamps = x264_run(ours, threads)
+    held_before, pictures_before, stamps_before = x264_run(defaults, threads)
     assert held <= held_before - fewer, (held, held_before)
     assert len(pictures) == len(pictures_before) == 40
     assert all(np.array_equal(a, b) for a, b in zip(pictures, pictures_before, strict=True))
+    assert stamps == stamps_before  # force-cfr: our timestamps are already every 1/fps
 
 
 def test_moov_box_precedes_media_data(tmp_path):

@@ -236,8 +236,8 @@ def test_a_mask_on_a_picture_drawn_one_pixel_wide_covers_the_picture_its_source_
 
 @pytest.mark.parametrize("case", ["mask", "mask at half opacity"])
 def test_a_masked_layer_is_mixed_in_yuv_only_over_the_box_its_mask_shows(tmp_path, case):
-    """A circle in the picture: only its box is mixed in (its coverage around it is nil), and
-    the frame draws as the general path's (the case above)."""
+    """A circle in the picture: only its box is mixed in (its coverage around it is nil). That
+    the frame then draws as the general path's is the "mask" cases of the test above."""
     overlay, _, _ = CASES[case]
     tl = draftrender.load_draft(draft(tmp_path, overlay))
     frames = FrameRenderer(tl, prepare_media(tl), W, H)
@@ -247,7 +247,7 @@ def test_a_masked_layer_is_mixed_in_yuv_only_over_the_box_its_mask_shows(tmp_pat
         assert drawn is not None and drawn.coverage is not None
         assert drawn.picture.width < drawn.size[0] and drawn.picture.height < drawn.size[1]
         assert drawn.coverage.shape == (drawn.picture.height, drawn.picture.width)
-        assert drawn.left % 2 == 0 and drawn.top % 2 == 0
+        assert drawn.offset[0] % 2 == 0 and drawn.offset[1] % 2 == 0  # a chroma sample's two pixels kept together
         whole = frames.mask(tl.tracks[1].segments[0].mask, *drawn.size)
         x, y = drawn.offset
         assert np.array_equal(drawn.coverage, whole[y:y + drawn.picture.height, x:x + drawn.picture.width])

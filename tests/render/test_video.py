@@ -119,7 +119,16 @@ def test_nonzero_stream_start_is_source_time_zero(tmp_path):
 # -- seeking ----------------------------------------------------------------------------
 
 
-def test_jumps_backwards_and_forwards(tmp_path):
+@pytest.fixture(params=["calling-thread", "frame-threads"])
+def decoding(request, monkeypatch):
+    """Readers decode on the calling thread, or (the test's clips counting as big) on FFmpeg's
+    frame threads, whose frames come out later: seeks, reverse reading and the ends must not care."""
+    if request.param == "frame-threads":
+        monkeypatch.setattr(video, "THREADED_PIXELS", W * H)
+    return request.param
+
+
+def test_jumps_backwards_and_forwards(tmp_path, decoding):
     with VideoReader(constant_clip(tmp_path, n=150, gop=12)) as reader:  # 6 s, keyframe every 12
         for i in (140, 3, 75, 76, 20, 149, 0, 100, 99, 60, 61, 145, 10):
             assert index_of(reader.frame_at(i * 40_000 + 1)) == i, i
@@ -143,7 +152,7 @@ def test_a_big_video_decodes_on_frame_threads_and_stays_frame_exact(tmp_path, mo
 
 
 @pytest.mark.parametrize("gop", [None, 10], ids=["one-gop", "gop10"])
-def test_reverse_reading_is_descending_and_bounded(tmp_path, gop):
+def test_reverse_reading_is_descending_and_bounded(tmp_path, gop, decoding):
     n = 150
     with VideoReader(constant_clip(tmp_path, n=n, gop=gop)) as reader:
         reader.frame_at(reader.duration)  # start at the end, as a reversed segment does
@@ -155,7 +164,7 @@ def test_reverse_reading_is_descending_and_bounded(tmp_path, gop):
         assert reader.seeks <= n // 10  # chunks, not a seek per frame
 
 
-def test_holds_first_and_last_frame_outside_the_clip(tmp_path):
+def test_holds_first_and_last_frame_outside_the_clip(tmp_path, decoding):
     with VideoReader(constant_clip(tmp_path)) as reader:
         assert index_of(reader.frame_at(-500_000)) == 0
         assert index_of(reader.frame_at(10_000_000)) == 49
