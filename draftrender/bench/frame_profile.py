@@ -36,6 +36,8 @@ STEPS = (
     ("yuv: paste", "render/yuv.py", "paste"),
     ("yuv: drawn by opacity or coverage", "render/yuv.py", "draw"),
     ("yuv: rotated (warped, mixed)", "render/yuv.py", "draw_rotated"),
+    ("  warp table made (once per placement)", "effects/warp.py", "warp_table"),
+    ("  warped by its table", "effects/warp.py", "warp_padded"),
     ("yuv: dissolve", "render/yuv.py", "mix_from"),
     ("yuv: overlay made (once while it stays the same)", "render/yuv.py", "overlay"),
     ("yuv: overlay mixed", "render/yuv.py", "mix"),
