@@ -121,3 +121,12 @@ def apply_mask(picture: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def mask_uint8(alpha: np.ndarray) -> np.ndarray:
     return (alpha * 255 + 0.5).astype(np.uint8)
+
+
+def nonzero_box(coverage: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1) of a coverage's non-zero pixels; None when it has none."""
+    rows = np.flatnonzero(coverage.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(coverage.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1

@@ -35,7 +35,7 @@ from ..assets import Probe
 from ..effects.animations import TextLines
 from ..effects.background import blurred_cover, cover_size, opaque_rgb, solid
 from ..effects.filters import PRESETS, apply_lut, grade_picture, load_cube
-from ..effects.masks import mask_alpha, mask_uint8
+from ..effects.masks import mask_alpha, mask_uint8, nonzero_box
 from ..effects.names import resolve
 from ..effects.transform import Placement
 from ..effects.transitions import Stage, transition_frame
@@ -382,12 +382,8 @@ class FrameRenderer:
     def mask_box(self, mask: Mask, width: int, height: int) -> Box | None:
         """The box (x0, y0, x1, y1) of the non-zero pixels of the mask's coverage of a
         width×height picture; None when it has none. Found once per mask and size."""
-        def box() -> tuple[Box | None]:  # in a tuple: the cache holds no None
-            alpha = self.mask(mask, width, height)
-            rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-            return (None if rows.size == 0 else (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1),)
-
-        return self._mask_boxes.get((mask, width, height), box)[0]
+        # In a tuple: the cache holds no None.
+        return self._mask_boxes.get((mask, width, height), lambda: (nonzero_box(self.mask(mask, width, height)),))[0]
 
     def text_lines(self, text: Text, picture: np.ndarray) -> TextLines:
         """Where the text's lines and characters fall in its picture, laid out once per text."""

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from PIL.Image import Resampling, Transform
 
+from ..effects.masks import nonzero_box
 from ..timeline.model import Text, TextBackground, TextStyle
 from .cache import BoundedCache
 from .fonts import SHAPING, Face, FontBook
@@ -150,23 +151,14 @@ def emoji_over(cluster: str, font, size: tuple[int, int], background: tuple[int,
 def over(acc: np.ndarray, rgba: tuple[float, float, float, float], coverage: np.ndarray) -> None:
     """Composite a flat colour through a coverage mask over the premultiplied accumulator,
     inside the mask's bounding box only."""
-    box = bounds(coverage)
+    box = nonzero_box(coverage)
     if box is None or rgba[3] <= 0:
         return
-    y0, y1, x0, x1 = box
+    x0, y0, x1, y1 = box
     a = coverage[y0:y1, x0:x1, None] * np.float32(rgba[3])
     sub = acc[y0:y1, x0:x1]
     sub *= 1.0 - a
     sub += a * np.array([rgba[0], rgba[1], rgba[2], 1.0], np.float32)
-
-
-def bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(y0, y1, x0, x1) of the nonzero part of a mask, or None when it is empty."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def over_premultiplied(acc: np.ndarray, layer: np.ndarray) -> None:

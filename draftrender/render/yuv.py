@@ -28,6 +28,7 @@ from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from PIL import Image
 
 from ..effects.blend import div255
+from ..effects.masks import nonzero_box
 from ..effects.transform import Placement
 from ..effects.transitions import lerp
 from ..effects.warp import MARGIN, WarpTable, padded, padded_inverse, warp_padded, warp_table
@@ -137,11 +138,11 @@ def overlay(picture: np.ndarray, left: int, top: int, width: int, height: int,
     the even box of the pixels it covers is kept (a caption's raster is mostly transparent)."""
     alpha = picture[..., 3] if picture.shape[2] == 4 else None
     if alpha is not None:
-        rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-        if rows.size == 0:
+        box = nonzero_box(alpha)
+        if box is None:
             return None
-        picture = picture[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-        left, top = left + int(cols[0]), top + int(rows[0])
+        picture = picture[box[1]:box[3], box[0]:box[2]]
+        left, top = left + box[0], top + box[1]
     h, w = picture.shape[:2]
     x0, y0 = left - left % 2, top - top % 2
     x1, y1 = min(left + w + (left + w) % 2, width), min(top + h + (top + h) % 2, height)
