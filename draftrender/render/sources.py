@@ -108,6 +108,7 @@ class Context:
     text: TextRenderer
     nested: Callable[[Timeline], Drawer]  # a renderer for a compound clip's nested timeline
     warnings: list[str]  # where a compound clip's renderer leaves what it could not draw
+    output_pixels: int = 0  # the frame's: a video much bigger decodes on threads (video.py)
 
 
 # Opens a material's source, or gives None when the material draws nothing (an audio file,
@@ -121,7 +122,9 @@ def open_media(m: Media, ctx: Context) -> Source | None:
     probe = ctx.probes.get(m.id)
     if probe is None or probe.kind == "audio" or m.kind == "audio":
         return None
-    return VideoReader(probe.path) if probe.kind == "video" else ImageSource(probe.path)
+    if probe.kind == "video":
+        return VideoReader(probe.path, output_pixels=ctx.output_pixels)
+    return ImageSource(probe.path)
 
 
 KINDS: dict[type, Opener] = {

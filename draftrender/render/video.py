@@ -25,16 +25,15 @@ US = 1_000_000
 FORWARD_DECODE_LIMIT = 1_500_000
 # Frames kept behind the play head while reading forward: small backward steps cost nothing.
 FORWARD_KEEP = 2
-# Decoding threads of a video of at least THREADED_PIXELS: FFmpeg's frame threads, which
-# decode without the GIL while the compositor works (PyAV holds it through a decode on the
-# calling thread). Two take a frame's decoding off the compositing thread, which bounds the
-# render wherever several layers or a small output leave a core idle: on the layers
-# benchmark's five videos the compositing thread spent 20 ms a frame less (58 -> 41 CPU ms,
-# the process's the same), on the 0.5 preview 4 of its 9 ms. They cost memory: 8 MB per
-# 1080p decoder (4.4 ms of decoding a frame), 4.5 per 720p (2.0 ms). Smaller videos decode
-# on the calling thread: the layers benchmark's five videos then cost 17 MB more, not 30.
-# FFmpeg's automatic count is the number of cores plus one, each thread holding frames of
-# its own: 17 per decoder on a 16-core server, with a decoder per layer.
+# Decoding threads of a video of at least THREADED_PIXELS and more than twice the output's
+# pixels: FFmpeg's frame threads, which decode without the GIL while the compositor works
+# (PyAV holds it through a decode on the calling thread). Decoding is then much of a frame's
+# work and encoding little: on a 0.5 preview of 1080×1920 clips the render took 12 % less
+# time (7.98 / 9.16 s, 9.92 / 11.07 s, alternated). Where the output is as big, the encoder
+# keeps the second core busy and the threads only held memory: 8 MB per 1080p decoder, and
+# the showcase and layers renders were no faster with them (24.0 / 21.4 and 27.2 / 27.0 s;
+# 35.6 / 39.9 and 34.6 / 32.4 s). FFmpeg's automatic count is the number of cores plus one,
+# each thread holding frames of its own: 17 per decoder on a 16-core server.
 DECODER_THREADS = 2
 THREADED_PIXELS = 1920 * 1080
 # Reverse playback decodes a chunk of about this much source time before the request...
@@ -95,8 +94,9 @@ class VideoReader:
     is in degrees clockwise (the legacy `rotate` tag's sense), rounded to quarter turns.
     """
 
-    def __init__(self, path, *, rotation: int | None = None):
+    def __init__(self, path, *, rotation: int | None = None, output_pixels: int = 0):
         self.path = Path(path)
+        self._output_pixels = output_pixels
         try:
             self._container = av.open(str(self.path))
         except FileNotFoundError:
@@ -141,7 +141,8 @@ class VideoReader:
             raise MaterialUnreachable(f"video {self.path} has no video stream", [str(self.path)])
         self._stream = self._container.streams.video[0]
         context = self._stream.codec_context
-        if context.width * context.height >= THREADED_PIXELS:
+        pixels = context.width * context.height
+        if pixels >= THREADED_PIXELS and pixels > 2 * self._output_pixels:
             context.thread_type = "AUTO"  # frame threads where the codec has them
             context.thread_count = DECODER_THREADS
         else:

@@ -119,6 +119,16 @@ def test_nonzero_stream_start_is_source_time_zero(tmp_path):
 # -- seeking ----------------------------------------------------------------------------
 
 
+def test_a_big_video_decodes_on_frame_threads_only_into_a_much_smaller_output(tmp_path, monkeypatch):
+    # A preview's decoding is most of its frames' work: threads take it off the compositor.
+    # Into an output as big, the encoder keeps the other core busy and threads only hold memory.
+    monkeypatch.setattr(video, "THREADED_PIXELS", W * H)
+    path = constant_clip(tmp_path, n=10)
+    for output_pixels, threads in ((W * H, 1), (W * H // 2, 1), (W * H // 2 - 1, 2)):
+        with VideoReader(path, output_pixels=output_pixels) as reader:
+            assert reader._stream.codec_context.thread_count == threads, output_pixels
+
+
 @pytest.fixture(params=["calling-thread", "frame-threads"])
 def decoding(request, monkeypatch):
     """Readers decode on the calling thread, or (the test's clips counting as big) on FFmpeg's
