@@ -96,7 +96,6 @@ class VideoReader:
 
     def __init__(self, path, *, rotation: int | None = None, output_pixels: int = 0):
         self.path = Path(path)
-        self._output_pixels = output_pixels
         try:
             self._container = av.open(str(self.path))
         except FileNotFoundError:
@@ -104,7 +103,7 @@ class VideoReader:
         except (av.FFmpegError, OSError) as e:
             raise MaterialUnreachable(f"video {self.path} cannot be opened: {reason(e)}", [str(self.path)]) from None
         try:
-            self._open_stream()
+            self._open_stream(output_pixels)
             first = self._first_frame()
         except BaseException:
             self._container.close()
@@ -136,13 +135,13 @@ class VideoReader:
 
     # -- opening ---------------------------------------------------------------------
 
-    def _open_stream(self) -> None:
+    def _open_stream(self, output_pixels: int) -> None:
         if not self._container.streams.video:
             raise MaterialUnreachable(f"video {self.path} has no video stream", [str(self.path)])
         self._stream = self._container.streams.video[0]
         context = self._stream.codec_context
         pixels = context.width * context.height
-        if pixels >= THREADED_PIXELS and pixels > 2 * self._output_pixels:
+        if pixels >= THREADED_PIXELS and pixels > 2 * output_pixels:
             context.thread_type = "AUTO"  # frame threads where the codec has them
             context.thread_count = DECODER_THREADS
         else:
