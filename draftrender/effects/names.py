@@ -11,6 +11,7 @@ shapes are a closed set, matched exactly.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -255,15 +256,18 @@ def is_karaoke(animation_name: str) -> bool:
 def editor_name(family: str, name: str, ids: tuple[str, ...]) -> str:
     """The name to resolve an effect by: the editor's own name for its id when the table
     knows the id (ids are the same in every UI language), else the name as written."""
-    table = editor_ids()
-    return next((table[(family, i)] for i in ids if (family, i) in table), name)
+    rows = editor_ids()
+    for effect_id in ids:
+        key = f"{family}\t{effect_id}\t"
+        i = bisect.bisect_left(rows, key)
+        if i < len(rows) and rows[i].startswith(key):
+            return rows[i][len(key):]
+    return name
 
 
 @lru_cache(maxsize=1)
-def editor_ids() -> dict[tuple[str, str], str]:
-    table = {}
-    for line in EDITOR_IDS.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            family, effect_id, name = line.split("\t")
-            table[(family, effect_id)] = name
-    return table
+def editor_ids() -> list[str]:
+    """The table's rows, "family<TAB>id<TAB>name", sorted for bisection: 1 MB held, where a
+    dict of them held 5 MB for the few lookups a draft makes."""
+    lines = EDITOR_IDS.read_text(encoding="utf-8").splitlines()
+    return sorted(line for line in lines if line and not line.startswith("#"))
