@@ -434,9 +434,7 @@ def draw_yuv(canvas: YuvCanvas, layer: YuvLayer) -> None:
     """Draw a layer the YUV path takes: pasted, mixed by its opacity and coverage, or rotated."""
     if layer.rotated is not None:
         canvas.draw_rotated(layer.picture, layer.rotated, layer.opacity, layer.coverage)
-    elif layer.opaque:
-        canvas.paste(layer.picture, layer.left, layer.top)
-    else:
+    else:  # an opaque one is pasted
         canvas.draw(layer.picture, layer.left, layer.top, layer.opacity, layer.coverage)
 
 
