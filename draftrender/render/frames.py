@@ -77,7 +77,7 @@ class FrameRenderer:
         self.width, self.height = width, height
         self.text = TextRenderer(width, height, font_dirs=font_dirs, fonts=fonts)
         self.warnings: list[str] = []  # e.g. a LUT file that cannot be read
-        self.sources = Sources(Context(probes, self.text, self.nested, self.warnings, width * height))
+        self.sources = Sources(Context(probes, self.text, self.nested, self.warnings, width * height), tl.segments)
         videos = [t.index for t in tl.tracks if t.type == "video" and not t.hidden and t.segments]
         self.bottom_track = min(videos, default=-1)
         self.yuv = YuvCanvas(width, height)

@@ -16,12 +16,13 @@ file before the media are fetched, and the material is then a video or photo lik
 A new kind is one class that satisfies `Source`, and one entry in `KINDS`. `Sources` opens a
 segment's source when the segment first shows and closes it when no segment uses it any
 more; consecutive segments of one medium on one track share a source, so a clip cut in two
-keeps its decoder.
+keeps its decoder, and a video duplicated onto another track reads through the original's
+(`duplicates`), so each of its frames is decoded once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -135,18 +136,46 @@ KINDS: dict[type, Opener] = {
 }
 
 
+def duplicates(segments: Iterable[Segment], probes: dict[str, Probe]) -> dict[str, Segment]:
+    """The segments that show frames another segment on another track decodes anyway, by
+    segment id, each with that other one: a video shown within the other's time, from the
+    same file at the same speed and from the same point of it (a clip duplicated onto a
+    second track, as editors do for a glow or a blend), so that at every instant both read
+    the same source time."""
+    alike: dict[tuple, list[Segment]] = {}
+    for seg in segments:
+        probe = probes.get(seg.material.id) if isinstance(seg.material, Media) else None
+        if probe is None or probe.kind != "video" or seg.speed_curve is not None or seg.reverse:
+            continue
+        start = seg.source.start if seg.source is not None else 0
+        alike.setdefault((probe.path, seg.speed, start - seg.target.start * seg.speed), []).append(seg)
+    followers: dict[str, Segment] = {}
+    for group in alike.values():
+        leaders: list[Segment] = []
+        for seg in sorted(group, key=lambda s: -s.target.duration):
+            within = next((other for other in leaders if other.track_index != seg.track_index
+                           and other.target.start <= seg.target.start and seg.target.end <= other.target.end), None)
+            if within is None:
+                leaders.append(seg)
+            else:
+                followers[seg.id] = within
+    return followers
+
+
 class Sources:
     """The sources of the segments showing, opened on first use and closed when unused."""
 
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, segments: Iterable[Segment] = ()):
         self.ctx = ctx
         self._open: dict[Key, Source | None] = {}
         self._used: set[Key] = set()
+        self._duplicates = duplicates(segments, ctx.probes)
 
-    @staticmethod
-    def key(seg: Segment) -> Key:
+    def key(self, seg: Segment) -> Key:
         # A medium's decoder is shared along its track (a clip cut in two reads on), and kept
-        # apart between tracks (two layers of one clip read at different times).
+        # apart between tracks (two layers of one clip read at different times), except for
+        # a duplicate, which reads at the same times as its original.
+        seg = self._duplicates.get(seg.id, seg)
         return (seg.material.id if seg.material is not None else None, seg.track_index)
 
     def of(self, seg: Segment) -> Source | None:
