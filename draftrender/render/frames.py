@@ -434,7 +434,9 @@ def draw_yuv(canvas: YuvCanvas, layer: YuvLayer) -> None:
     """Draw a layer the YUV path takes: pasted, mixed by its opacity and coverage, or rotated."""
     if layer.rotated is not None:
         canvas.draw_rotated(layer.picture, layer.rotated, layer.opacity, layer.coverage)
-    else:  # an opaque one is pasted
+    elif layer.opaque:  # pasted by its own call, so the frame profile counts pastes apart from mixes
+        canvas.paste(layer.picture, layer.left, layer.top)
+    else:
         canvas.draw(layer.picture, layer.left, layer.top, layer.opacity, layer.coverage)
 
 
