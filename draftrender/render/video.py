@@ -23,7 +23,8 @@ from .yuv import Box, cropped, rgb_view, source_box
 US = 1_000_000
 # A forward jump longer than this seeks (to the keyframe before it) instead of decoding through.
 FORWARD_DECODE_LIMIT = 1_500_000
-# Frames kept behind the play head while reading forward: small backward steps cost nothing.
+# Frames the window keeps while reading forward: the one covering the play head and the next,
+# whose start is where the first ends. With one, every read seeks (layers: 2.2 × the time).
 FORWARD_KEEP = 2
 # Decoding threads of a video of at least THREADED_PIXELS and more than twice the output's
 # pixels: FFmpeg's frame threads, which decode without the GIL while the compositor works
