@@ -68,6 +68,9 @@ durable = tenacity.retry(retry=tenacity.retry_if_exception_type(TRANSIENT), rera
                          before_sleep=lambda s: log.warning("retrying after %s", s.outcome and s.outcome.exception()))
 TASK_RETRIES = 5  # Celery-level retries (with backoff) once `durable` gave up
 HEARTBEAT = 2.0  # seconds between a running task's lease renewals
+# How long a rendered part stays claimed: a copy of its message that comes late (queued behind
+# other work, or handed out again) must not render it again, nor leave it in storage after the join.
+PART_DONE = 24 * 3600  # seconds
 
 
 class TaskGone(Exception):
@@ -223,23 +226,28 @@ def part_name(task_id: str, part: Part) -> str:
 
 
 class PartClaims:
-    """Which worker renders which part: a Redis key set only if absent, expiring after LEASE
-    unless its worker renews it."""
+    """Which worker renders which part of a task's attempt: a Redis key set only if absent,
+    expiring after LEASE unless its worker renews it, and kept for PART_DONE once the part is
+    rendered. Keyed by the attempt, as a worker that takes a dead one's task over renders again
+    the parts that died with it (only those in storage outlive their worker)."""
 
     def __init__(self, broker: str):
         import redis  # installed with celery[redis]
 
         self.redis = redis.Redis.from_url(broker)
 
-    def take(self, task_id: str, part: Part) -> bool:
-        return bool(self.redis.set(self._key(task_id, part), os.getpid(), nx=True, ex=int(LEASE)))
+    def take(self, task: Task, part: Part) -> bool:
+        return bool(self.redis.set(self._key(task, part), os.getpid(), nx=True, ex=int(LEASE)))
 
-    def renew(self, task_id: str, part: Part) -> None:
-        self.redis.expire(self._key(task_id, part), int(LEASE))
+    def renew(self, task: Task, part: Part) -> None:
+        self.redis.expire(self._key(task, part), int(LEASE))
+
+    def finish(self, task: Task, part: Part) -> None:
+        self.redis.set(self._key(task, part), "done", ex=PART_DONE)
 
     @staticmethod
-    def _key(task_id: str, part: Part) -> str:
-        return f"draftrender:part:{task_id}:{part.name}"
+    def _key(task: Task, part: Part) -> str:
+        return f"draftrender:part:{task.id}:{task.attempts}:{part.name}"
 
 
 def run_part(task_id: str, part: Part, policy: dict, broker: str) -> None:
@@ -248,13 +256,13 @@ def run_part(task_id: str, part: Part, policy: dict, broker: str) -> None:
     task = durable(store.get)(task_id)
     claims = PartClaims(broker)
     if (task is None or task.status != PROCESSING or durable(store.storage.exists)(part_name(task_id, part))
-            or not claims.take(task_id, part)):
+            or not claims.take(task, part)):
         return
     work = store.work_dir(task_id) / part.name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        with Heartbeat(lambda: claims.renew(task_id, part)):
+        with Heartbeat(lambda: claims.renew(task, part)):
             tl, opts = prepare_job(job_of(store, task, policy, work), lambda event: None)
             result = render_part(tl, part, work / part.name, opts)
         log.info("task %s: rendered part %s", task_id, part.name)
@@ -262,6 +270,7 @@ def run_part(task_id: str, part: Part, policy: dict, broker: str) -> None:
         summary = result.to_json() if result is not None else {}
         durable(store.storage.put_bytes)(json.dumps(summary).encode(), name + ".json")
         durable(store.storage.put_file)(work / part.name, name)  # last: its presence says the part is done
+        claims.finish(task, part)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -298,9 +307,10 @@ class SharedParts:
             durable(self.store.storage.get_file)(name, path)
             summary = json.loads(durable(self.store.storage.read_bytes)(name + ".json"))
             results[part] = result_from_json(summary) if summary else None
-        elif self.claims.take(self.task.id, part):
-            with Heartbeat(lambda: self.claims.renew(self.task.id, part)):
+        elif self.claims.take(self.task, part):
+            with Heartbeat(lambda: self.claims.renew(self.task, part)):
                 results[part] = render_part(self.tl, part, path, self.opts)
+            self.claims.finish(self.task, part)
             log.info("task %s: rendered part %s", self.task.id, part.name)
 
     def remove(self) -> None:
