@@ -9,7 +9,8 @@ task with its error, at once.
 A draft longer than the service's chunk_seconds is rendered in parts (render/chunks.py):
 the task's worker publishes one message per part so that idle workers join in, takes parts
 itself while any is unclaimed, and joins them. A part is claimed in Redis with an expiry
-renewed while it renders; a part whose worker died is claimed again once that runs out.
+renewed while it renders; a part whose worker died is claimed again once that runs out, and
+a rendered one stays claimed, so that a late copy of its message does not render it again.
 
 A generation (queue `generate`) is claimed the same way, with a lease in its row, and run to
 its end by service/generations.py: the provider's job id is in the row as soon as it is
