@@ -35,6 +35,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -240,10 +241,12 @@ class PartClaims:
     def take(self, task: Task, part: Part) -> bool:
         return bool(self.redis.set(self._key(task, part), os.getpid(), nx=True, ex=int(LEASE)))
 
-    def renew(self, task: Task, part: Part) -> None:
-        self.redis.expire(self._key(task, part), int(LEASE))
-
-    def finish(self, task: Task, part: Part) -> None:
+    @contextmanager
+    def held(self, task: Task, part: Part):
+        """Renew a taken claim while the block renders the part; once it ends without an
+        error, keep the claim for PART_DONE."""
+        with Heartbeat(lambda: self.redis.expire(self._key(task, part), int(LEASE))):
+            yield
         self.redis.set(self._key(task, part), "done", ex=PART_DONE)
 
     @staticmethod
@@ -263,15 +266,14 @@ def run_part(task_id: str, part: Part, policy: dict, broker: str) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        with Heartbeat(lambda: claims.renew(task, part)):
+        with claims.held(task, part):
             tl, opts = prepare_job(job_of(store, task, policy, work), lambda event: None)
             result = render_part(tl, part, work / part.name, opts)
-        log.info("task %s: rendered part %s", task_id, part.name)
-        name = part_name(task_id, part)
-        summary = result.to_json() if result is not None else {}
-        durable(store.storage.put_bytes)(json.dumps(summary).encode(), name + ".json")
-        durable(store.storage.put_file)(work / part.name, name)  # last: its presence says the part is done
-        claims.finish(task, part)
+            log.info("task %s: rendered part %s", task_id, part.name)
+            name = part_name(task_id, part)
+            summary = result.to_json() if result is not None else {}
+            durable(store.storage.put_bytes)(json.dumps(summary).encode(), name + ".json")
+            durable(store.storage.put_file)(work / part.name, name)  # last: its presence says the part is done
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -309,9 +311,8 @@ class SharedParts:
             summary = json.loads(durable(self.store.storage.read_bytes)(name + ".json"))
             results[part] = result_from_json(summary) if summary else None
         elif self.claims.take(self.task, part):
-            with Heartbeat(lambda: self.claims.renew(self.task, part)):
+            with self.claims.held(self.task, part):
                 results[part] = render_part(self.tl, part, path, self.opts)
-            self.claims.finish(self.task, part)
             log.info("task %s: rendered part %s", self.task.id, part.name)
 
     def remove(self) -> None:
